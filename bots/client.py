@@ -1,0 +1,114 @@
+"""A player or host talking to the stack as a browser would: an ID token from the Auth
+emulator, the host API over HTTP, frames over the gateway's WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from protocol import decode_server_frame
+
+
+async def sign_up_anonymously(auth_url: str) -> tuple[str, str]:
+    """(uid, ID token) of a new anonymous user, from the Auth emulator's REST API."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(
+            f"{auth_url}/identitytoolkit.googleapis.com/v1/accounts:signUp?key=local",
+            json={"returnSecureToken": True},
+        )
+        response.raise_for_status()
+        body = response.json()
+        return body["localId"], body["idToken"]
+
+
+@dataclass
+class Host:
+    api_url: str
+    token: str
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=10) as http:
+            return await http.request(
+                method, f"{self.api_url}{path}", json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+
+    async def create_session(self, quiz_id: str, **options: Any) -> dict[str, Any]:
+        response = await self.call("POST", "/api/v1/sessions", {"quiz_id": quiz_id, **options})
+        response.raise_for_status()
+        return dict(response.json())
+
+    async def action(self, session_id: str, verb: str) -> dict[str, Any]:
+        response = await self.call("POST", f"/api/v1/sessions/{session_id}/{verb}")
+        response.raise_for_status()
+        return dict(response.json())
+
+
+@dataclass
+class Player:
+    ws_url: str
+    token: str
+    uid: str
+    origin: str | None = None
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    _socket: ClientConnection | None = None
+    _reader: asyncio.Task[None] | None = None
+    _new_frame: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def connect(self) -> None:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        self._socket = await connect(self.ws_url, additional_headers=headers, origin=self.origin, compression=None)  # type: ignore[arg-type]
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._socket is not None
+        async for raw in self._socket:
+            self.frames.append(decode_server_frame(raw))
+            self.arrivals.append(time.monotonic())
+            self._new_frame.set()
+
+    async def send(self, frame_type: str, payload: dict[str, Any], message_id: str | None = None) -> str:
+        assert self._socket is not None
+        message_id = message_id or uuid.uuid4().hex
+        await self._socket.send(json.dumps({"type": frame_type, "payload": payload, "message_id": message_id}))
+        return message_id
+
+    async def expect(self, frame_type: str, timeout_s: float = 10, **payload_match: Any) -> dict[str, Any]:
+        """The first frame of this type (whose payload has these values) not yet taken."""
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        while True:
+            for index in range(seen, len(self.frames)):
+                frame = self.frames[index]
+                if frame.get("_taken") or frame["type"] != frame_type:
+                    continue
+                if all(frame["payload"].get(k) == v for k, v in payload_match.items()):
+                    frame["_taken"] = True
+                    return frame
+            seen = 0
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                kinds = [f["type"] for f in self.frames]
+                raise TimeoutError(f"No {frame_type} {payload_match} within {timeout_s} s; got {kinds}")
+            self._new_frame.clear()
+            try:
+                await asyncio.wait_for(self._new_frame.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    def of_type(self, frame_type: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == frame_type]
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)

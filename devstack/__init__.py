@@ -1,0 +1,1 @@
+"""The local stack: every emulator and service of the system on one machine."""

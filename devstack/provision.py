@@ -1,0 +1,65 @@
+"""What terraform/ creates in the cloud, created on the emulators: topics, the push
+subscription to on_command, Cloud Tasks queues; plus the quizzes under quizzes/."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import TYPE_CHECKING
+
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1, tasks_v2
+
+if TYPE_CHECKING:
+    from devstack.stack import Stack
+
+
+def provision(stack: Stack) -> None:
+    from devstack import stack as s
+
+    os.environ.update(stack.client_env())
+    publisher = pubsub_v1.PublisherClient()
+    subscriber = pubsub_v1.SubscriberClient()
+    for topic in (s.COMMANDS_TOPIC, s.EVENTS_TOPIC):
+        try:
+            publisher.create_topic(name=publisher.topic_path(s.PROJECT_ID, topic))
+        except gexc.AlreadyExists:
+            pass
+    push = pubsub_v1.types.PushConfig(push_endpoint=stack.endpoints["on_command"].url + "/")
+    try:
+        subscriber.create_subscription(
+            name=subscriber.subscription_path(s.PROJECT_ID, f"{s.COMMANDS_TOPIC}-on-command"),
+            topic=publisher.topic_path(s.PROJECT_ID, s.COMMANDS_TOPIC),
+            push_config=push,
+            ack_deadline_seconds=30,
+        )
+    except gexc.AlreadyExists:
+        pass
+
+    from tasks_emulator.client import make_client
+
+    tasks = make_client(stack.endpoints["tasks"].address)
+    parent = f"projects/{s.PROJECT_ID}/locations/{s.TASKS_LOCATION}"
+    queues = [s.TIMER_QUEUE, *(f"{s.FLUSH_QUEUE_PREFIX}-{i}" for i in range(s.FLUSH_QUEUE_COUNT))]
+    for queue in queues:
+        try:
+            tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=f"{parent}/queues/{queue}"))
+        except gexc.AlreadyExists:
+            pass
+
+
+def seed_quizzes(stack: Stack) -> list[str]:
+    """Load every quizzes/*.json into Firestore through the functions' own store."""
+    from google.cloud import firestore
+
+    from backends.store import Store
+    from devstack.stack import PROJECT_ID, ROOT
+    from quiz.quizfile import quiz_from_dict
+
+    store = Store(firestore.Client(project=PROJECT_ID))
+    seeded = []
+    for path in sorted((ROOT / "quizzes").glob("*.json")):
+        quiz = quiz_from_dict(json.loads(path.read_text()))
+        store.save_quiz(quiz)
+        seeded.append(quiz.id)
+    return seeded

@@ -1,0 +1,195 @@
+"""The whole system on one machine: emulators, the Cloud Tasks stand-in, the functions
+(functions-framework, one process each) and the gateway, wired as in the cloud.
+
+Ports come from emulator.json (its `emulators` block is also the Firebase CLI's config).
+Tests build a Stack on free ports so they never collide with a running `make run`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from devstack.processes import Child, StartError, free_port, spawn, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ID = "demo-quiz"  # a demo- project never reaches a real one
+FUNCTIONS = ("sessions_api", "on_command", "flush_leaderboard", "advance_question")
+SERVICES = ("firestore", "pubsub", "auth", "tasks", *FUNCTIONS, "gateway")
+FIREBASE_ONLY = ("hub", "logging")  # ports the Firebase CLI reserves beside the Auth emulator
+COMMANDS_TOPIC = "quiz-commands"
+EVENTS_TOPIC = "quiz-events"
+TIMER_QUEUE = "question-timers"
+FLUSH_QUEUE_PREFIX = "leaderboard-flush"
+FLUSH_QUEUE_COUNT = 4
+TASKS_LOCATION = "us-central1"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+
+def load_endpoints(path: Path = ROOT / "emulator.json") -> dict[str, Endpoint]:
+    block = json.loads(path.read_text())["emulators"]
+    return {
+        name: Endpoint(block[name]["host"], int(block[name]["port"]))
+        for name in (*SERVICES, *FIREBASE_ONLY)
+    }
+
+
+def free_endpoints() -> dict[str, Endpoint]:
+    return {name: Endpoint("127.0.0.1", free_port()) for name in (*SERVICES, *FIREBASE_ONLY)}
+
+
+def check_prerequisites() -> None:
+    """Say exactly what to install instead of failing with a stack trace."""
+    problems = []
+    if shutil.which("java") is None:
+        problems.append("Java is missing: install a JRE 17+ (Debian: apt-get install default-jre-headless).")
+    if shutil.which("gcloud") is None:
+        problems.append("The Google Cloud CLI is missing: install it (https://cloud.google.com/sdk/docs/install).")
+    else:
+        sdk = Path(os.path.realpath(shutil.which("gcloud") or "")).parent.parent
+        for component, folder in (("cloud-firestore-emulator", "cloud-firestore-emulator"), ("pubsub-emulator", "pubsub-emulator")):
+            if not (sdk / "platform" / folder).exists():
+                problems.append(
+                    f"The {component} is missing: gcloud components install {component} "
+                    f"(Debian packages: google-cloud-cli-firestore-emulator / google-cloud-cli-pubsub-emulator)."
+                )
+    if not (ROOT / "node_modules" / ".bin" / "firebase").exists():
+        problems.append("firebase-tools is missing: run `npm ci` in the repository (Node.js 20+).")
+    if problems:
+        raise StartError("Cannot start the local stack:\n  - " + "\n  - ".join(problems))
+
+
+@dataclass
+class Stack:
+    endpoints: dict[str, Endpoint]
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def client_env(self) -> dict[str, str]:
+        """What a client library needs to find the emulators (the standard variables)."""
+        e = self.endpoints
+        return {
+            "GOOGLE_CLOUD_PROJECT": PROJECT_ID,
+            "FIRESTORE_EMULATOR_HOST": e["firestore"].address,
+            "PUBSUB_EMULATOR_HOST": e["pubsub"].address,
+            "FIREBASE_AUTH_EMULATOR_HOST": e["auth"].address,
+            "CLOUD_TASKS_EMULATOR_HOST": e["tasks"].address,
+        }
+
+    def service_env(self) -> dict[str, str]:
+        e = self.endpoints
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
+        env.update(self.client_env())
+        env.update(
+            PYTHONPATH=os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
+            PYTHONUNBUFFERED="1",
+            EVENTS_TOPIC=EVENTS_TOPIC,
+            COMMANDS_TOPIC=COMMANDS_TOPIC,
+            TIMER_QUEUE=TIMER_QUEUE,
+            FLUSH_QUEUE_PREFIX=FLUSH_QUEUE_PREFIX,
+            FLUSH_QUEUE_COUNT=str(FLUSH_QUEUE_COUNT),
+            TASKS_LOCATION=TASKS_LOCATION,
+            FLUSH_URL=e["flush_leaderboard"].url + "/",
+            TIMER_URL=e["advance_question"].url + "/",
+            ALLOWED_ORIGINS=",".join(
+                f"http://{host}:{e['gateway'].port}" for host in ("127.0.0.1", "localhost")
+            ),
+            NO_UPDATE_NOTIFIER="1",
+        )
+        env.update(self.extra_env)
+        return env
+
+    # -- start ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        check_prerequisites()
+        try:
+            self._start_emulators()
+            from devstack import provision
+
+            provision.provision(self)
+            self._start_services()
+            provision.seed_quizzes(self)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_emulators(self) -> None:
+        e, env = self.endpoints, self.service_env()
+        firebase_config = self.log_dir / "firebase.json"
+        firebase_config.write_text(json.dumps({"emulators": {
+            "singleProjectMode": True,
+            "ui": {"enabled": False},
+            **{name: {"host": e[name].host, "port": e[name].port} for name in ("auth", *FIREBASE_ONLY)},
+        }}, indent=2))
+        launches = {
+            "firestore": ["gcloud", "beta", "emulators", "firestore", "start",
+                          f"--host-port={e['firestore'].address}", f"--rules={ROOT / 'firestore.rules'}"],
+            "pubsub": ["gcloud", "beta", "emulators", "pubsub", "start",
+                       f"--host-port={e['pubsub'].address}", f"--project={PROJECT_ID}"],
+            "auth": [str(ROOT / "node_modules" / ".bin" / "firebase"), "--config", str(firebase_config),
+                     "emulators:start", "--only", "auth", "--project", PROJECT_ID],
+            "tasks": [sys.executable, "-m", "tasks_emulator", "--host", e["tasks"].host, "--port", str(e["tasks"].port)],
+        }
+        started = [self._spawn(name, argv, env) for name, argv in launches.items()]
+        for child in started:
+            wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
+
+    def _start_services(self) -> None:
+        e, env = self.endpoints, self.service_env()
+        started = []
+        for name in FUNCTIONS:
+            argv = [sys.executable, "-m", "functions_framework", f"--target={name}",
+                    f"--source={ROOT / 'functions' / 'main.py'}", f"--host={e[name].host}", f"--port={e[name].port}"]
+            started.append(self._spawn(name, argv, env))
+        gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
+        started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
+        for child in started:
+            wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
+        child = spawn(name, argv, env, self.log_dir, cwd=self.log_dir)
+        self.children.append(child)
+        return child
+
+    def child(self, name: str) -> Child:
+        return next(c for c in self.children if c.name == name)
+
+    # -- stop -------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            child.stop()
+        self.children.clear()
+
+
+@contextmanager
+def running_stack(endpoints: dict[str, Endpoint] | None = None, log_dir: Path | None = None) -> Iterator[Stack]:
+    stack = Stack(endpoints or free_endpoints(), log_dir or Path(tempfile.mkdtemp(prefix="quiz-stack-")))
+    stack.log_dir.mkdir(parents=True, exist_ok=True)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,109 @@
+"""The host's HTTP API (Flask), served by the `sessions_api` function.
+
+Every route needs a Firebase ID token (`Authorization: Bearer ...`); the caller's uid
+comes from the verified token, never from the request body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any
+
+import flask
+
+from protocol import ErrorCode
+from quiz.errors import GameError
+from quiz.model import Session
+
+# Where a refusal's code maps to an HTTP status: the one place that decides.
+_STATUS = {
+    ErrorCode.INVALID_SESSION: HTTPStatus.NOT_FOUND,
+    ErrorCode.NOT_HOST: HTTPStatus.FORBIDDEN,
+    ErrorCode.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
+    ErrorCode.INVALID_MESSAGE: HTTPStatus.BAD_REQUEST,
+    ErrorCode.SESSION_NOT_ACTIVE: HTTPStatus.CONFLICT,
+}
+MAX_PARTICIPANTS_LIMIT = 10_000
+
+
+def create_app(game_factory: Callable[[], Any], verify_token: Callable[[str], str]) -> flask.Flask:
+    """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid."""
+    app = flask.Flask(__name__)
+
+    @app.errorhandler(GameError)
+    def refused(error: GameError) -> tuple[flask.Response, int]:
+        status = _STATUS.get(error.code, HTTPStatus.CONFLICT)
+        return flask.jsonify({"error": {"code": error.code.value, "message": error.message}}), status
+
+    def caller() -> str:
+        header = flask.request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            raise GameError(ErrorCode.UNAUTHENTICATED, "Missing bearer token")
+        try:
+            return verify_token(header.removeprefix("Bearer "))
+        except ValueError as exc:
+            raise GameError(ErrorCode.UNAUTHENTICATED, f"Invalid token: {exc}") from None
+
+    def body() -> dict[str, Any]:
+        data = flask.request.get_json(silent=True)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise GameError(ErrorCode.INVALID_MESSAGE, "Body must be a JSON object")
+        return data
+
+    @app.get("/api/v1/quizzes")
+    def list_quizzes() -> Any:
+        caller()
+        return {"quizzes": game_factory().store.list_quizzes()}
+
+    @app.post("/api/v1/sessions")
+    def create_session() -> Any:
+        uid = caller()
+        data = body()
+        quiz_id = data.get("quiz_id")
+        max_participants = data.get("max_participants", 1000)
+        auto_advance = data.get("auto_advance", True)
+        if not isinstance(quiz_id, str) or not quiz_id:
+            raise GameError(ErrorCode.INVALID_MESSAGE, "quiz_id (string) is required")
+        if not isinstance(max_participants, int) or not 1 <= max_participants <= MAX_PARTICIPANTS_LIMIT:
+            raise GameError(ErrorCode.INVALID_MESSAGE, f"max_participants must be 1-{MAX_PARTICIPANTS_LIMIT}")
+        if not isinstance(auto_advance, bool):
+            raise GameError(ErrorCode.INVALID_MESSAGE, "auto_advance must be a boolean")
+        session = game_factory().create_session(quiz_id, uid, max_participants, auto_advance)
+        return _session_json(session), HTTPStatus.CREATED
+
+    @app.get("/api/v1/sessions/<session_id>")
+    def get_session(session_id: str) -> Any:
+        caller()
+        return _session_json(game_factory().store.get_session(session_id))
+
+    @app.post("/api/v1/sessions/<session_id>/start")
+    def start(session_id: str) -> Any:
+        return _session_json(game_factory().start(session_id, caller()))
+
+    @app.post("/api/v1/sessions/<session_id>/next")
+    def next_question(session_id: str) -> Any:
+        return _session_json(game_factory().next_question(session_id, caller()))
+
+    @app.post("/api/v1/sessions/<session_id>/end")
+    def end(session_id: str) -> Any:
+        return _session_json(game_factory().end(session_id, caller()))
+
+    return app
+
+
+def _session_json(session: Session) -> dict[str, Any]:
+    current = session.current
+    return {
+        "session_id": session.id,
+        "code": session.id,
+        "quiz_id": session.quiz_id,
+        "status": session.status.value,
+        "max_participants": session.max_participants,
+        "question_count": session.question_count,
+        "auto_advance": session.auto_advance,
+        "current_index": current.index if current else None,
+        "question_open": session.open_question is not None,
+    }

@@ -1,0 +1,382 @@
+"""Firestore persistence: documents <-> domain objects, and the transactions that keep
+every effect exactly-once on at-least-once delivery.
+
+Layout: quizzes/{quiz} (public questions) and quizzes/{quiz}/private/key (answers);
+sessions/{code} with private/quiz (the quiz frozen at creation), participants/{uid},
+names/{name_key}, banned/{uid}, answers/{uid}_{question} and public/leaderboard.
+Per-answer writes touch only the player's own documents; the session document changes
+on lifecycle transitions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from backends.naming import answer_id
+from protocol import ErrorCode
+from quiz import names
+from quiz.errors import GameError
+from quiz.model import Kind, Participant, Question, Quiz, Session, Status, Timing, Verdict
+from quiz.scoring import judge_answer
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
+CODE_LENGTH = 6
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    session: Session
+    participant: Participant
+    participant_count: int
+    is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    answer_id: str
+    participant: Participant
+    question_id: str
+    verdict: Verdict
+    # True when this command was already scored (a redelivery): republish, change nothing.
+    replayed: bool
+
+
+class Store:
+    def __init__(self, client: firestore.Client) -> None:
+        self.db = client
+        self._quiz_cache: dict[str, Quiz] = {}
+
+    # -- quizzes ------------------------------------------------------------------
+
+    def save_quiz(self, quiz: Quiz) -> None:
+        ref = self.db.collection("quizzes").document(quiz.id)
+        batch = self.db.batch()
+        batch.set(ref, {"title": quiz.title, "questions": [q.public() for q in quiz.questions]})
+        batch.set(ref.collection("private").document("key"), _quiz_key(quiz))
+        batch.commit()
+
+    def list_quizzes(self) -> list[dict[str, Any]]:
+        return [
+            {"quiz_id": doc.id, "title": doc.get("title"), "question_count": len(doc.get("questions"))}
+            for doc in self.db.collection("quizzes").stream()
+        ]
+
+    def load_quiz(self, quiz_id: str) -> Quiz | None:
+        ref = self.db.collection("quizzes").document(quiz_id)
+        public, key = ref.get(), ref.collection("private").document("key").get()
+        if not public.exists or not key.exists:
+            return None
+        return _quiz_from_docs(quiz_id, public.to_dict() or {}, key.to_dict() or {})
+
+    def session_quiz(self, session_id: str) -> Quiz:
+        """The quiz as frozen when the session was created; immutable, so cached."""
+        quiz = self._quiz_cache.get(session_id)
+        if quiz is None:
+            doc = self._session_ref(session_id).collection("private").document("quiz").get()
+            data = doc.to_dict()
+            if data is None:
+                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            quiz = _quiz_from_docs(data["quiz_id"], data["public"], data["key"])
+            self._quiz_cache[session_id] = quiz
+        return quiz
+
+    # -- sessions -----------------------------------------------------------------
+
+    def create_session(
+        self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int
+    ) -> Session:
+        for _ in range(10):
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            session = Session(
+                id=code,
+                quiz_id=quiz.id,
+                host_uid=host_uid,
+                status=Status.WAITING,
+                max_participants=max_participants,
+                question_count=len(quiz.questions),
+                auto_advance=auto_advance,
+                created_at_ms=now_ms,
+            )
+            ref = self._session_ref(code)
+            batch = self.db.batch()
+            batch.create(ref, _session_to_doc(session))
+            batch.create(
+                ref.collection("private").document("quiz"),
+                {
+                    "quiz_id": quiz.id,
+                    "public": {"title": quiz.title, "questions": [q.public() for q in quiz.questions]},
+                    "key": _quiz_key(quiz),
+                },
+            )
+            try:
+                batch.commit()
+            except gexc.Conflict:
+                continue  # code taken: draw another
+            self._quiz_cache[code] = quiz
+            return session
+        raise RuntimeError("Could not draw a free session code in 10 tries")
+
+    def get_session(self, session_id: str) -> Session:
+        snap = self._session_ref(session_id).get()
+        if not snap.exists:
+            raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+        return _session_from_doc(snap.id, snap.to_dict() or {})
+
+    def transition(self, session_id: str, change: Callable[[Session], Session | None]) -> tuple[Session, Session | None]:
+        """Apply `change` to the session in a transaction; returns (before, after), with
+        after None when `change` decided there was nothing to do."""
+        ref = self._session_ref(session_id)
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> tuple[Session, Session | None]:
+            snap = ref.get(transaction=txn)
+            if not snap.exists:
+                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            before = _session_from_doc(snap.id, snap.to_dict() or {})
+            after = change(before)
+            if after is not None:
+                txn.set(ref, _session_to_doc(after))
+            return before, after
+
+        return run(self.db.transaction())
+
+    # -- participants -------------------------------------------------------------
+
+    def join(self, session_id: str, uid: str, raw_name: str, now_ms: int) -> Joined:
+        try:
+            username = names.clean_display_name(raw_name)
+        except names.InvalidName as exc:
+            raise GameError(ErrorCode.INVALID_NAME, exc.reason) from None
+        session_ref = self._session_ref(session_id)
+        participant_ref = session_ref.collection("participants").document(uid)
+        name_ref = session_ref.collection("names").document(names.name_key(username))
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> Joined:
+            session_snap = session_ref.get(transaction=txn)
+            if not session_snap.exists:
+                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            session = _session_from_doc(session_id, session_snap.to_dict() or {})
+            if session.status is Status.COMPLETED:
+                raise GameError(ErrorCode.SESSION_NOT_ACTIVE, "Session has ended")
+            if session_ref.collection("banned").document(uid).get(transaction=txn).exists:
+                raise GameError(ErrorCode.KICKED, "You were removed from this session")
+            existing = participant_ref.get(transaction=txn)
+            claim = name_ref.get(transaction=txn)
+            if claim.exists and claim.get("uid") != uid:
+                raise GameError(ErrorCode.NAME_TAKEN, f"The name {username!r} is taken in this session")
+            count = _count(session_ref.collection("participants"), txn)
+            if existing.exists:
+                old = _participant_from_doc(uid, existing.to_dict() or {})
+                participant = dataclasses.replace(old, username=username, connected=True)
+                if old.username != username:
+                    txn.delete(session_ref.collection("names").document(names.name_key(old.username)))
+            else:
+                if count >= session.max_participants:
+                    raise GameError(ErrorCode.SESSION_FULL, "Session at capacity")
+                participant = Participant(uid, username, joined_at_ms=now_ms)
+                count += 1
+            txn.set(participant_ref, _participant_to_doc(participant))
+            txn.set(name_ref, {"uid": uid})
+            return Joined(session, participant, count, not existing.exists)
+
+        return run(self.db.transaction())
+
+    def participant(self, session_id: str, uid: str) -> Participant:
+        snap = self._session_ref(session_id).collection("participants").document(uid).get()
+        if not snap.exists:
+            raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
+        return _participant_from_doc(uid, snap.to_dict() or {})
+
+    def set_connected(self, session_id: str, uid: str, connected: bool) -> tuple[Participant, int]:
+        ref = self._session_ref(session_id).collection("participants").document(uid)
+        participant = self.participant(session_id, uid)
+        ref.update({"connected": connected})
+        count = _count(self._session_ref(session_id).collection("participants"), None)
+        return dataclasses.replace(participant, connected=connected), count
+
+    def participants(self, session_id: str) -> list[Participant]:
+        query = self._session_ref(session_id).collection("participants").select(
+            ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
+        )
+        return [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in query.stream()]
+
+    # -- answers ------------------------------------------------------------------
+
+    def score_answer(
+        self, session_id: str, uid: str, question_id: str, answer: str, received_at_ms: int, message_id: str
+    ) -> Scored:
+        """Score the first answer of `uid` to `question_id`, exactly once.
+
+        The answer's id is derived from (user, question), and the transaction creates it
+        only if absent: a redelivered command finds it and replays the stored verdict.
+        """
+        session_ref = self._session_ref(session_id)
+        participant_ref = session_ref.collection("participants").document(uid)
+        the_answer_id = answer_id(uid, question_id)
+        answer_ref = session_ref.collection("answers").document(the_answer_id)
+        quiz = self.session_quiz(session_id)
+        question = quiz.question(question_id)
+        if question is None:
+            raise GameError(ErrorCode.INVALID_QUESTION, f"No question {question_id} in this quiz")
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> Scored:
+            session_snap = session_ref.get(transaction=txn)
+            participant_snap = participant_ref.get(transaction=txn)
+            answer_snap = answer_ref.get(transaction=txn)
+            if not session_snap.exists:
+                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            if not participant_snap.exists:
+                raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
+            participant = _participant_from_doc(uid, participant_snap.to_dict() or {})
+            if answer_snap.exists:
+                stored = answer_snap.to_dict() or {}
+                if stored.get("message_id") != message_id:
+                    raise GameError(ErrorCode.ALREADY_ANSWERED, "Only your first answer counts")
+                verdict = Verdict(stored["is_correct"], stored["points"], stored["time_taken_ms"])
+                replay = dataclasses.replace(participant, score=stored["score_after"])
+                return Scored(the_answer_id, replay, question_id, verdict, replayed=True)
+            session = _session_from_doc(session_id, session_snap.to_dict() or {})
+            timing = session.timings.get(question_id)
+            if timing is None:
+                raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question_id} has not started")
+            verdict = judge_answer(question, timing, answer, received_at_ms)
+            scored = dataclasses.replace(
+                participant,
+                score=participant.score + verdict.points,
+                correct_count=participant.correct_count + verdict.correct,
+                answered_count=participant.answered_count + 1,
+                score_reached_at_ms=received_at_ms if verdict.points else participant.score_reached_at_ms,
+            )
+            txn.create(
+                answer_ref,
+                {
+                    "uid": uid,
+                    "question_id": question_id,
+                    "answer": answer,
+                    "is_correct": verdict.correct,
+                    "points": verdict.points,
+                    "time_taken_ms": verdict.time_taken_ms,
+                    "received_at_ms": received_at_ms,
+                    "score_after": scored.score,
+                    "message_id": message_id,
+                },
+            )
+            txn.update(
+                participant_ref,
+                {
+                    "score": scored.score,
+                    "correct_count": scored.correct_count,
+                    "answered_count": scored.answered_count,
+                    "score_reached_at_ms": scored.score_reached_at_ms,
+                },
+            )
+            return Scored(the_answer_id, scored, question_id, verdict, replayed=False)
+
+        return run(self.db.transaction())
+
+    def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
+        query = (
+            self._session_ref(session_id)
+            .collection("answers")
+            .where(filter=firestore.FieldFilter("question_id", "==", question_id))
+            .select(["answer", "is_correct"])
+        )
+        for doc in query.stream():
+            yield doc.get("answer"), doc.get("is_correct")
+
+    def save_leaderboard_snapshot(self, session_id: str, payload: dict[str, Any], now_ms: int) -> None:
+        public = {k: v for k, v in payload.items() if k != "ranks"}
+        ref = self._session_ref(session_id).collection("public").document("leaderboard")
+        ref.set({**public, "updated_at_ms": now_ms})
+
+    def _session_ref(self, session_id: str) -> firestore.DocumentReference:
+        return self.db.collection("sessions").document(session_id)
+
+
+def _count(collection: firestore.CollectionReference, txn: firestore.Transaction | None) -> int:
+    result = collection.count().get(transaction=txn)
+    return int(result[0][0].value)
+
+
+# -- documents <-> domain -------------------------------------------------------------
+
+
+def _quiz_key(quiz: Quiz) -> dict[str, Any]:
+    return {q.id: {"accepted": list(q.accepted), "explanation": q.explanation} for q in quiz.questions}
+
+
+def _quiz_from_docs(quiz_id: str, public: dict[str, Any], key: dict[str, Any]) -> Quiz:
+    questions = tuple(
+        Question(
+            id=q["question_id"],
+            kind=Kind(q["kind"]),
+            text=q["text"],
+            options=tuple(q.get("options", ())),
+            accepted=tuple(key[q["question_id"]]["accepted"]),
+            points=q["points"],
+            time_limit_s=q["time_limit_s"],
+            explanation=key[q["question_id"]].get("explanation", ""),
+        )
+        for q in public["questions"]
+    )
+    return Quiz(quiz_id, public["title"], questions)
+
+
+def _timing_to_doc(t: Timing) -> dict[str, Any]:
+    return {"index": t.index, "question_id": t.question_id, "started_at_ms": t.started_at_ms, "deadline_ms": t.deadline_ms}
+
+
+def _timing_from_doc(d: dict[str, Any]) -> Timing:
+    return Timing(d["index"], d["question_id"], d["started_at_ms"], d["deadline_ms"])
+
+
+def _session_to_doc(s: Session) -> dict[str, Any]:
+    return {
+        "code": s.id,
+        "quiz_id": s.quiz_id,
+        "host_uid": s.host_uid,
+        "status": s.status.value,
+        "max_participants": s.max_participants,
+        "question_count": s.question_count,
+        "auto_advance": s.auto_advance,
+        "created_at_ms": s.created_at_ms,
+        "current": _timing_to_doc(s.current) if s.current else None,
+        "revealed": s.revealed,
+        "timings": {qid: _timing_to_doc(t) for qid, t in s.timings.items()},
+    }
+
+
+def _session_from_doc(session_id: str, d: dict[str, Any]) -> Session:
+    return Session(
+        id=session_id,
+        quiz_id=d["quiz_id"],
+        host_uid=d["host_uid"],
+        status=Status(d["status"]),
+        max_participants=d["max_participants"],
+        question_count=d["question_count"],
+        auto_advance=d["auto_advance"],
+        created_at_ms=d["created_at_ms"],
+        current=_timing_from_doc(d["current"]) if d.get("current") else None,
+        revealed=d.get("revealed", False),
+        timings={qid: _timing_from_doc(t) for qid, t in d.get("timings", {}).items()},
+    )
+
+
+def _participant_to_doc(p: Participant) -> dict[str, Any]:
+    return dataclasses.asdict(p) | {"uid": p.uid}
+
+
+def _participant_from_doc(uid: str, d: dict[str, Any]) -> Participant:
+    fields = {f.name for f in dataclasses.fields(Participant)} - {"uid"}
+    return Participant(uid=uid, **{k: v for k, v in d.items() if k in fields})

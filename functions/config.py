@@ -1,0 +1,54 @@
+"""Function configuration, read from the environment once, failing loudly on a gap."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    project_id: str
+    events_topic: str
+    tasks_location: str
+    flush_queue_prefix: str
+    flush_queue_count: int
+    timer_queue: str
+    flush_url: str
+    timer_url: str
+    # Service account whose OIDC token Cloud Tasks attaches; empty locally.
+    tasks_service_account: str
+    flush_window_ms: int
+    snapshot_window_ms: int
+    reveal_pause_ms: int
+    # Set only on a laptop: our Cloud Tasks stand-in (there is no official emulator).
+    tasks_emulator_host: str
+
+
+_REQUIRED = ("GOOGLE_CLOUD_PROJECT", "FLUSH_URL", "TIMER_URL")
+
+
+def load_config(env: Mapping[str, str] = os.environ) -> Config:
+    missing = [key for key in _REQUIRED if not env.get(key)]
+    if missing:
+        raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
+    return Config(
+        project_id=env["GOOGLE_CLOUD_PROJECT"],
+        events_topic=env.get("EVENTS_TOPIC", "quiz-events"),
+        tasks_location=env.get("TASKS_LOCATION", "us-central1"),
+        flush_queue_prefix=env.get("FLUSH_QUEUE_PREFIX", "leaderboard-flush"),
+        flush_queue_count=int(env.get("FLUSH_QUEUE_COUNT", "4")),
+        timer_queue=env.get("TIMER_QUEUE", "question-timers"),
+        flush_url=env["FLUSH_URL"],
+        timer_url=env["TIMER_URL"],
+        tasks_service_account=env.get("TASKS_SERVICE_ACCOUNT", ""),
+        flush_window_ms=int(env.get("FLUSH_WINDOW_MS", "100")),
+        snapshot_window_ms=int(env.get("SNAPSHOT_WINDOW_MS", "1000")),
+        reveal_pause_ms=int(env.get("REVEAL_PAUSE_MS", "5000")),
+        tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", ""),
+    )

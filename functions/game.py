@@ -1,0 +1,231 @@
+"""The game service: turns commands, host actions and timers into stored state, events
+and tasks. Rules live in quiz/; this module sequences them around I/O.
+
+Every handler is safe to run twice (Pub/Sub and Cloud Tasks deliver at least once): state
+changes happen in transactions keyed by what they change, and a replay re-publishes the
+same frames under the same message ids instead of changing anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from backends.events import EventPublisher
+from backends.store import Store
+from backends.tasks import TaskQueue, flush_request, timer_request
+from config import Config
+from protocol import ClientType, ErrorCode, ProtocolError, ServerType, error_frame, now_ms, server_frame, validate_client_frame
+from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
+from quiz import leaderboard, lifecycle, messages
+from quiz.errors import GameError
+from quiz.model import Quiz, Session
+from quiz.scoring import GRACE_MS
+
+log = logging.getLogger("quiz.game")
+
+
+class Game:
+    def __init__(
+        self,
+        store: Store,
+        publisher: EventPublisher,
+        tasks: TaskQueue,
+        config: Config,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.publisher = publisher
+        self.tasks = tasks
+        self.config = config
+        self.clock = clock
+
+    # -- player commands (from quiz-commands) --------------------------------------
+
+    def handle_command(self, command: Command) -> None:
+        """Run one player command; a refusal goes back to that connection as ERROR."""
+        session_id = str(command.frame.get("payload", {}).get("session_id", ""))
+        try:
+            frame = validate_client_frame(command.frame)
+            handler = {
+                ClientType.JOIN_SESSION: self.join,
+                ClientType.REJOIN: self.rejoin,
+                ClientType.SUBMIT_ANSWER: self.submit_answer,
+                ClientType.LEAVE_SESSION: self.leave,
+            }.get(frame.type)
+            if handler is None:
+                raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{frame.type} is not a command")
+            handler(command, frame.payload, frame.message_id)
+        except (GameError, ProtocolError) as refusal:
+            log.info(
+                "command refused",
+                extra={"json_fields": {"session_id": session_id, "uid": command.uid, "code": refusal.code}},
+            )
+            reply = error_frame(refusal.code, refusal.message, message_id=command.frame.get("message_id"))
+            self.publisher.publish([self._reply(session_id, command, reply)])
+
+    def join(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        joined = self.store.join(payload["session_id"], command.uid, payload["username"], command.received_at_ms)
+        self._welcome(command, joined.session, joined.participant.uid, joined.participant_count)
+        self.publisher.publish(
+            [Event(joined.session.id, messages.user_joined(joined.participant, joined.participant_count))]
+        )
+        self._request_flush(joined.session.id)
+
+    def rejoin(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        session = self.store.get_session(payload["session_id"])
+        participant, count = self.store.set_connected(session.id, command.uid, True)
+        self._welcome(command, session, participant.uid, count)
+
+    def _welcome(self, command: Command, session: Session, uid: str, count: int) -> None:
+        """SESSION_JOINED with score and rank to this connection (which enters the room),
+        then the open question, if any, so a late or returning player can answer it."""
+        quiz = self.store.session_quiz(session.id)
+        ranked = leaderboard.rank_participants(self.store.participants(session.id))
+        me = next(r for r in ranked if r.uid == uid)
+        participant = self.store.participant(session.id, uid)
+        joined = messages.session_joined(session, participant, count, quiz)
+        joined["payload"]["your_rank"] = me.rank
+        events = [self._reply(session.id, command, joined, room=ROOM_ENTER)]
+        if session.open_question is not None:
+            started = messages.question_started(session, quiz, session.open_question)
+            events.append(self._reply(session.id, command, started))
+        self.publisher.publish(events)
+
+    def submit_answer(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        scored = self.store.score_answer(
+            payload["session_id"],
+            command.uid,
+            payload["question_id"],
+            payload["answer"],
+            command.received_at_ms,
+            f"{command.uid}/{message_id}",
+        )
+        frame = messages.score_updated(scored.answer_id, scored.participant, scored.question_id, scored.verdict)
+        self.publisher.publish([Event(payload["session_id"], frame, target_uid=command.uid)])
+        self._request_flush(payload["session_id"])
+
+    def leave(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        participant, count = self.store.set_connected(payload["session_id"], command.uid, False)
+        left = messages.user_left(participant, count)
+        self.publisher.publish(
+            [
+                Event(payload["session_id"], left),
+                Event(payload["session_id"], left, target_uid=command.uid, room=ROOM_LEAVE),
+            ]
+        )
+
+    def _reply(self, session_id: str, command: Command, frame: dict[str, Any], room: str | None = None) -> Event:
+        return Event(session_id, frame, target_uid=command.uid, target_connection=command.connection_id, room=room)
+
+    # -- leaderboards (from Cloud Tasks) -----------------------------------------------
+
+    def _request_flush(self, session_id: str) -> None:
+        """One named task per (session, window): Cloud Tasks refuses the rest."""
+        window = self.clock() // self.config.flush_window_ms
+        self.tasks.create(flush_request(self.config, session_id, window))
+
+    def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
+        ranked = leaderboard.rank_participants(self.store.participants(session_id))
+        payload = leaderboard.leaderboard_payload(session_id, window, ranked)
+        if snapshot:
+            self.store.save_leaderboard_snapshot(session_id, payload, self.clock())
+            return
+        frame = server_frame(ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}")
+        self.publisher.publish([Event(session_id, frame)])
+        # The Firestore copy for direct readers changes at most once per snapshot window.
+        second = self.clock() // self.config.snapshot_window_ms
+        self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
+
+    # -- host actions (from the sessions API) ---------------------------------------------
+
+    def create_session(self, quiz_id: str, host_uid: str, max_participants: int, auto_advance: bool) -> Session:
+        quiz = self.store.load_quiz(quiz_id)
+        if quiz is None:
+            raise GameError(ErrorCode.INVALID_SESSION, f"Quiz {quiz_id} does not exist")
+        session = self.store.create_session(quiz, host_uid, max_participants, auto_advance, self.clock())
+        log.info("session created", extra={"json_fields": {"session_id": session.id, "quiz_id": quiz_id}})
+        return session
+
+    def start(self, session_id: str, uid: str) -> Session:
+        quiz = self.store.session_quiz(session_id)
+
+        def change(session: Session) -> Session:
+            lifecycle.require_host(session, uid)
+            return lifecycle.start(session, quiz, self.clock())
+
+        _, after = self.store.transition(session_id, change)
+        assert after is not None
+        self._announce(None, after, quiz)
+        return after
+
+    def next_question(self, session_id: str, uid: str) -> Session:
+        quiz = self.store.session_quiz(session_id)
+
+        def change(session: Session) -> Session:
+            lifecycle.require_host(session, uid)
+            return lifecycle.host_next(session, quiz, self.clock())
+
+        before, after = self.store.transition(session_id, change)
+        assert after is not None
+        self._announce(before, after, quiz)
+        return after
+
+    def end(self, session_id: str, uid: str) -> Session:
+        quiz = self.store.session_quiz(session_id)
+
+        def change(session: Session) -> Session:
+            lifecycle.require_host(session, uid)
+            return lifecycle.end(session)
+
+        before, after = self.store.transition(session_id, change)
+        assert after is not None
+        self._announce(before, after, quiz)
+        return after
+
+    # -- question timers (from Cloud Tasks) ----------------------------------------------
+
+    def on_timer(self, session_id: str, action: str, index: int) -> None:
+        quiz = self.store.session_quiz(session_id)
+        if action == "close":
+            before, after = self.store.transition(session_id, lambda s: lifecycle.reveal(s, index))
+        elif action == "open":
+            def open_next(session: Session) -> Session | None:
+                current = session.current
+                if session.open_question or current is None or current.index != index - 1:
+                    return None  # the host moved on already, or the session ended
+                return lifecycle.advance(session, quiz, self.clock())
+
+            before, after = self.store.transition(session_id, open_next)
+        else:
+            raise ValueError(f"Unknown timer action {action!r}")
+        if after is not None:
+            self._announce(before, after, quiz)
+        elif before.current is not None and before.current.index == index:
+            # A redelivered timer whose change already committed: publish again (same
+            # message ids) in case the first run failed between commit and publish.
+            self._announce(None, before, quiz)
+
+    # -- announcing a transition ----------------------------------------------------------
+
+    def _announce(self, before: Session | None, after: Session, quiz: Quiz) -> None:
+        """Publish what changed from `before` to `after` in order, and arm the timers."""
+        events: list[Event] = []
+        closed = after.current if after.revealed else None
+        if closed is not None and (before is None or before.open_question == closed):
+            question = quiz.questions[closed.index]
+            stats = messages.question_stats(question, self.store.answers_to(after.id, question.id))
+            events.append(Event(after.id, messages.question_ended(after, question, closed, stats)))
+            if after.auto_advance and after.status.value == "active":
+                self.tasks.create(
+                    timer_request(self.config, after.id, "open", closed.index + 1, self.clock() + self.config.reveal_pause_ms)
+                )
+        opened = after.open_question
+        if opened is not None and (before is None or before.open_question != opened):
+            events.append(Event(after.id, messages.question_started(after, quiz, opened)))
+            self.tasks.create(timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS))
+        if after.status.value == "completed":
+            ranked = leaderboard.rank_participants(self.store.participants(after.id))
+            events.append(Event(after.id, messages.session_ended(after, ranked)))
+        self.publisher.publish(events)

@@ -1,0 +1,107 @@
+"""Cloud Functions entry points. Each decodes its trigger, calls the game, and returns;
+clients are created once per instance, on first use.
+
+Retries are a decision: an infrastructure error propagates (5xx, so Pub/Sub or Cloud
+Tasks delivers again, which the game's idempotence makes safe); a message that can
+never succeed is logged and acknowledged.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import firebase_admin
+from firebase_admin import auth as firebase_auth
+import flask
+import functions_framework
+from cloudevents.http import CloudEvent
+from google.cloud import firestore
+
+import api
+from backends.events import PubSubPublisher
+from backends.store import Store
+from backends.tasks import CloudTasksQueue
+from config import load_config
+from game import Game
+from protocol import logs
+from protocol.envelope import command_from_message
+from quiz.errors import GameError
+
+logs.configure()
+log = logging.getLogger("quiz.functions")
+
+
+@functools.cache
+def game() -> Game:
+    config = load_config()
+    return Game(
+        Store(firestore.Client(project=config.project_id)),
+        PubSubPublisher(config.project_id, config.events_topic),
+        CloudTasksQueue(config),
+        config,
+    )
+
+
+@functions_framework.cloud_event
+def on_command(event: CloudEvent) -> None:
+    message = event.data["message"]
+    try:
+        command = command_from_message(base64.b64decode(message["data"]), message.get("attributes") or {})
+    except (KeyError, ValueError, TypeError, binascii.Error) as exc:
+        log.error("poison command dropped", extra={"json_fields": {"message_id": message.get("messageId"), "error": str(exc)}})
+        return
+    game().handle_command(command)
+
+
+def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> tuple[str, int]:
+    """A task that can never succeed (malformed, or refused by the game) is logged and
+    acknowledged with 2xx: Cloud Tasks would otherwise retry it for days."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("session_id"), str):
+        log.error("malformed task dropped", extra={"json_fields": {"body": request.get_data()[:200]}})
+        return "", 204
+    try:
+        run(body)
+    except (GameError, KeyError, ValueError) as exc:
+        log.error("task refused", extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}})
+    return "", 204
+
+
+@functions_framework.http
+def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
+    return _run_task(
+        request, lambda b: game().flush_leaderboard(b["session_id"], int(b["window"]), bool(b.get("snapshot")))
+    )
+
+
+@functions_framework.http
+def advance_question(request: flask.Request) -> tuple[str, int]:
+    return _run_task(request, lambda b: game().on_timer(b["session_id"], str(b["action"]), int(b["index"])))
+
+
+@functools.cache
+def _firebase_app() -> firebase_admin.App:
+    return firebase_admin.initialize_app(options={"projectId": load_config().project_id})
+
+
+def verify_token(token: str) -> str:
+    """The uid of a valid Firebase ID token; ValueError otherwise."""
+    try:
+        return str(firebase_auth.verify_id_token(token, app=_firebase_app())["uid"])
+    except (firebase_auth.InvalidIdTokenError, firebase_auth.CertificateFetchError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+_api = api.create_app(game, verify_token)
+
+
+@functions_framework.http
+def sessions_api(request: flask.Request) -> Any:
+    with _api.request_context(request.environ):
+        return _api.full_dispatch_request()

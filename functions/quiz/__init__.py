@@ -1,0 +1,1 @@
+"""The quiz domain: pure rules over plain data, no I/O."""

@@ -1,0 +1,132 @@
+"""Server frames built from domain data. Frames that a redelivery may publish again get
+a message_id derived from what they announce, so clients can drop the repeat."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from protocol import ServerType, format_timestamp, server_frame
+from quiz import judging
+from quiz.leaderboard import TOP_N, Ranked
+from quiz.model import Kind, Participant, Question, Quiz, Session, Timing, Verdict
+
+
+def session_joined(
+    session: Session, participant: Participant, participant_count: int, quiz: Quiz
+) -> dict[str, Any]:
+    return server_frame(
+        ServerType.SESSION_JOINED,
+        {
+            "session_id": session.id,
+            "quiz_id": session.quiz_id,
+            "quiz_title": quiz.title,
+            "status": session.status.value,
+            "participant_count": participant_count,
+            "user_id": participant.uid,
+            "username": participant.username,
+            "your_score": participant.score,
+            "question_count": session.question_count,
+        },
+    )
+
+
+def user_joined(participant: Participant, participant_count: int) -> dict[str, Any]:
+    return server_frame(
+        ServerType.USER_JOINED,
+        {
+            "user_id": participant.uid,
+            "username": participant.username,
+            "participant_count": participant_count,
+        },
+    )
+
+
+def user_left(participant: Participant, participant_count: int) -> dict[str, Any]:
+    return server_frame(
+        ServerType.USER_LEFT,
+        {
+            "user_id": participant.uid,
+            "username": participant.username,
+            "participant_count": participant_count,
+        },
+    )
+
+
+def score_updated(
+    answer_id: str, participant: Participant, question_id: str, verdict: Verdict
+) -> dict[str, Any]:
+    return server_frame(
+        ServerType.SCORE_UPDATED,
+        {
+            "user_id": participant.uid,
+            "question_id": question_id,
+            "new_score": participant.score,
+            "points_earned": verdict.points,
+            "is_correct": verdict.correct,
+            "time_taken_ms": verdict.time_taken_ms,
+        },
+        message_id=f"score-{answer_id}",
+    )
+
+
+def question_started(session: Session, quiz: Quiz, timing: Timing) -> dict[str, Any]:
+    question = quiz.questions[timing.index]
+    return server_frame(
+        ServerType.QUESTION_STARTED,
+        {
+            "session_id": session.id,
+            "index": timing.index,
+            "count": len(quiz.questions),
+            "question": question.public(),
+            "started_at": format_timestamp(timing.started_at_ms),
+            "deadline": format_timestamp(timing.deadline_ms),
+            "deadline_ms": timing.deadline_ms,
+        },
+        message_id=f"qs-{session.id}-{timing.index}",
+    )
+
+
+def question_stats(question: Question, answers: Iterable[tuple[str, bool]]) -> dict[str, Any]:
+    """Answered, correct and the distribution of (normalised) answers for one question."""
+    distribution: Counter[str] = Counter()
+    answered = correct = 0
+    for text, is_correct in answers:
+        answered += 1
+        correct += is_correct
+        key = judging.normalize_typed(text) if question.kind is Kind.TYPED else text.strip()
+        distribution[key] += 1
+    return {"answered": answered, "correct": correct, "distribution": dict(distribution)}
+
+
+def question_ended(
+    session: Session, question: Question, timing: Timing, stats: dict[str, Any]
+) -> dict[str, Any]:
+    return server_frame(
+        ServerType.QUESTION_ENDED,
+        {
+            "session_id": session.id,
+            "index": timing.index,
+            "question_id": question.id,
+            "accepted_answers": list(question.accepted),
+            "explanation": question.explanation,
+            "stats": stats,
+        },
+        message_id=f"qe-{session.id}-{timing.index}",
+    )
+
+
+def session_ended(session: Session, ranked: list[Ranked]) -> dict[str, Any]:
+    return server_frame(
+        ServerType.SESSION_ENDED,
+        {
+            "session_id": session.id,
+            "standings": [
+                {"rank": r.rank, "user_id": r.uid, "username": r.username, "score": r.score}
+                for r in ranked[:TOP_N]
+            ],
+            "total_participants": len(ranked),
+        },
+        message_id=f"end-{session.id}",
+    )

@@ -1,0 +1,32 @@
+"""Points for an answer, on server clocks only (a client's own timing is never used)."""
+
+from __future__ import annotations
+
+from protocol import ErrorCode
+from quiz import judging
+from quiz.errors import GameError
+from quiz.model import Question, Timing, Verdict
+
+MAX_TIME_BONUS = 5
+BONUS_STEP_MS = 2_000
+# An answer the gateway received up to this long after the deadline still counts: the
+# deadline is shown to players, and their frame needs time to reach us.
+GRACE_MS = 500
+
+
+def points_for(question: Question, correct: bool, time_taken_ms: int) -> int:
+    """Base points plus max(0, 5 - floor(t / 2 s)) when correct; nothing when wrong."""
+    if not correct:
+        return 0
+    return question.points + max(0, MAX_TIME_BONUS - time_taken_ms // BONUS_STEP_MS)
+
+
+def judge_answer(question: Question, timing: Timing, answer: str, received_at_ms: int) -> Verdict:
+    """The verdict for an answer the gateway received at `received_at_ms`."""
+    if received_at_ms < timing.started_at_ms:
+        raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question.id} is not open yet")
+    if received_at_ms > timing.deadline_ms + GRACE_MS:
+        raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question.id} is closed")
+    time_taken_ms = max(0, received_at_ms - timing.started_at_ms)
+    correct = judging.is_correct(question.kind.value, answer, question.accepted)
+    return Verdict(correct, points_for(question, correct, time_taken_ms), time_taken_ms)

@@ -1,0 +1,1 @@
+"""The WebSocket gateway: holds connections and relays frames, computing nothing."""

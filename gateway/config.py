@@ -1,0 +1,63 @@
+"""Gateway configuration from the environment, read once; every limit has a default."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from protocol import MAX_FRAME_BYTES
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayConfig:
+    host: str
+    port: int
+    project_id: str
+    commands_topic: str
+    events_topic: str
+    gateway_id: str
+    # Exact Origin values a browser may connect from; a missing Origin (non-browser
+    # clients, which cannot be driven by a hostile page) is allowed.
+    allowed_origins: frozenset[str]
+    max_frame_bytes: int
+    rate_per_s: float
+    rate_burst: int
+    max_connections_per_user: int
+    send_buffer_limit_bytes: int
+    ping_interval_s: float
+    production: bool
+
+
+def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
+    missing = [key for key in ("GOOGLE_CLOUD_PROJECT",) if not env.get(key)]
+    if missing:
+        raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
+    production = env.get("QUIZ_ENV", "local") == "production"
+    emulated = sorted(key for key in env if key.endswith("_EMULATOR_HOST"))
+    if production and emulated:
+        # firebase-admin skips token signature checks when the Auth emulator is set.
+        raise ConfigError(f"Refusing a production start with {', '.join(emulated)} set")
+    origins = frozenset(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    return GatewayConfig(
+        host=env.get("HOST", "0.0.0.0"),
+        port=int(env.get("PORT", "8080")),
+        project_id=env["GOOGLE_CLOUD_PROJECT"],
+        commands_topic=env.get("COMMANDS_TOPIC", "quiz-commands"),
+        events_topic=env.get("EVENTS_TOPIC", "quiz-events"),
+        gateway_id=env.get("GATEWAY_ID") or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}",
+        allowed_origins=origins,
+        max_frame_bytes=int(env.get("MAX_FRAME_BYTES", str(MAX_FRAME_BYTES))),
+        rate_per_s=float(env.get("RATE_PER_S", "20")),
+        rate_burst=int(env.get("RATE_BURST", "40")),
+        max_connections_per_user=int(env.get("MAX_CONNECTIONS_PER_USER", "5")),
+        send_buffer_limit_bytes=int(env.get("SEND_BUFFER_LIMIT_BYTES", str(1024 * 1024))),
+        ping_interval_s=float(env.get("PING_INTERVAL_S", "20")),
+        production=production,
+    )

@@ -1,0 +1,87 @@
+"""The gateway's two Pub/Sub ends: publishing commands, and this instance's own
+subscription to `quiz-events` (created at start, deleted at shutdown)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from google.api_core import exceptions as gexc
+from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1.subscriber.message import Message
+from google.pubsub_v1 import types as pubsub_types
+
+log = logging.getLogger("quiz.gateway.pubsub")
+
+OnEvent = Callable[[bytes, dict[str, str]], None]
+
+
+class CommandPublisher:
+    def __init__(self, project_id: str, topic: str) -> None:
+        # Default batching waits 10 ms for company; a player's answer should not.
+        self.client = pubsub_v1.PublisherClient(
+            batch_settings=pubsub_v1.types.BatchSettings(max_messages=500, max_latency=0.001)
+        )
+        self.topic_path = self.client.topic_path(project_id, topic)
+
+    async def publish(self, data: bytes, attributes: dict[str, str]) -> str:
+        """Resolve once Pub/Sub has stored the message; returns its server id."""
+        future = self.client.publish(self.topic_path, data, **attributes)
+        return str(await asyncio.wrap_future(future))
+
+    def ready(self) -> bool:
+        try:
+            self.client.api.get_topic(topic=self.topic_path, timeout=2)
+        except gexc.GoogleAPICallError:
+            return False
+        return True
+
+
+class EventSubscription:
+    """One subscription per gateway instance: every instance sees every event and
+    delivers the ones whose sockets it holds."""
+
+    def __init__(self, project_id: str, topic: str, gateway_id: str) -> None:
+        self.client = pubsub_v1.SubscriberClient()
+        self.topic_path = self.client.topic_path(project_id, topic)
+        self.path = self.client.subscription_path(project_id, f"{topic}-gw-{gateway_id}")
+        self._future: pubsub_v1.subscriber.futures.StreamingPullFuture | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None:
+        self.client.create_subscription(
+            request=pubsub_types.Subscription(
+                name=self.path,
+                topic=self.topic_path,
+                ack_deadline_seconds=10,
+                enable_message_ordering=True,
+                # If this instance dies without cleaning up, Pub/Sub deletes the
+                # subscription after a day idle (the shortest expiry it allows).
+                expiration_policy=pubsub_types.ExpirationPolicy(ttl={"seconds": 24 * 3600}),
+                message_retention_duration={"seconds": 600},
+            )
+        )
+
+        def callback(message: Message) -> None:
+            # Sockets live on the event loop; hand the frame over and ack at once: an
+            # event missed by a socket that dropped is recovered by REJOIN, not replay.
+            loop.call_soon_threadsafe(on_event, message.data, dict(message.attributes))
+            message.ack()
+
+        self._future = self.client.subscribe(
+            self.path, callback, flow_control=pubsub_v1.types.FlowControl(max_messages=2000)
+        )
+        log.info("event subscription started", extra={"json_fields": {"subscription": self.path}})
+
+    def stop(self) -> None:
+        if self._future is not None:
+            self._future.cancel()
+            try:
+                self._future.result(timeout=5)
+            except Exception:  # noqa: BLE001 - cancelled futures raise; we only wait
+                pass
+        try:
+            self.client.delete_subscription(subscription=self.path, timeout=5)
+        except gexc.GoogleAPICallError as exc:
+            log.warning("could not delete subscription", extra={"json_fields": {"error": str(exc)}})
+        log.info("event subscription deleted", extra={"json_fields": {"subscription": self.path}})

@@ -1,0 +1,255 @@
+"""The gateway's asyncio server: authenticate the handshake, relay client frames to
+`quiz-commands`, and fan events from `quiz-events` out to this instance's sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+import uuid
+from collections import OrderedDict
+from http import HTTPStatus
+from typing import Any
+
+import firebase_admin
+from firebase_admin import auth as firebase_auth
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from gateway.config import GatewayConfig
+from gateway.pubsub import CommandPublisher, EventSubscription
+from gateway.rooms import Rooms
+from protocol import (
+    ClientType,
+    ErrorCode,
+    ProtocolError,
+    ServerType,
+    encode_frame,
+    error_frame,
+    format_timestamp,
+    now_ms,
+    parse_client_frame,
+    server_frame,
+)
+from protocol.envelope import (
+    ATTR_CONNECTION_ID,
+    ATTR_GATEWAY_ID,
+    ATTR_RECEIVED_AT_MS,
+    ATTR_ROOM,
+    ATTR_SESSION_ID,
+    ATTR_TARGET_CONNECTION,
+    ATTR_TARGET_UID,
+    ATTR_UID,
+    RANKS_KEY,
+    ROOM_ENTER,
+    ROOM_LEAVE,
+)
+
+log = logging.getLogger("quiz.gateway")
+
+SUBPROTOCOL = "quiz.v1"
+BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: token rides here
+ACCEPTED_IDS_KEPT = 256
+
+
+class Connection(ServerConnection):
+    """A socket plus what the gateway knows of it (set at the handshake)."""
+
+    __slots__ = ("uid", "connection_id", "tokens", "refill_at", "accepted_ids")
+
+    def setup(self, uid: str, rate_burst: int) -> None:
+        self.uid = uid
+        self.connection_id = uuid.uuid4().hex
+        self.tokens = float(rate_burst)
+        self.refill_at = time.monotonic()
+        self.accepted_ids: OrderedDict[str, None] = OrderedDict()
+
+
+class Gateway:
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        self.rooms: Rooms[Connection] = Rooms()
+        self.publisher = CommandPublisher(config.project_id, config.commands_topic)
+        self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
+        if not firebase_admin._apps:
+            firebase_admin.initialize_app(options={"projectId": config.project_id})
+
+    # -- handshake ------------------------------------------------------------------
+
+    async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if request.path in ("/health/live", "/health"):
+            return connection.respond(HTTPStatus.OK, "ok\n")
+        if request.path == "/health/ready":
+            ready = await asyncio.to_thread(self.publisher.ready)
+            return connection.respond(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n")
+        if request.path.split("?")[0] != "/ws":
+            return connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin not in self.config.allowed_origins:
+            return _refuse(connection, HTTPStatus.FORBIDDEN, f"Origin {origin} is not allowed")
+        token = _bearer_token(request.headers)
+        if not token:
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "A Firebase ID token is required")
+        try:
+            claims = await asyncio.to_thread(firebase_auth.verify_id_token, token)
+        except firebase_auth.ExpiredIdTokenError:
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "The ID token has expired")
+        except (ValueError, firebase_auth.InvalidIdTokenError) as exc:
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, f"Invalid ID token: {exc}")
+        uid = str(claims["uid"])
+        if self.rooms.connections_of(uid) >= self.config.max_connections_per_user:
+            return _refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, "Too many connections for this user")
+        assert isinstance(connection, Connection)
+        connection.setup(uid, self.config.rate_burst)
+        return None
+
+    # -- client frames --------------------------------------------------------------
+
+    async def handle(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, Connection)
+        self.rooms.connect(connection.connection_id, connection.uid, connection)
+        ids = {"uid": connection.uid, "connection_id": connection.connection_id}
+        log.info("socket opened", extra={"json_fields": ids})
+        try:
+            async for raw in connection:
+                await self.relay(connection, raw, now_ms())
+        finally:
+            self.rooms.disconnect(connection.connection_id, connection.uid)
+            log.info("socket closed", extra={"json_fields": ids | {"code": connection.close_code}})
+
+    async def relay(self, conn: Connection, raw: str | bytes, received_at_ms: int) -> None:
+        if not self._take_token(conn):
+            await conn.send(encode_frame(error_frame(ErrorCode.RATE_LIMITED, "Slow down")))
+            return
+        try:
+            frame = parse_client_frame(raw)
+        except ProtocolError as refusal:
+            await conn.send(encode_frame(error_frame(refusal.code, refusal.message, message_id=refusal.message_id)))
+            return
+        if frame.type is ClientType.PING:
+            pong = server_frame(ServerType.PONG, {"server_time": format_timestamp(received_at_ms)}, message_id=frame.message_id)
+            await conn.send(encode_frame(pong))
+            return
+        if frame.message_id not in conn.accepted_ids:
+            data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
+            await self.publisher.publish(
+                json.dumps(data, separators=(",", ":")).encode(),
+                {
+                    ATTR_UID: conn.uid,
+                    ATTR_RECEIVED_AT_MS: str(received_at_ms),
+                    ATTR_CONNECTION_ID: conn.connection_id,
+                    ATTR_GATEWAY_ID: self.config.gateway_id,
+                },
+            )
+            conn.accepted_ids[frame.message_id] = None
+            if len(conn.accepted_ids) > ACCEPTED_IDS_KEPT:
+                conn.accepted_ids.popitem(last=False)
+        # Accepted = stored by Pub/Sub; a resend of an accepted id is acknowledged again.
+        await conn.send(encode_frame(server_frame(ServerType.ACK, {"message_id": frame.message_id})))
+
+    def _take_token(self, conn: Connection) -> bool:
+        now = time.monotonic()
+        conn.tokens = min(self.config.rate_burst, conn.tokens + (now - conn.refill_at) * self.config.rate_per_s)
+        conn.refill_at = now
+        if conn.tokens < 1:
+            return False
+        conn.tokens -= 1
+        return True
+
+    # -- events ---------------------------------------------------------------------
+
+    def deliver(self, data: bytes, attributes: dict[str, str]) -> None:
+        """Fan one event out to this instance's sockets; runs on the event loop."""
+        session_id = attributes.get(ATTR_SESSION_ID, "")
+        room = attributes.get(ATTR_ROOM)
+        recipients = self.rooms.recipients(
+            session_id, attributes.get(ATTR_TARGET_UID), attributes.get(ATTR_TARGET_CONNECTION)
+        )
+        if room == ROOM_LEAVE:
+            self.rooms.leave(session_id, recipients)
+        if not recipients:
+            return
+        if room == ROOM_ENTER:
+            self.rooms.enter(session_id, recipients)
+        recipients = [c for c in recipients if self._keeping_up(c)]
+        if b'"LEADERBOARD_UPDATED"' in data[:40]:
+            self._deliver_leaderboard(data, recipients)
+        else:
+            broadcast(recipients, data.decode())
+
+    def _deliver_leaderboard(self, data: bytes, recipients: list[Connection]) -> None:
+        """Encode the shared frame once; each socket gets it with its own `your_rank`."""
+        frame: dict[str, Any] = json.loads(data)
+        ranks: dict[str, int] = frame["payload"].pop(RANKS_KEY, {})
+        # Payload last, so a socket's rank is spliced in before the two closing braces.
+        ordered = {k: frame[k] for k in ("type", "timestamp", "message_id")} | {"payload": frame["payload"]}
+        shared = encode_frame(ordered)[:-2]
+        for conn in recipients:
+            rank = ranks.get(conn.uid)
+            broadcast([conn], f'{shared},"your_rank":{"null" if rank is None else rank}}}}}')
+
+    def _keeping_up(self, conn: Connection) -> bool:
+        """A socket whose unsent backlog passes the limit is closed, not waited for."""
+        transport = conn.transport
+        if transport is None or transport.get_write_buffer_size() <= self.config.send_buffer_limit_bytes:
+            return True
+        log.warning("slow socket closed", extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}})
+        transport.abort()
+        return False
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    async def run(self, ready: asyncio.Event | None = None) -> None:
+        loop = asyncio.get_running_loop()
+        self.subscription.start(loop, self.deliver)
+        stop = loop.create_future()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+        server: Server
+        async with serve(
+            self.handle,
+            self.config.host,
+            self.config.port,
+            create_connection=Connection,
+            process_request=self.process_request,
+            select_subprotocol=_select_subprotocol,
+            compression=None,  # permessage-deflate costs ~45 KiB per socket
+            max_size=self.config.max_frame_bytes,
+            ping_interval=self.config.ping_interval_s,
+            ping_timeout=self.config.ping_interval_s,
+        ) as server:
+            log.info(
+                "gateway listening",
+                extra={"json_fields": {"port": self.config.port, "gateway_id": self.config.gateway_id}},
+            )
+            if ready is not None:
+                ready.set()
+            await stop
+            log.info("gateway stopping: closing sockets with 1012")
+            server.close(close_connections=True, code=1012, reason="Service restarting")
+            await server.wait_closed()
+        await asyncio.to_thread(self.subscription.stop)
+
+
+def _bearer_token(headers: Headers) -> str | None:
+    authorization = headers.get("Authorization", "")
+    if authorization.startswith("Bearer "):
+        return authorization.removeprefix("Bearer ").strip() or None
+    for value in headers.get_all("Sec-WebSocket-Protocol"):
+        for item in value.split(","):
+            item = item.strip()
+            if item.startswith(BEARER_PREFIX):
+                return item.removeprefix(BEARER_PREFIX) or None
+    return None
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
+    return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+def _refuse(connection: ServerConnection, status: HTTPStatus, reason: str) -> Response:
+    log.info("handshake refused", extra={"json_fields": {"status": int(status), "reason": reason}})
+    return connection.respond(status, reason + "\n")

@@ -1,0 +1,212 @@
+"""Frames on the wire: `{"type", "payload", "timestamp", "message_id"}` (seed design §6).
+
+Client frames are parsed strictly (unknown types or fields are refused) because they
+come from the internet; server frames are built here so their shape lives in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+MAX_FRAME_BYTES = 10 * 1024  # seed design §12.4
+MAX_ANSWER_CHARS = 200
+MAX_USERNAME_CHARS = 200  # raw; the domain trims and caps display names at 32
+MAX_ID_CHARS = 64
+MAX_MESSAGE_ID_CHARS = 64
+
+
+class ClientType(StrEnum):
+    JOIN_SESSION = "JOIN_SESSION"
+    SUBMIT_ANSWER = "SUBMIT_ANSWER"
+    LEAVE_SESSION = "LEAVE_SESSION"
+    REJOIN = "REJOIN"
+    PING = "PING"
+
+
+class ServerType(StrEnum):
+    ACK = "ACK"
+    SESSION_JOINED = "SESSION_JOINED"
+    USER_JOINED = "USER_JOINED"
+    USER_LEFT = "USER_LEFT"
+    SCORE_UPDATED = "SCORE_UPDATED"
+    LEADERBOARD_UPDATED = "LEADERBOARD_UPDATED"
+    QUESTION_STARTED = "QUESTION_STARTED"
+    QUESTION_ENDED = "QUESTION_ENDED"
+    SESSION_ENDED = "SESSION_ENDED"
+    ERROR = "ERROR"
+    PONG = "PONG"
+
+
+class ErrorCode(StrEnum):
+    INVALID_MESSAGE = "INVALID_MESSAGE"
+    INVALID_SESSION = "INVALID_SESSION"
+    SESSION_FULL = "SESSION_FULL"
+    SESSION_NOT_ACTIVE = "SESSION_NOT_ACTIVE"
+    NOT_JOINED = "NOT_JOINED"
+    NOT_HOST = "NOT_HOST"
+    KICKED = "KICKED"
+    INVALID_NAME = "INVALID_NAME"
+    NAME_TAKEN = "NAME_TAKEN"
+    INVALID_QUESTION = "INVALID_QUESTION"
+    QUESTION_CLOSED = "QUESTION_CLOSED"
+    ALREADY_ANSWERED = "ALREADY_ANSWERED"
+    RATE_LIMITED = "RATE_LIMITED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    INTERNAL = "INTERNAL"
+
+
+class ProtocolError(Exception):
+    """A frame the server refuses; `code` is stable for clients to act on."""
+
+    def __init__(self, code: ErrorCode, message: str, message_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.message_id = message_id
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFrame:
+    type: ClientType
+    payload: dict[str, Any]
+    message_id: str
+
+
+# Per type: field -> (python type, required, max length for strings).
+_STR = str
+_CLIENT_FIELDS: dict[ClientType, dict[str, tuple[type, bool, int]]] = {
+    ClientType.JOIN_SESSION: {
+        "session_id": (_STR, True, MAX_ID_CHARS),
+        "username": (_STR, True, MAX_USERNAME_CHARS),
+    },
+    ClientType.SUBMIT_ANSWER: {
+        "session_id": (_STR, True, MAX_ID_CHARS),
+        "question_id": (_STR, True, MAX_ID_CHARS),
+        "answer": (_STR, True, MAX_ANSWER_CHARS),
+        # Accepted for compatibility with the seed's clients, never trusted: time taken
+        # is measured on server clocks.
+        "time_taken_ms": (int, False, 0),
+    },
+    ClientType.LEAVE_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
+    ClientType.REJOIN: {"session_id": (_STR, True, MAX_ID_CHARS)},
+    ClientType.PING: {},
+}
+_ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id"})
+
+
+def parse_client_frame(raw: str | bytes) -> ClientFrame:
+    """Decode and validate one client frame, or raise ProtocolError(INVALID_MESSAGE)."""
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"Frame exceeds {MAX_FRAME_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame is not valid JSON") from exc
+    return validate_client_frame(data)
+
+
+def validate_client_frame(data: Any) -> ClientFrame:
+    """Validate an already-decoded client frame (the functions re-check what they get)."""
+    if not isinstance(data, dict):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame must be a JSON object")
+    message_id = data.get("message_id")
+    if message_id is None:
+        message_id = uuid.uuid4().hex
+    elif not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_CHARS:
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, f"message_id must be a string of 1-{MAX_MESSAGE_ID_CHARS}"
+        )
+    unknown = set(data) - _ENVELOPE_KEYS
+    if unknown:
+        raise _invalid(f"Unknown field(s): {', '.join(sorted(unknown))}", message_id)
+    try:
+        frame_type = ClientType(data.get("type"))
+    except ValueError:
+        raise _invalid(f"Unknown message type {str(data.get('type'))[:40]!r}", message_id) from None
+    payload = data.get("payload", {})
+    if not isinstance(payload, dict):
+        raise _invalid("payload must be a JSON object", message_id)
+    _check_payload(frame_type, payload, message_id)
+    return ClientFrame(frame_type, payload, message_id)
+
+
+def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: str) -> None:
+    fields = _CLIENT_FIELDS[frame_type]
+    unknown = set(payload) - set(fields)
+    if unknown:
+        raise _invalid(f"Unknown payload field(s): {', '.join(sorted(unknown))}", message_id)
+    for name, (kind, required, max_chars) in fields.items():
+        if name not in payload:
+            if required:
+                raise _invalid(f"payload.{name} is required", message_id)
+            continue
+        value = payload[name]
+        # bool is an int in Python; a JSON true is never a valid number here.
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _invalid(f"payload.{name} must be a {kind.__name__}", message_id)
+        if kind is str and not 0 < len(value) <= max_chars:
+            raise _invalid(f"payload.{name} must have 1-{max_chars} characters", message_id)
+        if kind is int and not 0 <= value <= 24 * 3600 * 1000:
+            raise _invalid(f"payload.{name} is out of range", message_id)
+
+
+def _invalid(message: str, message_id: str) -> ProtocolError:
+    return ProtocolError(ErrorCode.INVALID_MESSAGE, message, message_id)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def format_timestamp(epoch_ms: int) -> str:
+    """RFC 3339 UTC with milliseconds, e.g. 2025-11-16T10:30:00.123Z."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+
+
+def parse_timestamp_ms(text: str) -> int:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return round(moment.timestamp() * 1000)
+
+
+def server_frame(
+    frame_type: ServerType,
+    payload: dict[str, Any],
+    *,
+    message_id: str | None = None,
+    at_ms: int | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": frame_type.value,
+        "payload": payload,
+        "timestamp": format_timestamp(now_ms() if at_ms is None else at_ms),
+        "message_id": message_id or uuid.uuid4().hex,
+    }
+
+
+def error_frame(code: ErrorCode, message: str, *, message_id: str | None = None) -> dict[str, Any]:
+    """ERROR frame; `message_id` echoes the client frame it refuses, when known."""
+    recoverable = code not in (ErrorCode.INVALID_SESSION, ErrorCode.KICKED, ErrorCode.SESSION_FULL)
+    return server_frame(
+        ServerType.ERROR,
+        {"code": code.value, "message": message, "recoverable": recoverable},
+        message_id=message_id,
+    )
+
+
+def encode_frame(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_server_frame(raw: str | bytes) -> dict[str, Any]:
+    """For clients (bots, tests): a server frame as a dict, with its type checked."""
+    frame = json.loads(raw)
+    if not isinstance(frame, dict) or frame.get("type") not in ServerType.__members__:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"Not a server frame: {str(raw)[:80]}")
+    return frame

@@ -1,0 +1,273 @@
+"""Delivery of tasks over HTTP: timing, headers, retries and queue controls."""
+
+from __future__ import annotations
+
+import base64
+import json
+import statistics
+import time
+
+import pytest
+from google.api_core import exceptions as gexc
+from google.cloud import tasks_v2
+
+from conftest import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
+
+ON_TIME_MS = 50  # a 100 ms batching window needs dispatch within this of its ETA
+
+
+def test_scheduled_task_is_dispatched_no_earlier_than_schedule_time_and_promptly(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    etas = [time.time() + 0.3 + 0.05 * i for i in range(6)]
+    for eta in etas:
+        client.create_task(parent=queue, task=http_task(receiver.url(path), at=eta))
+    got = receiver.wait_for(path, len(etas))
+    for eta, request in zip(sorted(etas), sorted(got, key=lambda r: r.at), strict=True):
+        assert float(request.headers["x-cloudtasks-tasketa"]) == pytest.approx(eta, abs=1e-6)
+        late_ms = (request.at - eta) * 1000
+        assert 0 <= late_ms < ON_TIME_MS, late_ms
+
+
+def test_dispatch_headers_identify_the_task(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    task = client.create_task(
+        parent=queue, task=http_task(receiver.url(path), name=f"{queue}/tasks/lb-abc-7")
+    )
+    (request,) = receiver.wait_for(path, 1)
+    h = request.headers
+    assert h["x-cloudtasks-queuename"] == queue.rsplit("/", 1)[1]
+    assert h["x-cloudtasks-taskname"] == "lb-abc-7"
+    assert h["x-cloudtasks-taskretrycount"] == "0"
+    assert h["x-cloudtasks-taskexecutioncount"] == "0"
+    eta = ts_seconds(task.schedule_time)
+    assert h["x-cloudtasks-tasketa"] == f"{int(eta)}.{round(eta % 1 * 1e6):06d}"
+    assert h["user-agent"] == "Google-Cloud-Tasks"
+    assert "x-cloudtasks-taskpreviousresponse" not in h
+    assert "x-cloudtasks-taskretryreason" not in h
+
+
+def test_dispatch_passes_method_body_and_headers_through(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, put_path, get_path = make_queue(), receiver.new_path(), receiver.new_path()
+    client.create_task(
+        parent=queue,
+        task=http_task(
+            receiver.url(put_path),
+            method=tasks_v2.HttpMethod.PUT,
+            body=b'{"score": 7}',
+            headers={
+                "Content-Type": "application/json",
+                "X-Custom": "kept",
+                "X-CloudTasks-TaskName": "spoofed",  # service headers cannot be forged
+                "User-Agent": "mine",
+            },
+        ),
+    )
+    client.create_task(
+        parent=queue, task=http_task(receiver.url(get_path), method=tasks_v2.HttpMethod.GET)
+    )
+    (put,) = receiver.wait_for(put_path, 1)
+    (get,) = receiver.wait_for(get_path, 1)
+    assert (put.method, put.body) == ("PUT", b'{"score": 7}')
+    assert put.headers["content-type"] == "application/json"
+    assert put.headers["x-custom"] == "kept"
+    assert put.headers["x-cloudtasks-taskname"] != "spoofed"
+    assert put.headers["user-agent"] == "Google-Cloud-Tasks"
+    assert (get.method, get.body) == ("GET", b"")
+    assert "content-type" not in get.headers  # Cloud Tasks adds none for HTTP tasks
+
+
+def _jwt_claims(authorization: str) -> tuple[dict[str, object], dict[str, object]]:
+    scheme, token = authorization.split(" ", 1)
+    assert scheme == "Bearer"
+    header, payload, signature = token.split(".")
+    assert signature == ""  # unsigned locally
+
+    def decode(part: str) -> dict[str, object]:
+        result: dict[str, object] = json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+        return result
+
+    return decode(header), decode(payload)
+
+
+def test_oidc_task_carries_unsigned_id_token_for_service_account(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path, path2 = make_queue(), receiver.new_path(), receiver.new_path()
+    email = "flusher@test-project.iam.gserviceaccount.com"
+    for p, audience in ((path, ""), (path2, "https://flush.example")):
+        task = http_task(receiver.url(p))
+        task.http_request.oidc_token = tasks_v2.OidcToken(service_account_email=email, audience=audience)
+        client.create_task(parent=queue, task=task)
+    header, claims = _jwt_claims(receiver.wait_for(path, 1)[0].headers["authorization"])
+    assert header["alg"] == "none"
+    assert claims["iss"] == "https://accounts.google.com"
+    assert claims["aud"] == receiver.url(path)  # defaults to the task's url
+    assert claims["email"] == email and claims["email_verified"] is True
+    assert isinstance(claims["exp"], int) and isinstance(claims["iat"], int)
+    assert claims["exp"] > time.time() > claims["iat"] - 5
+    _, claims2 = _jwt_claims(receiver.wait_for(path2, 1)[0].headers["authorization"])
+    assert claims2["aud"] == "https://flush.example"
+
+
+def test_failing_task_is_retried_with_growing_backoff_until_it_succeeds(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(min_backoff=0.1, max_backoff=10), receiver.new_path()
+    receiver.fail(path, times=3, status=500)
+    name = client.create_task(parent=queue, task=http_task(receiver.url(path))).name
+    got = receiver.wait_for(path, 4, timeout=5)
+    gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
+    # 0.1 s, 0.2 s, 0.4 s: min_backoff doubling each time.
+    for gap, expected in zip(gaps, (0.1, 0.2, 0.4), strict=True):
+        assert expected <= gap < expected + ON_TIME_MS / 1000, gaps
+    assert [r.headers["x-cloudtasks-taskretrycount"] for r in got] == ["0", "1", "2", "3"]
+    # 5XX responses are not counted as executions (documented and observed).
+    assert [r.headers["x-cloudtasks-taskexecutioncount"] for r in got] == ["0"] * 4
+    assert "x-cloudtasks-taskpreviousresponse" not in got[0].headers
+    assert all(r.headers["x-cloudtasks-taskpreviousresponse"] == "500" for r in got[1:])
+    assert all("x-cloudtasks-taskretryreason" in r.headers for r in got[1:])
+    # ETA headers follow the rescheduled times.
+    etas = [float(r.headers["x-cloudtasks-tasketa"]) for r in got]
+    assert etas == sorted(etas) and len(set(etas)) == 4
+    time.sleep(0.3)
+    assert len(receiver.requests(path)) == 4  # success stopped the retries
+    with pytest.raises(gexc.NotFound):
+        client.get_task(name=name)
+
+
+def test_client_error_responses_count_as_executions(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    receiver.fail(path, times=2, status=404)
+    client.create_task(parent=queue, task=http_task(receiver.url(path)))
+    got = receiver.wait_for(path, 3)
+    assert [r.headers["x-cloudtasks-taskexecutioncount"] for r in got] == ["0", "1", "2"]
+    assert [r.headers.get("x-cloudtasks-taskpreviousresponse") for r in got] == [None, "404", "404"]
+
+
+def test_task_is_dropped_after_max_attempts(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(max_attempts=3), receiver.new_path()
+    receiver.fail(path, times=100, status=503)
+    name = f"{queue}/tasks/doomed"
+    client.create_task(parent=queue, task=http_task(receiver.url(path), name=name))
+    receiver.wait_for(path, 3)
+    eventually(lambda: not list(client.list_tasks(parent=queue)))
+    time.sleep(0.4)  # well past the next backoff
+    assert len(receiver.requests(path)) == 3
+    with pytest.raises(gexc.AlreadyExists):  # a dropped task's name stays reserved too
+        client.create_task(parent=queue, task=http_task(receiver.url(path), name=name))
+
+
+def test_unreachable_target_is_retried_and_recorded_as_unavailable(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory
+) -> None:
+    queue = make_queue(max_attempts=100)
+    name = client.create_task(
+        parent=queue, task=http_task(f"http://127.0.0.1:{free_port()}/nobody-home")
+    ).name
+    eventually(lambda: client.get_task(name=name).dispatch_count >= 2)
+    task = client.get_task(name=name)
+    assert task.response_count == 0
+    assert task.first_attempt.dispatch_time.timestamp() > 0
+    assert task.last_attempt.response_status.code in (14, 4)  # UNAVAILABLE (or racing: DEADLINE)
+    client.delete_task(name=name)
+
+
+def test_paused_queue_holds_tasks_until_resumed(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    paused = client.pause_queue(name=queue)
+    assert paused.state == tasks_v2.Queue.State.PAUSED
+    client.create_task(parent=queue, task=http_task(receiver.url(path)))
+    time.sleep(0.3)
+    assert receiver.requests(path) == []
+    assert client.resume_queue(name=queue).state == tasks_v2.Queue.State.RUNNING
+    receiver.wait_for(path, 1, timeout=2)
+
+
+def test_purged_queue_drops_its_tasks(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    for _ in range(5):
+        client.create_task(parent=queue, task=http_task(receiver.url(path), at=time.time() + 0.3))
+    purged = client.purge_queue(name=queue)
+    assert purged.purge_time.timestamp() > 0
+    assert not list(client.list_tasks(parent=queue))
+    time.sleep(0.5)
+    assert receiver.requests(path) == []
+
+
+def test_run_task_dispatches_now_even_when_queue_is_paused(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(), receiver.new_path()
+    client.pause_queue(name=queue)
+    name = client.create_task(parent=queue, task=http_task(receiver.url(path), at=time.time() + 3600)).name
+    ran = client.run_task(name=name)
+    assert ran.dispatch_count == 1 and ran.last_attempt.dispatch_time.timestamp() > 0
+    receiver.wait_for(path, 1, timeout=2)
+    eventually(lambda: not list(client.list_tasks(parent=queue)))
+
+
+def test_concurrency_cap_limits_requests_in_flight(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(max_concurrent_dispatches=2), receiver.new_path()
+    receiver.stall(path, 0.2)
+    for _ in range(6):
+        client.create_task(parent=queue, task=http_task(receiver.url(path)))
+    receiver.wait_for(path, 6, timeout=5)
+    assert receiver.script(path).max_active == 2
+
+
+def test_rate_limit_spaces_dispatches_after_burst(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    queue, path = make_queue(max_dispatches_per_second=10), receiver.new_path()
+    assert client.get_queue(name=queue).rate_limits.max_burst_size == 10
+    eta = time.time() + 0.3
+    for _ in range(15):
+        client.create_task(parent=queue, task=http_task(receiver.url(path), at=eta))
+    got = sorted(r.at for r in receiver.wait_for(path, 15, timeout=5))
+    assert got[9] - eta < 0.1  # the burst goes out at once
+    assert got[14] - got[9] >= 0.45  # then one every 100 ms
+
+
+def test_dispatch_lateness_stays_small_for_hundreds_of_tasks(
+    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+) -> None:
+    """300 tasks spread over ~1.2 s plus 100 sharing one ETA (aligned windows)."""
+    spread_path, burst_path = receiver.new_path(), receiver.new_path()
+    spread_queue, burst_queue = make_queue(), make_queue()
+    start = time.time() + 1.5
+    for i in range(300):
+        client.create_task(
+            parent=spread_queue, task=http_task(receiver.url(spread_path), at=start + i * 0.004)
+        )
+    burst_eta = start + 0.6
+    for _ in range(100):
+        client.create_task(parent=burst_queue, task=http_task(receiver.url(burst_path), at=burst_eta))
+    assert time.time() < start, "creating tasks took too long for the measurement"
+    lateness = {}
+    for label, path, count in (("spread", spread_path, 300), ("burst", burst_path, 100)):
+        got = receiver.wait_for(path, count, timeout=10)
+        ms = sorted((r.at - float(r.headers["x-cloudtasks-tasketa"])) * 1000 for r in got)
+        assert ms[0] >= 0, "dispatched before schedule_time"
+        lateness[label] = (statistics.median(ms), ms[int(len(ms) * 0.99) - 1], ms[-1])
+    print(
+        "\ndispatch lateness ms (p50, p99, max): "
+        + ", ".join(f"{k}={tuple(round(x, 1) for x in v)}" for k, v in lateness.items())
+    )
+    p50, p99, _ = lateness["spread"]
+    assert p50 < 10 and p99 < ON_TIME_MS
