@@ -4,6 +4,7 @@ emulator, the host API over HTTP, frames over the gateway's WebSocket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
 from protocol import decode_server_frame
 
@@ -36,7 +38,9 @@ class Host:
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
         async with httpx.AsyncClient(timeout=10) as http:
             return await http.request(
-                method, f"{self.api_url}{path}", json=body,
+                method,
+                f"{self.api_url}{path}",
+                json=body,
                 headers={"Authorization": f"Bearer {self.token}"},
             )
 
@@ -65,7 +69,8 @@ class Player:
 
     async def connect(self) -> None:
         headers = {"Authorization": f"Bearer {self.token}"}
-        self._socket = await connect(self.ws_url, additional_headers=headers, origin=self.origin, compression=None)  # type: ignore[arg-type]
+        origin = Origin(self.origin) if self.origin else None
+        self._socket = await connect(self.ws_url, additional_headers=headers, origin=origin, compression=None)
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -78,7 +83,9 @@ class Player:
     async def send(self, frame_type: str, payload: dict[str, Any], message_id: str | None = None) -> str:
         assert self._socket is not None
         message_id = message_id or uuid.uuid4().hex
-        await self._socket.send(json.dumps({"type": frame_type, "payload": payload, "message_id": message_id}))
+        await self._socket.send(
+            json.dumps({"type": frame_type, "payload": payload, "message_id": message_id})
+        )
         return message_id
 
     async def expect(self, frame_type: str, timeout_s: float = 10, **payload_match: Any) -> dict[str, Any]:
@@ -99,10 +106,8 @@ class Player:
                 kinds = [f["type"] for f in self.frames]
                 raise TimeoutError(f"No {frame_type} {payload_match} within {timeout_s} s; got {kinds}")
             self._new_frame.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_frame.wait(), remaining)
-            except TimeoutError:
-                pass
 
     def of_type(self, frame_type: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == frame_type]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-from pathlib import Path
 
 from devstack.processes import StartError
 from devstack.stack import ROOT, Stack, load_endpoints
@@ -24,10 +23,10 @@ def main() -> int:
     print(
         f"""
 Local stack ready.
-  Host API      {e['sessions_api'].url}/api/v1/sessions
-  Gateway       ws://{e['gateway'].address}/ws
-  Auth emulator {e['auth'].url}   Firestore {e['firestore'].address}   Pub/Sub {e['pubsub'].address}
-  Cloud Tasks   {e['tasks'].address} (local stand-in)
+  Host API      {e["sessions_api"].url}/api/v1/sessions
+  Gateway       ws://{e["gateway"].address}/ws
+  Auth emulator {e["auth"].url}   Firestore {e["firestore"].address}   Pub/Sub {e["pubsub"].address}
+  Cloud Tasks   {e["tasks"].address} (local stand-in)
 Play a scripted session:  make demo
 Stop everything:          Ctrl-C
 """,

@@ -3,6 +3,7 @@ JVM or node children, and only stopping the whole group leaves nothing behind.""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -40,10 +41,8 @@ class Child:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
         # The wrapper may exit before its JVM does: sweep what is left of the group.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path, cwd: Path) -> Child:
@@ -51,8 +50,13 @@ def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path, cwd: P
     log_path = log_dir / f"{name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     return Child(name, process, log_path)
 

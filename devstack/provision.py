@@ -3,12 +3,13 @@ subscription to on_command, Cloud Tasks queues; plus the quizzes under quizzes/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1, tasks_v2
+from google.cloud import pubsub_v1, tasks_v2  # type: ignore[attr-defined]
 
 if TYPE_CHECKING:
     from devstack.stack import Stack
@@ -21,20 +22,16 @@ def provision(stack: Stack) -> None:
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
     for topic in (s.COMMANDS_TOPIC, s.EVENTS_TOPIC):
-        try:
+        with contextlib.suppress(gexc.AlreadyExists):
             publisher.create_topic(name=publisher.topic_path(s.PROJECT_ID, topic))
-        except gexc.AlreadyExists:
-            pass
     push = pubsub_v1.types.PushConfig(push_endpoint=stack.endpoints["on_command"].url + "/")
-    try:
+    with contextlib.suppress(gexc.AlreadyExists):
         subscriber.create_subscription(
             name=subscriber.subscription_path(s.PROJECT_ID, f"{s.COMMANDS_TOPIC}-on-command"),
             topic=publisher.topic_path(s.PROJECT_ID, s.COMMANDS_TOPIC),
             push_config=push,
             ack_deadline_seconds=30,
         )
-    except gexc.AlreadyExists:
-        pass
 
     from tasks_emulator.client import make_client
 
@@ -42,10 +39,8 @@ def provision(stack: Stack) -> None:
     parent = f"projects/{s.PROJECT_ID}/locations/{s.TASKS_LOCATION}"
     queues = [s.TIMER_QUEUE, *(f"{s.FLUSH_QUEUE_PREFIX}-{i}" for i in range(s.FLUSH_QUEUE_COUNT))]
     for queue in queues:
-        try:
+        with contextlib.suppress(gexc.AlreadyExists):
             tasks.create_queue(parent=parent, queue=tasks_v2.Queue(name=f"{parent}/queues/{queue}"))
-        except gexc.AlreadyExists:
-            pass
 
 
 def seed_quizzes(stack: Stack) -> list[str]:

@@ -49,8 +49,7 @@ class Endpoint:
 def load_endpoints(path: Path = ROOT / "emulator.json") -> dict[str, Endpoint]:
     block = json.loads(path.read_text())["emulators"]
     return {
-        name: Endpoint(block[name]["host"], int(block[name]["port"]))
-        for name in (*SERVICES, *FIREBASE_ONLY)
+        name: Endpoint(block[name]["host"], int(block[name]["port"])) for name in (*SERVICES, *FIREBASE_ONLY)
     }
 
 
@@ -64,14 +63,19 @@ def check_prerequisites() -> None:
     if shutil.which("java") is None:
         problems.append("Java is missing: install a JRE 17+ (Debian: apt-get install default-jre-headless).")
     if shutil.which("gcloud") is None:
-        problems.append("The Google Cloud CLI is missing: install it (https://cloud.google.com/sdk/docs/install).")
+        problems.append(
+            "The Google Cloud CLI is missing: install it (https://cloud.google.com/sdk/docs/install)."
+        )
     else:
         sdk = Path(os.path.realpath(shutil.which("gcloud") or "")).parent.parent
-        for component, folder in (("cloud-firestore-emulator", "cloud-firestore-emulator"), ("pubsub-emulator", "pubsub-emulator")):
+        for component, folder in (
+            ("cloud-firestore-emulator", "cloud-firestore-emulator"),
+            ("pubsub-emulator", "pubsub-emulator"),
+        ):
             if not (sdk / "platform" / folder).exists():
                 problems.append(
                     f"The {component} is missing: gcloud components install {component} "
-                    f"(Debian packages: google-cloud-cli-firestore-emulator / google-cloud-cli-pubsub-emulator)."
+                    f"(or the Debian package google-cloud-cli-{component.removeprefix('cloud-')})."
                 )
     if not (ROOT / "node_modules" / ".bin" / "firebase").exists():
         problems.append("firebase-tools is missing: run `npm ci` in the repository (Node.js 20+).")
@@ -101,6 +105,8 @@ class Stack:
         e = self.endpoints
         env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST")}
         env.update(self.client_env())
+        # The web client is served by the gateway: its origin may open sockets and call the API.
+        web_origins = ",".join(f"http://{host}:{e['gateway'].port}" for host in ("127.0.0.1", "localhost"))
         env.update(
             PYTHONPATH=os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
             PYTHONUNBUFFERED="1",
@@ -112,10 +118,10 @@ class Stack:
             TASKS_LOCATION=TASKS_LOCATION,
             FLUSH_URL=e["flush_leaderboard"].url + "/",
             TIMER_URL=e["advance_question"].url + "/",
-            ALLOWED_ORIGINS=",".join(
-                f"http://{host}:{e['gateway'].port}" for host in ("127.0.0.1", "localhost")
-            ),
+            ALLOWED_ORIGINS=web_origins,
             NO_UPDATE_NOTIFIER="1",
+            PUBLIC_API_URL=e["sessions_api"].url,
+            API_ALLOWED_ORIGINS=web_origins,
         )
         env.update(self.extra_env)
         return env
@@ -138,19 +144,59 @@ class Stack:
     def _start_emulators(self) -> None:
         e, env = self.endpoints, self.service_env()
         firebase_config = self.log_dir / "firebase.json"
-        firebase_config.write_text(json.dumps({"emulators": {
-            "singleProjectMode": True,
-            "ui": {"enabled": False},
-            **{name: {"host": e[name].host, "port": e[name].port} for name in ("auth", *FIREBASE_ONLY)},
-        }}, indent=2))
+        firebase_config.write_text(
+            json.dumps(
+                {
+                    "emulators": {
+                        "singleProjectMode": True,
+                        "ui": {"enabled": False},
+                        **{
+                            name: {"host": e[name].host, "port": e[name].port}
+                            for name in ("auth", *FIREBASE_ONLY)
+                        },
+                    }
+                },
+                indent=2,
+            )
+        )
         launches = {
-            "firestore": ["gcloud", "beta", "emulators", "firestore", "start",
-                          f"--host-port={e['firestore'].address}", f"--rules={ROOT / 'firestore.rules'}"],
-            "pubsub": ["gcloud", "beta", "emulators", "pubsub", "start",
-                       f"--host-port={e['pubsub'].address}", f"--project={PROJECT_ID}"],
-            "auth": [str(ROOT / "node_modules" / ".bin" / "firebase"), "--config", str(firebase_config),
-                     "emulators:start", "--only", "auth", "--project", PROJECT_ID],
-            "tasks": [sys.executable, "-m", "tasks_emulator", "--host", e["tasks"].host, "--port", str(e["tasks"].port)],
+            "firestore": [
+                "gcloud",
+                "beta",
+                "emulators",
+                "firestore",
+                "start",
+                f"--host-port={e['firestore'].address}",
+                f"--rules={ROOT / 'firestore.rules'}",
+            ],
+            "pubsub": [
+                "gcloud",
+                "beta",
+                "emulators",
+                "pubsub",
+                "start",
+                f"--host-port={e['pubsub'].address}",
+                f"--project={PROJECT_ID}",
+            ],
+            "auth": [
+                str(ROOT / "node_modules" / ".bin" / "firebase"),
+                "--config",
+                str(firebase_config),
+                "emulators:start",
+                "--only",
+                "auth",
+                "--project",
+                PROJECT_ID,
+            ],
+            "tasks": [
+                sys.executable,
+                "-m",
+                "tasks_emulator",
+                "--host",
+                e["tasks"].host,
+                "--port",
+                str(e["tasks"].port),
+            ],
         }
         started = [self._spawn(name, argv, env) for name, argv in launches.items()]
         for child in started:
@@ -160,8 +206,15 @@ class Stack:
         e, env = self.endpoints, self.service_env()
         started = []
         for name in FUNCTIONS:
-            argv = [sys.executable, "-m", "functions_framework", f"--target={name}",
-                    f"--source={ROOT / 'functions' / 'main.py'}", f"--host={e[name].host}", f"--port={e[name].port}"]
+            argv = [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                f"--target={name}",
+                f"--source={ROOT / 'functions' / 'main.py'}",
+                f"--host={e[name].host}",
+                f"--port={e[name].port}",
+            ]
             started.append(self._spawn(name, argv, env))
         gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
         started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
@@ -185,7 +238,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(endpoints: dict[str, Endpoint] | None = None, log_dir: Path | None = None) -> Iterator[Stack]:
+def running_stack(
+    endpoints: dict[str, Endpoint] | None = None, log_dir: Path | None = None
+) -> Iterator[Stack]:
     stack = Stack(endpoints or free_endpoints(), log_dir or Path(tempfile.mkdtemp(prefix="quiz-stack-")))
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     stack.start()

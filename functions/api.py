@@ -27,9 +27,29 @@ _STATUS = {
 MAX_PARTICIPANTS_LIMIT = 10_000
 
 
-def create_app(game_factory: Callable[[], Any], verify_token: Callable[[str], str]) -> flask.Flask:
-    """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid."""
+def create_app(
+    game_factory: Callable[[], Any], verify_token: Callable[[str], str], allowed_origins: frozenset[str]
+) -> flask.Flask:
+    """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid;
+    `allowed_origins` are the exact browser origins (the web client's) given CORS access."""
     app = flask.Flask(__name__)
+
+    @app.before_request
+    def preflight() -> flask.Response | None:
+        if flask.request.method == "OPTIONS":
+            return flask.Response(status=HTTPStatus.NO_CONTENT)
+        return None
+
+    @app.after_request
+    def cors(response: flask.Response) -> flask.Response:
+        origin = flask.request.headers.get("Origin")
+        if origin and origin in allowed_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
+            response.headers["Access-Control-Max-Age"] = "3600"
+        return response
 
     @app.errorhandler(GameError)
     def refused(error: GameError) -> tuple[flask.Response, int]:

@@ -28,6 +28,8 @@ class Config:
     reveal_pause_ms: int
     # Set only on a laptop: our Cloud Tasks stand-in (there is no official emulator).
     tasks_emulator_host: str
+    # Browser origins (the web client's) allowed to call the host API.
+    api_allowed_origins: frozenset[str]
 
 
 _REQUIRED = ("GOOGLE_CLOUD_PROJECT", "FLUSH_URL", "TIMER_URL")
@@ -51,4 +53,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         snapshot_window_ms=int(env.get("SNAPSHOT_WINDOW_MS", "1000")),
         reveal_pause_ms=int(env.get("REVEAL_PAUSE_MS", "5000")),
         tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST", ""),
+        api_allowed_origins=frozenset(
+            o.strip() for o in env.get("API_ALLOWED_ORIGINS", "").split(",") if o.strip()
+        ),
     )

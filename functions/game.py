@@ -16,7 +16,16 @@ from backends.events import EventPublisher
 from backends.store import Store
 from backends.tasks import TaskQueue, flush_request, timer_request
 from config import Config
-from protocol import ClientType, ErrorCode, ProtocolError, ServerType, error_frame, now_ms, server_frame, validate_client_frame
+from protocol import (
+    ClientType,
+    ErrorCode,
+    ProtocolError,
+    ServerType,
+    error_frame,
+    now_ms,
+    server_frame,
+    validate_client_frame,
+)
 from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from quiz import leaderboard, lifecycle, messages
 from quiz.errors import GameError
@@ -66,7 +75,9 @@ class Game:
             self.publisher.publish([self._reply(session_id, command, reply)])
 
     def join(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
-        joined = self.store.join(payload["session_id"], command.uid, payload["username"], command.received_at_ms)
+        joined = self.store.join(
+            payload["session_id"], command.uid, payload["username"], command.received_at_ms
+        )
         self._welcome(command, joined.session, joined.participant.uid, joined.participant_count)
         self.publisher.publish(
             [Event(joined.session.id, messages.user_joined(joined.participant, joined.participant_count))]
@@ -102,7 +113,9 @@ class Game:
             command.received_at_ms,
             f"{command.uid}/{message_id}",
         )
-        frame = messages.score_updated(scored.answer_id, scored.participant, scored.question_id, scored.verdict)
+        frame = messages.score_updated(
+            scored.answer_id, scored.participant, scored.question_id, scored.verdict
+        )
         self.publisher.publish([Event(payload["session_id"], frame, target_uid=command.uid)])
         self._request_flush(payload["session_id"])
 
@@ -116,8 +129,12 @@ class Game:
             ]
         )
 
-    def _reply(self, session_id: str, command: Command, frame: dict[str, Any], room: str | None = None) -> Event:
-        return Event(session_id, frame, target_uid=command.uid, target_connection=command.connection_id, room=room)
+    def _reply(
+        self, session_id: str, command: Command, frame: dict[str, Any], room: str | None = None
+    ) -> Event:
+        return Event(
+            session_id, frame, target_uid=command.uid, target_connection=command.connection_id, room=room
+        )
 
     # -- leaderboards (from Cloud Tasks) -----------------------------------------------
 
@@ -140,7 +157,9 @@ class Game:
 
     # -- host actions (from the sessions API) ---------------------------------------------
 
-    def create_session(self, quiz_id: str, host_uid: str, max_participants: int, auto_advance: bool) -> Session:
+    def create_session(
+        self, quiz_id: str, host_uid: str, max_participants: int, auto_advance: bool
+    ) -> Session:
         quiz = self.store.load_quiz(quiz_id)
         if quiz is None:
             raise GameError(ErrorCode.INVALID_SESSION, f"Quiz {quiz_id} does not exist")
@@ -191,6 +210,7 @@ class Game:
         if action == "close":
             before, after = self.store.transition(session_id, lambda s: lifecycle.reveal(s, index))
         elif action == "open":
+
             def open_next(session: Session) -> Session | None:
                 current = session.current
                 if session.open_question or current is None or current.index != index - 1:
@@ -219,12 +239,20 @@ class Game:
             events.append(Event(after.id, messages.question_ended(after, question, closed, stats)))
             if after.auto_advance and after.status.value == "active":
                 self.tasks.create(
-                    timer_request(self.config, after.id, "open", closed.index + 1, self.clock() + self.config.reveal_pause_ms)
+                    timer_request(
+                        self.config,
+                        after.id,
+                        "open",
+                        closed.index + 1,
+                        self.clock() + self.config.reveal_pause_ms,
+                    )
                 )
         opened = after.open_question
         if opened is not None and (before is None or before.open_question != opened):
             events.append(Event(after.id, messages.question_started(after, quiz, opened)))
-            self.tasks.create(timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS))
+            self.tasks.create(
+                timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS)
+            )
         if after.status.value == "completed":
             ranked = leaderboard.rank_participants(self.store.participants(after.id))
             events.append(Event(after.id, messages.session_ended(after, ranked)))

@@ -11,16 +11,15 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import firebase_admin
-from firebase_admin import auth as firebase_auth
 import flask
 import functions_framework
 from cloudevents.http import CloudEvent
+from firebase_admin import auth as firebase_auth
 from google.cloud import firestore
 
 import api
@@ -54,7 +53,10 @@ def on_command(event: CloudEvent) -> None:
     try:
         command = command_from_message(base64.b64decode(message["data"]), message.get("attributes") or {})
     except (KeyError, ValueError, TypeError, binascii.Error) as exc:
-        log.error("poison command dropped", extra={"json_fields": {"message_id": message.get("messageId"), "error": str(exc)}})
+        log.error(
+            "poison command dropped",
+            extra={"json_fields": {"message_id": message.get("messageId"), "error": str(exc)}},
+        )
         return
     game().handle_command(command)
 
@@ -69,14 +71,17 @@ def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> 
     try:
         run(body)
     except (GameError, KeyError, ValueError) as exc:
-        log.error("task refused", extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}})
+        log.error(
+            "task refused", extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}}
+        )
     return "", 204
 
 
 @functions_framework.http
 def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
     return _run_task(
-        request, lambda b: game().flush_leaderboard(b["session_id"], int(b["window"]), bool(b.get("snapshot")))
+        request,
+        lambda b: game().flush_leaderboard(b["session_id"], int(b["window"]), bool(b.get("snapshot"))),
     )
 
 
@@ -98,7 +103,7 @@ def verify_token(token: str) -> str:
         raise ValueError(str(exc)) from None
 
 
-_api = api.create_app(game, verify_token)
+_api = api.create_app(game, verify_token, load_config().api_allowed_origins)
 
 
 @functions_framework.http

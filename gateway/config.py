@@ -33,6 +33,10 @@ class GatewayConfig:
     send_buffer_limit_bytes: int
     ping_interval_s: float
     production: bool
+    # What the web client needs to know at runtime (served as /config.json).
+    public_api_url: str
+    firebase_api_key: str
+    auth_emulator_url: str
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
@@ -60,4 +64,9 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         send_buffer_limit_bytes=int(env.get("SEND_BUFFER_LIMIT_BYTES", str(1024 * 1024))),
         ping_interval_s=float(env.get("PING_INTERVAL_S", "20")),
         production=production,
+        public_api_url=env.get("PUBLIC_API_URL", ""),
+        firebase_api_key=env.get("FIREBASE_WEB_API_KEY", "local"),
+        auth_emulator_url=f"http://{env['FIREBASE_AUTH_EMULATOR_HOST']}"
+        if env.get("FIREBASE_AUTH_EMULATOR_HOST")
+        else "",
     )

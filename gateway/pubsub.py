@@ -4,11 +4,12 @@ subscription to `quiz-events` (created at start, deleted at shutdown)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 from google.cloud.pubsub_v1.subscriber.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
@@ -76,10 +77,9 @@ class EventSubscription:
     def stop(self) -> None:
         if self._future is not None:
             self._future.cancel()
-            try:
+            # A cancelled future raises; we only wait for the stream to wind down.
+            with contextlib.suppress(Exception):
                 self._future.result(timeout=5)
-            except Exception:  # noqa: BLE001 - cancelled futures raise; we only wait
-                pass
         try:
             self.client.delete_subscription(subscription=self.path, timeout=5)
         except gexc.GoogleAPICallError as exc:

@@ -47,9 +47,7 @@ class Rooms(Generic[C]):
         if session_id in self.members and not self.members[session_id]:
             del self.members[session_id]
 
-    def recipients(
-        self, session_id: str, target_uid: str | None, target_connection: str | None
-    ) -> list[C]:
+    def recipients(self, session_id: str, target_uid: str | None, target_connection: str | None) -> list[C]:
         """A named connection, else a user's sockets in the session, else the session."""
         if target_connection:
             conn = self.by_id.get(target_connection)

@@ -22,6 +22,7 @@ from websockets.http11 import Request, Response
 from gateway.config import GatewayConfig
 from gateway.pubsub import CommandPublisher, EventSubscription
 from gateway.rooms import Rooms
+from gateway.static import WEB_ROOT, StaticFiles
 from protocol import (
     ClientType,
     ErrorCode,
@@ -58,7 +59,7 @@ ACCEPTED_IDS_KEPT = 256
 class Connection(ServerConnection):
     """A socket plus what the gateway knows of it (set at the handshake)."""
 
-    __slots__ = ("uid", "connection_id", "tokens", "refill_at", "accepted_ids")
+    __slots__ = ("accepted_ids", "connection_id", "refill_at", "tokens", "uid")
 
     def setup(self, uid: str, rate_burst: int) -> None:
         self.uid = uid
@@ -74,6 +75,15 @@ class Gateway:
         self.rooms: Rooms[Connection] = Rooms()
         self.publisher = CommandPublisher(config.project_id, config.commands_topic)
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
+        self.static = StaticFiles(
+            WEB_ROOT,
+            {
+                "api_url": config.public_api_url,
+                "project_id": config.project_id,
+                "firebase_api_key": config.firebase_api_key,
+                "auth_emulator_url": config.auth_emulator_url,
+            },
+        )
         if not firebase_admin._apps:
             firebase_admin.initialize_app(options={"projectId": config.project_id})
 
@@ -84,9 +94,12 @@ class Gateway:
             return connection.respond(HTTPStatus.OK, "ok\n")
         if request.path == "/health/ready":
             ready = await asyncio.to_thread(self.publisher.ready)
-            return connection.respond(HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n")
+            return connection.respond(
+                HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n"
+            )
         if request.path.split("?")[0] != "/ws":
-            return connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
+            found = self.static.response(request.path)
+            return found or connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
         origin = request.headers.get("Origin")
         if origin is not None and origin not in self.config.allowed_origins:
             return _refuse(connection, HTTPStatus.FORBIDDEN, f"Origin {origin} is not allowed")
@@ -127,10 +140,16 @@ class Gateway:
         try:
             frame = parse_client_frame(raw)
         except ProtocolError as refusal:
-            await conn.send(encode_frame(error_frame(refusal.code, refusal.message, message_id=refusal.message_id)))
+            await conn.send(
+                encode_frame(error_frame(refusal.code, refusal.message, message_id=refusal.message_id))
+            )
             return
         if frame.type is ClientType.PING:
-            pong = server_frame(ServerType.PONG, {"server_time": format_timestamp(received_at_ms)}, message_id=frame.message_id)
+            pong = server_frame(
+                ServerType.PONG,
+                {"server_time": format_timestamp(received_at_ms)},
+                message_id=frame.message_id,
+            )
             await conn.send(encode_frame(pong))
             return
         if frame.message_id not in conn.accepted_ids:
@@ -152,7 +171,9 @@ class Gateway:
 
     def _take_token(self, conn: Connection) -> bool:
         now = time.monotonic()
-        conn.tokens = min(self.config.rate_burst, conn.tokens + (now - conn.refill_at) * self.config.rate_per_s)
+        conn.tokens = min(
+            self.config.rate_burst, conn.tokens + (now - conn.refill_at) * self.config.rate_per_s
+        )
         conn.refill_at = now
         if conn.tokens < 1:
             return False
@@ -196,7 +217,10 @@ class Gateway:
         transport = conn.transport
         if transport is None or transport.get_write_buffer_size() <= self.config.send_buffer_limit_bytes:
             return True
-        log.warning("slow socket closed", extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}})
+        log.warning(
+            "slow socket closed",
+            extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}},
+        )
         transport.abort()
         return False
 
@@ -206,8 +230,13 @@ class Gateway:
         loop = asyncio.get_running_loop()
         self.subscription.start(loop, self.deliver)
         stop = loop.create_future()
+
+        def request_stop() -> None:
+            if not stop.done():
+                stop.set_result(None)
+
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         server: Server
         async with serve(
             self.handle,

@@ -26,6 +26,8 @@ class ClientType(StrEnum):
     SUBMIT_ANSWER = "SUBMIT_ANSWER"
     LEAVE_SESSION = "LEAVE_SESSION"
     REJOIN = "REJOIN"
+    # The host's own socket: live participants, answer stats and leaderboards.
+    WATCH_SESSION = "WATCH_SESSION"
     PING = "PING"
 
 
@@ -39,6 +41,8 @@ class ServerType(StrEnum):
     QUESTION_STARTED = "QUESTION_STARTED"
     QUESTION_ENDED = "QUESTION_ENDED"
     SESSION_ENDED = "SESSION_ENDED"
+    # To the host only: answers so far to the open question, once per flush window.
+    ANSWER_STATS = "ANSWER_STATS"
     ERROR = "ERROR"
     PONG = "PONG"
 
@@ -95,6 +99,7 @@ _CLIENT_FIELDS: dict[ClientType, dict[str, tuple[type, bool, int]]] = {
     },
     ClientType.LEAVE_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.REJOIN: {"session_id": (_STR, True, MAX_ID_CHARS)},
+    ClientType.WATCH_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.PING: {},
 }
 _ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id"})
@@ -125,10 +130,10 @@ def validate_client_frame(data: Any) -> ClientFrame:
     unknown = set(data) - _ENVELOPE_KEYS
     if unknown:
         raise _invalid(f"Unknown field(s): {', '.join(sorted(unknown))}", message_id)
-    try:
-        frame_type = ClientType(data.get("type"))
-    except ValueError:
-        raise _invalid(f"Unknown message type {str(data.get('type'))[:40]!r}", message_id) from None
+    raw_type = data.get("type")
+    if not isinstance(raw_type, str) or raw_type not in ClientType.__members__:
+        raise _invalid(f"Unknown message type {str(raw_type)[:40]!r}", message_id)
+    frame_type = ClientType(raw_type)
     payload = data.get("payload", {})
     if not isinstance(payload, dict):
         raise _invalid("payload must be a JSON object", message_id)
@@ -150,9 +155,9 @@ def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: 
         # bool is an int in Python; a JSON true is never a valid number here.
         if not isinstance(value, kind) or isinstance(value, bool):
             raise _invalid(f"payload.{name} must be a {kind.__name__}", message_id)
-        if kind is str and not 0 < len(value) <= max_chars:
+        if isinstance(value, str) and not 0 < len(value) <= max_chars:
             raise _invalid(f"payload.{name} must have 1-{max_chars} characters", message_id)
-        if kind is int and not 0 <= value <= 24 * 3600 * 1000:
+        if isinstance(value, int) and not 0 <= value <= 24 * 3600 * 1000:
             raise _invalid(f"payload.{name} is out of range", message_id)
 
 

@@ -105,13 +105,9 @@ def retry_from_pb(pb: Any, base: RetryPolicy, fields: set[str] | None) -> RetryP
             "max_attempts": pb.max_attempts or defaults.max_attempts,
             "max_retry_duration": duration_to_us(pb.max_retry_duration),
             "min_backoff": (
-                duration_to_us(pb.min_backoff)
-                if pb.HasField("min_backoff")
-                else defaults.min_backoff_us
+                duration_to_us(pb.min_backoff) if pb.HasField("min_backoff") else defaults.min_backoff_us
             ),
-            "max_backoff": (
-                duration_to_us(pb.max_backoff) or defaults.max_backoff_us
-            ),
+            "max_backoff": (duration_to_us(pb.max_backoff) or defaults.max_backoff_us),
             "max_doublings": pb.max_doublings or defaults.max_doublings,
         }
     else:
@@ -244,9 +240,7 @@ def _http_spec(pb: Any) -> HttpSpec:
     method = _METHODS.get(int(pb.http_method), "POST")  # "The default is POST."
     body = bytes(pb.body)
     if body and method not in _BODY_METHODS:
-        raise InvalidArgument(
-            f"HttpRequest.body is only allowed with POST, PUT or PATCH, not {method}"
-        )
+        raise InvalidArgument(f"HttpRequest.body is only allowed with POST, PUT or PATCH, not {method}")
     headers = [(str(k), str(v)) for k, v in pb.headers.items() if not _is_dropped_header(k)]
     # Cloud Tasks stores (and returns) the User-Agent it will send; it adds no
     # Content-Type for HTTP tasks ("Content-Type won't be set by Cloud Tasks").
@@ -281,17 +275,13 @@ def task_spec_from_request(request: tasks_v2.CreateTaskRequest, queue: QueueName
     if pb.HasField("dispatch_deadline") and duration_to_us(pb.dispatch_deadline):
         deadline = duration_to_us(pb.dispatch_deadline)
         if not MIN_DISPATCH_DEADLINE_US <= deadline <= MAX_DISPATCH_DEADLINE_US:
-            raise InvalidArgument(
-                "Task.dispatch_deadline must be between 15 seconds and 30 minutes"
-            )
+            raise InvalidArgument("Task.dispatch_deadline must be between 15 seconds and 30 minutes")
     return TaskSpec(
         task_id=task_id,
         http=_http_spec(pb.http_request),
         schedule_us=timestamp_to_us(pb.schedule_time) if pb.HasField("schedule_time") else None,
         dispatch_deadline_us=deadline,
-        retry=retry_from_pb(pb.retry_config, RetryPolicy(), None)
-        if pb.HasField("retry_config")
-        else None,
+        retry=retry_from_pb(pb.retry_config, RetryPolicy(), None) if pb.HasField("retry_config") else None,
     )
 
 
@@ -316,10 +306,7 @@ def attempt_status(attempt: Attempt) -> status_pb2.Status:
         code_name, _, detail = (attempt.error or "UNAVAILABLE").partition(": ")
         return status_pb2.Status(code=code_pb2.Code.Value(code_name), message=detail)
     status = attempt.http_status
-    if 200 <= status <= 299:
-        code = code_pb2.OK
-    else:
-        code = _HTTP_TO_RPC.get(status, code_pb2.UNKNOWN)
+    code = code_pb2.OK if 200 <= status <= 299 else _HTTP_TO_RPC.get(status, code_pb2.UNKNOWN)
     return status_pb2.Status(code=code, message=f"HTTP status code {status}")
 
 
@@ -364,9 +351,7 @@ def task_to_proto(task: TaskRecord, view: tasks_v2.Task.View) -> tasks_v2.Task:
         view=tasks_v2.Task.View.FULL if full else tasks_v2.Task.View.BASIC,
     )
     if task.first_dispatch_us is not None:
-        result.first_attempt = tasks_v2.Attempt(
-            dispatch_time=us_to_timestamp(task.first_dispatch_us)
-        )
+        result.first_attempt = tasks_v2.Attempt(dispatch_time=us_to_timestamp(task.first_dispatch_us))
     if task.last_attempt is not None:
         result.last_attempt = _attempt_to_proto(task.last_attempt)
     if task.spec.retry is not None:

@@ -3,7 +3,7 @@
 One small coroutine per queue sleeps until the store says something is due
 (a schedule time, a rate-limit token, a free concurrency slot, a resume),
 then starts attempts as independent asyncio tasks: no thread per task, and a
-single pooled httpx client keeps connections to the same host alive.
+single pooled aiohttp session keeps connections to the same host alive.
 Anything that changes a queue calls :meth:`Dispatcher.notify` so its
 coroutine re-reads the store instead of sleeping through the change.
 """
@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 
 from tasks_emulator.delivery import OutboundRequest, build_request
 from tasks_emulator.store import Outcome, Started, Store, Wait
@@ -27,27 +27,31 @@ def wall_clock_us() -> int:
     return time.time_ns() // 1000
 
 
-def make_http_client() -> httpx.AsyncClient:
-    client = httpx.AsyncClient(
-        # Redirects "may be followed" and are "not counted as a separate attempt".
-        follow_redirects=True,
+def make_http_client() -> aiohttp.ClientSession:
+    """One pooled session for all dispatches (call inside the running loop).
+
+    aiohttp rather than httpx: with a hundred requests due at the same instant
+    (many sessions' batching windows closing together) httpx's pool took
+    0.2-1.7 s to get them out on this machine, aiohttp about 30 ms.
+    """
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, limit_per_host=0),  # queues cap concurrency
         # The dispatch deadline is enforced around the whole request instead.
-        timeout=None,
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+        timeout=aiohttp.ClientTimeout(total=None),
+        # Send only what Cloud Tasks sends: no Accept/Accept-Encoding, no
+        # aiohttp User-Agent and no Content-Type guessed for the body.
+        skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+        auto_decompress=False,
         # Local handlers must not be reached through a proxy from the env.
         trust_env=False,
     )
-    # httpx's own Accept/Accept-Encoding defaults are not Cloud Tasks headers.
-    del client.headers["accept"]
-    del client.headers["accept-encoding"]
-    return client
 
 
 class Dispatcher:
     def __init__(
         self,
         store: Store,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         clock: Callable[[], int] = wall_clock_us,
     ) -> None:
         self._store = store
@@ -82,7 +86,7 @@ class Dispatcher:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
-        await self._http.aclose()
+        await self._http.close()
 
     async def _run_queue(self, queue: str, event: asyncio.Event) -> None:
         try:
@@ -138,16 +142,20 @@ class Dispatcher:
     async def _send(self, request: OutboundRequest) -> Outcome:
         try:
             async with asyncio.timeout(request.timeout_s):
-                response = await self._http.request(
+                async with self._http.request(
                     request.method,
                     request.url,
                     headers=request.headers,
-                    content=request.body or None,
-                )
+                    data=request.body or None,
+                    # Redirects "may be followed" and are "not counted as a
+                    # separate attempt".
+                    allow_redirects=True,
+                ) as response:
+                    await response.read()  # frees the connection for reuse
         except TimeoutError:
             return Outcome(None, f"DEADLINE_EXCEEDED: no response within {request.timeout_s}s")
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             return Outcome(None, f"UNAVAILABLE: {type(exc).__name__}: {exc}")
-        except Exception as exc:  # noqa: BLE001 - e.g. a URL httpx cannot parse: a failed attempt, not a crash
+        except Exception as exc:  # noqa: BLE001 - e.g. a malformed URL: a failed attempt, not a crash
             return Outcome(None, f"INTERNAL: {type(exc).__name__}: {exc}")
-        return Outcome(response.status_code)
+        return Outcome(response.status)

@@ -34,6 +34,6 @@ def setup(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # Libraries' chatter (httpx logs every request at INFO) would drown ours.
-    for noisy in ("httpx", "httpcore", "grpc", "asyncio"):
+    # Libraries' debug chatter would drown ours.
+    for noisy in ("aiohttp", "grpc", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

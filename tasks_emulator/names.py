@@ -23,9 +23,7 @@ _TASK = r"[A-Za-z0-9_-]{1,500}"
 
 _LOCATION_RE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})")
 _QUEUE_RE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})/queues/({_QUEUE})")
-_TASK_RE = re.compile(
-    rf"projects/({_PROJECT})/locations/({_LOCATION})/queues/({_QUEUE})/tasks/({_TASK})"
-)
+_TASK_RE = re.compile(rf"projects/({_PROJECT})/locations/({_LOCATION})/queues/({_QUEUE})/tasks/({_TASK})")
 
 
 @dataclass(frozen=True)

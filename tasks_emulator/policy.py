@@ -51,11 +51,9 @@ def backoff_us(policy: RetryPolicy, failed_attempts: int) -> int:
     """
     n = max(0, failed_attempts - 1)
     d = policy.max_doublings
-    if n <= d:
-        interval = policy.min_backoff_us * (1 << n)
-    else:
-        interval = policy.min_backoff_us * (1 << d) * (n - d + 1)
-    return min(interval, policy.max_backoff_us)
+    doubled = policy.min_backoff_us * (1 << min(n, d))
+    linear_steps = max(0, n - d)  # after the doublings, add one doubled step each time
+    return min(doubled * (1 + linear_steps), policy.max_backoff_us)
 
 
 def may_retry(policy: RetryPolicy, attempts: int, first_attempt_us: int, now_us: int) -> bool:

@@ -83,9 +83,7 @@ class CloudTasksService:
         name = parse_queue(request.queue.name)
         existing = self._store.find_queue(name)
         mask = list(request.update_mask.paths) if "update_mask" in request else []
-        spec = convert.queue_spec_from_proto(
-            name, request.queue, existing.spec if existing else None, mask
-        )
+        spec = convert.queue_spec_from_proto(name, request.queue, existing.spec if existing else None, mask)
         record = self._store.update_queue(spec, self._clock())
         self._dispatcher.notify(str(name))
         return convert.queue_to_proto(record)

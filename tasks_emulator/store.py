@@ -276,9 +276,7 @@ class Store:
     def create_task(self, queue: QueueName, spec: TaskSpec, now_us: int) -> TaskRecord:
         record = self.get_queue(queue)
         if spec.schedule_us is not None and spec.schedule_us > now_us + MAX_SCHEDULE_AHEAD_US:
-            raise InvalidArgument(
-                "Task.schedule_time cannot be more than 30 days in the future"
-            )
+            raise InvalidArgument("Task.schedule_time cannot be more than 30 days in the future")
         schedule_us = now_us if spec.schedule_us is None else max(now_us, spec.schedule_us)
         if spec.task_id is None:
             name = self._fresh_name(queue, record, now_us)

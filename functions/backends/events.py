@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined]
 
 from protocol.envelope import Event
 
@@ -29,9 +29,12 @@ class PubSubPublisher:
         # Ordering key = session: every gateway instance sees a session's frames in the
         # order they were published.
         futures = [
-            (event.session_id, self.client.publish(
-                self.topic_path, event.data(), ordering_key=event.session_id, **event.attributes()
-            ))
+            (
+                event.session_id,
+                self.client.publish(
+                    self.topic_path, event.data(), ordering_key=event.session_id, **event.attributes()
+                ),
+            )
             for event in events
         ]
         for ordering_key, future in futures:

@@ -14,7 +14,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -131,7 +131,9 @@ class Store:
             raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
         return _session_from_doc(snap.id, snap.to_dict() or {})
 
-    def transition(self, session_id: str, change: Callable[[Session], Session | None]) -> tuple[Session, Session | None]:
+    def transition(
+        self, session_id: str, change: Callable[[Session], Session | None]
+    ) -> tuple[Session, Session | None]:
         """Apply `change` to the session in a transaction; returns (before, after), with
         after None when `change` decided there was nothing to do."""
         ref = self._session_ref(session_id)
@@ -147,7 +149,7 @@ class Store:
                 txn.set(ref, _session_to_doc(after))
             return before, after
 
-        return run(self.db.transaction())
+        return cast(tuple[Session, Session | None], run(self.db.transaction()))
 
     # -- participants -------------------------------------------------------------
 
@@ -189,7 +191,7 @@ class Store:
             txn.set(name_ref, {"uid": uid})
             return Joined(session, participant, count, not existing.exists)
 
-        return run(self.db.transaction())
+        return cast(Joined, run(self.db.transaction()))
 
     def participant(self, session_id: str, uid: str) -> Participant:
         snap = self._session_ref(session_id).collection("participants").document(uid).get()
@@ -205,8 +207,10 @@ class Store:
         return dataclasses.replace(participant, connected=connected), count
 
     def participants(self, session_id: str) -> list[Participant]:
-        query = self._session_ref(session_id).collection("participants").select(
-            ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
+        query = (
+            self._session_ref(session_id)
+            .collection("participants")
+            .select(["username", "score", "score_reached_at_ms", "correct_count", "answered_count"])
         )
         return [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in query.stream()]
 
@@ -283,7 +287,7 @@ class Store:
             )
             return Scored(the_answer_id, scored, question_id, verdict, replayed=False)
 
-        return run(self.db.transaction())
+        return cast(Scored, run(self.db.transaction()))
 
     def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
         query = (
@@ -305,7 +309,7 @@ class Store:
 
 
 def _count(collection: firestore.CollectionReference, txn: firestore.Transaction | None) -> int:
-    result = collection.count().get(transaction=txn)
+    result = collection.count().get(transaction=txn)  # type: ignore[no-untyped-call]
     return int(result[0][0].value)
 
 
@@ -334,7 +338,12 @@ def _quiz_from_docs(quiz_id: str, public: dict[str, Any], key: dict[str, Any]) -
 
 
 def _timing_to_doc(t: Timing) -> dict[str, Any]:
-    return {"index": t.index, "question_id": t.question_id, "started_at_ms": t.started_at_ms, "deadline_ms": t.deadline_ms}
+    return {
+        "index": t.index,
+        "question_id": t.question_id,
+        "started_at_ms": t.started_at_ms,
+        "deadline_ms": t.deadline_ms,
+    }
 
 
 def _timing_from_doc(d: dict[str, Any]) -> Timing:

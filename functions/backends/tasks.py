@@ -89,11 +89,11 @@ class CloudTasksQueue:
 class MemoryTaskQueue:
     def __init__(self) -> None:
         self.created: list[TaskRequest] = []
-        self.names: set[str] = set()
+        self.names: set[tuple[str, str]] = set()
 
     def create(self, request: TaskRequest) -> bool:
         if (request.queue, request.task_id) in self.names:
             return False
-        self.names.add((request.queue, request.task_id))  # type: ignore[arg-type]
+        self.names.add((request.queue, request.task_id))
         self.created.append(request)
         return True

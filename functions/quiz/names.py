@@ -37,7 +37,7 @@ _LOOKALIKES = str.maketrans(
     "abekmhopctyxsijhdlqwyabeikoptx",
 )
 # Leetspeak that better-profanity does not undo itself (it already reads 0 1 3 4 5 7 @ $).
-_LEET = str.maketrans("!|€89", "ile" + "bg")
+_LEET = str.maketrans("!|€89", "ilebg")
 _CAMEL_HUMP = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[^0-9a-z@$*]+")
 _REPEATS = re.compile(r"(.)\1{2,}")
@@ -52,13 +52,17 @@ class InvalidName(ValueError):
 
 
 def clean_display_name(raw: str) -> str:
-    """The name as the player typed it, trimmed and with single spaces; refused if unfit."""
+    """The name as the player typed it, trimmed and with single spaces; refused if unfit.
+
+    Refused: no or over 32 characters (code points, after trimming), a control, format
+    (zero-width, bidi), surrogate, private-use or unassigned character, or profanity.
+    """
     # Any whitespace (tabs, newlines, no-break spaces) becomes one space; control and
     # invisible characters that are not whitespace are refused below.
     name = " ".join(unicodedata.normalize("NFC", raw).split())
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise InvalidName(f"Name must be 1-{MAX_NAME_LENGTH} characters, not {len(name)}")
-    hidden = next((char for char in name if unicodedata.category(char).startswith("C")), None)
+    hidden = next((char for char in name if _is_hidden(char)), None)
     if hidden is not None:
         raise InvalidName(f"Name must not contain invisible characters (U+{ord(hidden):04X})")
     if _is_profane(name):
@@ -71,11 +75,13 @@ def name_key(name: str) -> str:
 
     It is the name case-folded, accent-stripped, with Cyrillic/Greek look-alikes read as
     Latin, invisible characters dropped and whitespace collapsed, so "Alice", " ALICE ",
-    "Alicé" and "Alice" spelt with a Cyrillic A collide. It is a safe Firestore document id: "%" and "/"
-    are percent-encoded, and so is a leading "." or "_" (ruling out ".", ".." and "__x__");
-    an empty key is "%00", and one over 1,500 UTF-8 bytes is "%sha256-" and its hex digest.
+    "Alicé" and "Alice" spelt with a Cyrillic A collide.
+
+    It is a safe Firestore document id: "%" and "/" are percent-encoded, and so is a leading
+    "." or "_" (ruling out ".", ".." and "__x__"); an empty key is "%00", and a key over
+    1,500 UTF-8 bytes is "%sha256-" and its hex digest. No other key starts with "%0" or "%s".
     """
-    visible = "".join(char for char in fold(name) if not unicodedata.category(char).startswith("C"))
+    visible = "".join(char for char in fold(name) if not _is_hidden(char))
     key = " ".join(visible.translate(_LOOKALIKES).split())
     if not key:
         return "%00"
@@ -85,6 +91,11 @@ def name_key(name: str) -> str:
     if len(escaped.encode()) > MAX_KEY_BYTES:
         return "%sha256-" + hashlib.sha256(key.encode()).hexdigest()
     return escaped
+
+
+def _is_hidden(char: str) -> bool:
+    # Whitespace of any kind (a tab is Cc too) is a space in a name and in its key, not hidden.
+    return not char.isspace() and unicodedata.category(char).startswith("C")
 
 
 def _is_profane(name: str) -> bool:

@@ -99,7 +99,9 @@ async def test_player_resubmitting_an_answer_is_refused_and_scored_once(
     assert len(carol.of_type("SCORE_UPDATED")) == 1
 
 
-async def test_joining_a_missing_session_gets_invalid_session(players: list[Player], urls: dict[str, str]) -> None:
+async def test_joining_a_missing_session_gets_invalid_session(
+    players: list[Player], urls: dict[str, str]
+) -> None:
     dave = await add_player(players, urls)
     message_id = await dave.send("JOIN_SESSION", {"session_id": "NOPE99", "username": "Dave"})
     error = await dave.expect("ERROR")

@@ -169,9 +169,7 @@ class Receiver:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         path = handler.path
-        record = Received(
-            handler.command, path, {k.lower(): v for k, v in handler.headers.items()}, body, at
-        )
+        record = Received(handler.command, path, {k.lower(): v for k, v in handler.headers.items()}, body, at)
         script = self.script(path)
         with self.lock:
             self.received.append(record)
@@ -203,7 +201,7 @@ def _handler_class(receiver: Receiver) -> type[http.server.BaseHTTPRequestHandle
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_any
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     return Handler
@@ -294,9 +292,7 @@ def http_task(
 ) -> tasks_v2.Task:
     task = tasks_v2.Task(
         name=name,
-        http_request=tasks_v2.HttpRequest(
-            url=url, http_method=method, body=body, headers=headers or {}
-        ),
+        http_request=tasks_v2.HttpRequest(url=url, http_method=method, body=body, headers=headers or {}),
     )
     if at is not None:
         task.schedule_time = timestamp(at)

@@ -7,10 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from google.api_core import exceptions as gexc
-from google.cloud import tasks_v2
-from google.protobuf import field_mask_pb2
-
 from conftest import (
     LOCATION,
     EmulatorProcess,
@@ -21,6 +17,10 @@ from conftest import (
     run_emulator,
     seconds,
 )
+from google.api_core import exceptions as gexc
+from google.cloud import tasks_v2
+from google.protobuf import field_mask_pb2
+
 from tasks_emulator.client import make_client
 
 FAR = 3600.0  # seconds ahead: such tasks stay put for the whole test
@@ -97,22 +97,16 @@ def test_create_task_in_missing_queue_is_not_found(
     client: tasks_v2.CloudTasksClient, receiver: Receiver
 ) -> None:
     with pytest.raises(gexc.NotFound):
-        client.create_task(
-            parent=f"{LOCATION}/queues/no-such-queue", task=http_task(receiver.url("/x"))
-        )
+        client.create_task(parent=f"{LOCATION}/queues/no-such-queue", task=http_task(receiver.url("/x")))
 
 
-@pytest.mark.parametrize(
-    "task_id", ["has space", "dots.not.allowed", "slash/y", "x" * 501, "ünïcode"]
-)
+@pytest.mark.parametrize("task_id", ["has space", "dots.not.allowed", "slash/y", "x" * 501, "ünïcode"])
 def test_create_task_with_malformed_id_is_invalid_argument(
     client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver, task_id: str
 ) -> None:
     queue = make_queue()
     with pytest.raises(gexc.InvalidArgument):
-        client.create_task(
-            parent=queue, task=http_task(receiver.url("/x"), name=f"{queue}/tasks/{task_id}")
-        )
+        client.create_task(parent=queue, task=http_task(receiver.url("/x"), name=f"{queue}/tasks/{task_id}"))
 
 
 def test_create_task_named_under_another_queue_is_invalid_argument(
@@ -151,9 +145,7 @@ def test_create_task_beyond_30_days_is_invalid_argument(
     client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
 ) -> None:
     with pytest.raises(gexc.InvalidArgument):
-        client.create_task(
-            parent=make_queue(), task=http_task(receiver.url("/x"), at=_later(31 * 86400))
-        )
+        client.create_task(parent=make_queue(), task=http_task(receiver.url("/x"), at=_later(31 * 86400)))
 
 
 def test_create_task_for_app_engine_is_unimplemented(
@@ -169,7 +161,9 @@ def test_get_task_basic_view_omits_body_and_full_view_returns_it(
 ) -> None:
     queue = make_queue()
     name = f"{queue}/tasks/viewed"
-    client.create_task(parent=queue, task=http_task(receiver.url("/x"), name=name, body=b"secret", at=_later()))
+    client.create_task(
+        parent=queue, task=http_task(receiver.url("/x"), name=name, body=b"secret", at=_later())
+    )
     basic = client.get_task(name=name)
     full = client.get_task(request={"name": name, "response_view": tasks_v2.Task.View.FULL})
     assert (basic.view, basic.http_request.body) == (tasks_v2.Task.View.BASIC, b"")
@@ -183,7 +177,9 @@ def test_list_tasks_pages_through_tasks_in_schedule_order(
     queue = make_queue()
     base = _later()
     for i in (3, 1, 2, 0, 4):
-        client.create_task(parent=queue, task=http_task(receiver.url("/x"), name=f"{queue}/tasks/t{i}", at=base + i))
+        client.create_task(
+            parent=queue, task=http_task(receiver.url("/x"), name=f"{queue}/tasks/t{i}", at=base + i)
+        )
     pager = client.list_tasks(request={"parent": queue, "page_size": 2})
     assert [t.name.rsplit("/", 1)[1] for t in pager] == ["t0", "t1", "t2", "t3", "t4"]
 
@@ -258,7 +254,9 @@ def test_list_queues_filters_by_state_and_delete_queue_removes_it(
     client.pause_queue(name=paused)
     names = {q.name for q in client.list_queues(parent=LOCATION)}
     assert {running, paused} <= names
-    paused_names = {q.name for q in client.list_queues(request={"parent": LOCATION, "filter": "state: PAUSED"})}
+    paused_names = {
+        q.name for q in client.list_queues(request={"parent": LOCATION, "filter": "state: PAUSED"})
+    }
     assert paused in paused_names and running not in paused_names
     client.delete_queue(name=paused)
     with pytest.raises(gexc.NotFound):

@@ -8,10 +8,9 @@ import statistics
 import time
 
 import pytest
+from conftest import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
-
-from conftest import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
 
 ON_TIME_MS = 50  # a 100 ms batching window needs dispatch within this of its ETA
 
@@ -68,9 +67,7 @@ def test_dispatch_passes_method_body_and_headers_through(
             },
         ),
     )
-    client.create_task(
-        parent=queue, task=http_task(receiver.url(get_path), method=tasks_v2.HttpMethod.GET)
-    )
+    client.create_task(parent=queue, task=http_task(receiver.url(get_path), method=tasks_v2.HttpMethod.GET))
     (put,) = receiver.wait_for(put_path, 1)
     (get,) = receiver.wait_for(get_path, 1)
     assert (put.method, put.body) == ("PUT", b'{"score": 7}')

@@ -38,7 +38,7 @@ def test_typed_answer_keeps_marks_that_are_letters_of_their_script() -> None:
 
 
 def test_typed_answer_unifies_compatibility_forms() -> None:
-    assert typed("ｃａｔ", "cat")
+    assert typed("\uff43\uff41\uff54", "cat")  # fullwidth
     assert typed("ﬁsh", "fish")
 
 
