@@ -12,7 +12,7 @@ import asyncio
 import logging
 import signal
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 
 from tasks_emulator import logs
 from tasks_emulator.dispatcher import Dispatcher, make_http_client

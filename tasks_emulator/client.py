@@ -7,7 +7,7 @@ credentials, so no Google account is needed locally.
 
 from __future__ import annotations
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 from google.cloud import tasks_v2
 from google.cloud.tasks_v2.services.cloud_tasks.transports import (
     CloudTasksGrpcTransport,

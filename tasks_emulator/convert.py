@@ -12,11 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from google.cloud import tasks_v2
-from google.protobuf import (  # type: ignore[import-untyped]  # no types-protobuf here
-    duration_pb2,
-    timestamp_pb2,
-)
-from google.rpc import code_pb2, status_pb2  # type: ignore[import-untyped]
+from google.protobuf import duration_pb2, timestamp_pb2
+from google.rpc import code_pb2, status_pb2
 
 from tasks_emulator import policy
 from tasks_emulator.errors import InvalidArgument, Unimplemented

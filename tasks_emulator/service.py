@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 from google.cloud import tasks_v2
 
 from tasks_emulator import convert

@@ -50,6 +50,7 @@ _STRIP_DIACRITICS: dict[int, None] = {
 }
 # ' and its typographic look-alikes: right/left quote, modifier letter, grave, acute, prime.
 _APOSTROPHES = frozenset("'\u2019\u2018\u02bc`\u00b4\u2032")
+_DROP_APOSTROPHES = dict.fromkeys(map(ord, _APOSTROPHES))
 _LEADING_WORDS = frozenset({"the", "a", "an", "to"})
 
 
@@ -65,7 +66,8 @@ def fold(text: str) -> str:
 def normalize_typed(text: str) -> str:
     """The form typed answers are compared (and grouped) by; see the module docstring."""
     chars = []
-    for char in fold(text):
+    # Dropped before folding too, as NFKC turns an acute accent (U+00B4) into a space.
+    for char in fold(text.translate(_DROP_APOSTROPHES)):
         if char in _APOSTROPHES:
             continue
         category = unicodedata.category(char)

@@ -7,7 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import (
+from google.api_core import exceptions as gexc
+from google.cloud import tasks_v2
+from google.protobuf import field_mask_pb2
+
+from tasks_emulator.client import make_client
+from tests.tasks_emulator.harness import (
     LOCATION,
     EmulatorProcess,
     QueueFactory,
@@ -17,11 +22,6 @@ from conftest import (
     run_emulator,
     seconds,
 )
-from google.api_core import exceptions as gexc
-from google.cloud import tasks_v2
-from google.protobuf import field_mask_pb2
-
-from tasks_emulator.client import make_client
 
 FAR = 3600.0  # seconds ahead: such tasks stay put for the whole test
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import statistics
 import time
 
 import pytest
-from conftest import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
+
+from tests.tasks_emulator.harness import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
 
 ON_TIME_MS = 50  # a 100 ms batching window needs dispatch within this of its ETA
 
@@ -119,7 +121,7 @@ def test_failing_task_is_retried_with_growing_backoff_until_it_succeeds(
     receiver.fail(path, times=3, status=500)
     name = client.create_task(parent=queue, task=http_task(receiver.url(path))).name
     got = receiver.wait_for(path, 4, timeout=5)
-    gaps = [b.at - a.at for a, b in zip(got, got[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
     # 0.1 s, 0.2 s, 0.4 s: min_backoff doubling each time.
     for gap, expected in zip(gaps, (0.1, 0.2, 0.4), strict=True):
         assert expected <= gap < expected + ON_TIME_MS / 1000, gaps

@@ -60,6 +60,8 @@ def test_typed_answer_treats_hyphen_as_space() -> None:
 def test_typed_answer_drops_apostrophes_straight_or_curly() -> None:
     assert typed("dont", "don't")
     assert typed("don\u2019t", "don't")
+    assert typed("don\u00b4t", "don't")
+    assert typed("don\uff07t", "don't")  # fullwidth
 
 
 def test_typed_answer_drops_one_leading_article() -> None:
