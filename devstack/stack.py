@@ -239,9 +239,15 @@ class Stack:
 
 @contextmanager
 def running_stack(
-    endpoints: dict[str, Endpoint] | None = None, log_dir: Path | None = None
+    endpoints: dict[str, Endpoint] | None = None,
+    log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
-    stack = Stack(endpoints or free_endpoints(), log_dir or Path(tempfile.mkdtemp(prefix="quiz-stack-")))
+    stack = Stack(
+        endpoints or free_endpoints(),
+        log_dir or Path(tempfile.mkdtemp(prefix="quiz-stack-")),
+        extra_env=extra_env or {},
+    )
     stack.log_dir.mkdir(parents=True, exist_ok=True)
     stack.start()
     try:

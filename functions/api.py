@@ -15,6 +15,7 @@ import flask
 from protocol import ErrorCode
 from quiz.errors import GameError
 from quiz.model import Session
+from quiz.results import players_csv
 
 # Where a refusal's code maps to an HTTP status: the one place that decides.
 _STATUS = {
@@ -23,6 +24,7 @@ _STATUS = {
     ErrorCode.UNAUTHENTICATED: HTTPStatus.UNAUTHORIZED,
     ErrorCode.INVALID_MESSAGE: HTTPStatus.BAD_REQUEST,
     ErrorCode.SESSION_NOT_ACTIVE: HTTPStatus.CONFLICT,
+    ErrorCode.NOT_JOINED: HTTPStatus.NOT_FOUND,
 }
 MAX_PARTICIPANTS_LIMIT = 10_000
 
@@ -110,6 +112,26 @@ def create_app(
     @app.post("/api/v1/sessions/<session_id>/end")
     def end(session_id: str) -> Any:
         return _session_json(game_factory().end(session_id, caller()))
+
+    @app.post("/api/v1/sessions/<session_id>/kick")
+    def kick(session_id: str) -> Any:
+        uid = caller()
+        target = body().get("user_id")
+        if not isinstance(target, str) or not target:
+            raise GameError(ErrorCode.INVALID_MESSAGE, "user_id (string) is required")
+        game_factory().kick(session_id, uid, target)
+        return {"session_id": session_id, "kicked": target}
+
+    @app.get("/api/v1/sessions/<session_id>/results")
+    def results(session_id: str) -> Any:
+        report = game_factory().results(session_id, caller())
+        if flask.request.args.get("format") == "csv":
+            return flask.Response(
+                players_csv(report),
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="results-{session_id}.csv"'},
+            )
+        return report
 
     return app
 

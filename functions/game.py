@@ -30,6 +30,7 @@ from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from quiz import leaderboard, lifecycle, messages
 from quiz.errors import GameError
 from quiz.model import Quiz, Session
+from quiz.results import session_results
 from quiz.scoring import GRACE_MS
 
 log = logging.getLogger("quiz.game")
@@ -62,6 +63,7 @@ class Game:
                 ClientType.REJOIN: self.rejoin,
                 ClientType.SUBMIT_ANSWER: self.submit_answer,
                 ClientType.LEAVE_SESSION: self.leave,
+                ClientType.WATCH_SESSION: self.watch,
             }.get(frame.type)
             if handler is None:
                 raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{frame.type} is not a command")
@@ -97,7 +99,39 @@ class Game:
         me = next(r for r in ranked if r.uid == uid)
         participant = self.store.participant(session.id, uid)
         joined = messages.session_joined(session, participant, count, quiz)
+        open_question = session.open_question
         joined["payload"]["your_rank"] = me.rank
+        joined["payload"]["answered_current"] = open_question is not None and self.store.has_answered(
+            session.id, uid, open_question.question_id
+        )
+        self._publish_welcome(command, session, quiz, joined)
+
+    def watch(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        """The host's socket enters the room to follow the session live."""
+        session = self.store.get_session(payload["session_id"])
+        lifecycle.require_host(session, command.uid)
+        quiz = self.store.session_quiz(session.id)
+        ranked = leaderboard.rank_participants(self.store.participants(session.id))
+        joined = server_frame(
+            ServerType.SESSION_JOINED,
+            {
+                "session_id": session.id,
+                "quiz_id": session.quiz_id,
+                "quiz_title": quiz.title,
+                "status": session.status.value,
+                "role": "host",
+                "participant_count": len(ranked),
+                "question_count": session.question_count,
+                "participants": [
+                    {"user_id": r.uid, "username": r.username, "score": r.score} for r in ranked
+                ],
+            },
+        )
+        self._publish_welcome(command, session, quiz, joined)
+
+    def _publish_welcome(
+        self, command: Command, session: Session, quiz: Quiz, joined: dict[str, Any]
+    ) -> None:
         events = [self._reply(session.id, command, joined, room=ROOM_ENTER)]
         if session.open_question is not None:
             started = messages.question_started(session, quiz, session.open_question)
@@ -150,7 +184,20 @@ class Game:
             self.store.save_leaderboard_snapshot(session_id, payload, self.clock())
             return
         frame = server_frame(ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}")
-        self.publisher.publish([Event(session_id, frame)])
+        events = [Event(session_id, frame)]
+        session = self.store.get_session(session_id)
+        open_question = session.open_question
+        if open_question is not None:
+            question = self.store.session_quiz(session_id).questions[open_question.index]
+            stats = messages.question_stats(question, self.store.answers_to(session_id, question.id))
+            events.append(
+                Event(
+                    session_id,
+                    messages.answer_stats(session, open_question, stats),
+                    target_uid=session.host_uid,
+                )
+            )
+        self.publisher.publish(events)
         # The Firestore copy for direct readers changes at most once per snapshot window.
         second = self.clock() // self.config.snapshot_window_ms
         self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
@@ -202,6 +249,28 @@ class Game:
         assert after is not None
         self._announce(before, after, quiz)
         return after
+
+    def kick(self, session_id: str, uid: str, target_uid: str) -> None:
+        session = self.store.get_session(session_id)
+        lifecycle.require_host(session, uid)
+        participant = self.store.kick(session_id, target_uid)
+        count = len(self.store.participants(session_id))
+        kicked = error_frame(ErrorCode.KICKED, "The host removed you from this session")
+        left = messages.user_left(participant, count)
+        left["payload"]["kicked"] = True
+        self.publisher.publish(
+            [Event(session_id, kicked, target_uid=target_uid, room=ROOM_LEAVE), Event(session_id, left)]
+        )
+        self._request_flush(session_id)
+
+    def results(self, session_id: str, uid: str) -> dict[str, Any]:
+        session = self.store.get_session(session_id)
+        lifecycle.require_host(session, uid)
+        quiz = self.store.session_quiz(session_id)
+        report = session_results(
+            quiz, self.store.participants(session_id), self.store.all_answers(session_id)
+        )
+        return {"session_id": session_id, "status": session.status.value, **report}
 
     # -- question timers (from Cloud Tasks) ----------------------------------------------
 

@@ -44,7 +44,9 @@ async def serve(args: argparse.Namespace) -> int:
     store = Store(tombstone_us=int(args.tombstone_seconds * US))
     dispatcher = Dispatcher(store, make_http_client())
     service = CloudTasksService(store, dispatcher)
-    server = grpc.aio.server()
+    # No SO_REUSEPORT: a second emulator on the same port must fail loudly
+    # rather than silently share (and split) the traffic.
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     server.add_generic_rpc_handlers((service.generic_handler(),))
     address = f"{args.host}:{args.port}"
     try:

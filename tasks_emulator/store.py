@@ -179,6 +179,7 @@ class Tombstones:
     def bury(self, name: str, now_us: int) -> None:
         if self._ttl_us <= 0:
             return
+        self.expire(now_us)
         until = now_us + self._ttl_us
         self._until[name] = until
         self._order.append((until, name))

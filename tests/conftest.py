@@ -4,19 +4,44 @@ ports, and every test makes its own session and users, so tests never share data
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 
 from bots.client import Host, Player, sign_up_anonymously
 
 
+REVEAL_PAUSE_MS = 1000
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[object]:
     from devstack.stack import running_stack
 
-    with running_stack() as running:
+    # A short pause between reveal and the next question keeps timer-driven tests quick.
+    with running_stack(extra_env={"REVEAL_PAUSE_MS": str(REVEAL_PAUSE_MS)}) as running:
         yield running
+
+
+@pytest.fixture
+def save_quiz(stack: object) -> Callable[[dict[str, Any]], str]:
+    """Store a quiz (quiz-file dict, id made unique) the way `make run` seeds them."""
+    from google.cloud import firestore
+
+    from backends.store import Store
+    from devstack.stack import PROJECT_ID
+    from quiz.quizfile import quiz_from_dict
+
+    store = Store(firestore.Client(project=PROJECT_ID))
+
+    def save(data: dict[str, Any]) -> str:
+        quiz = quiz_from_dict({**data, "id": f"{data['id']}-{uuid.uuid4().hex[:8]}"})
+        store.save_quiz(quiz)
+        return quiz.id
+
+    return save
 
 
 @pytest.fixture

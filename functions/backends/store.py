@@ -206,6 +206,36 @@ class Store:
         count = _count(self._session_ref(session_id).collection("participants"), None)
         return dataclasses.replace(participant, connected=connected), count
 
+    def kick(self, session_id: str, uid: str) -> Participant:
+        """Remove a player for good: their seat and name are freed, and a ban stops a rejoin."""
+        session_ref = self._session_ref(session_id)
+        participant_ref = session_ref.collection("participants").document(uid)
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> Participant:
+            snap = participant_ref.get(transaction=txn)
+            if not snap.exists:
+                raise GameError(ErrorCode.NOT_JOINED, f"{uid} is not in session {session_id}")
+            participant = _participant_from_doc(uid, snap.to_dict() or {})
+            txn.delete(participant_ref)
+            txn.delete(session_ref.collection("names").document(names.name_key(participant.username)))
+            txn.set(session_ref.collection("banned").document(uid), {"uid": uid})
+            return participant
+
+        return cast(Participant, run(self.db.transaction()))
+
+    def has_answered(self, session_id: str, uid: str, question_id: str) -> bool:
+        ref = self._session_ref(session_id).collection("answers").document(answer_id(uid, question_id))
+        return bool(ref.get().exists)
+
+    def all_answers(self, session_id: str) -> list[dict[str, Any]]:
+        query = (
+            self._session_ref(session_id)
+            .collection("answers")
+            .select(["uid", "question_id", "is_correct", "points", "time_taken_ms"])
+        )
+        return [doc.to_dict() or {} for doc in query.stream()]
+
     def participants(self, session_id: str) -> list[Participant]:
         query = (
             self._session_ref(session_id)

@@ -100,6 +100,14 @@ def question_stats(question: Question, answers: Iterable[tuple[str, bool]]) -> d
     return {"answered": answered, "correct": correct, "distribution": dict(distribution)}
 
 
+def answer_stats(session: Session, timing: Timing, stats: dict[str, Any]) -> dict[str, Any]:
+    """For the host while a question is open; superseded by QUESTION_ENDED's final stats."""
+    return server_frame(
+        ServerType.ANSWER_STATS,
+        {"session_id": session.id, "index": timing.index, "question_id": timing.question_id, **stats},
+    )
+
+
 def question_ended(
     session: Session, question: Question, timing: Timing, stats: dict[str, Any]
 ) -> dict[str, Any]:

@@ -21,14 +21,17 @@ def test_scheduled_task_is_dispatched_no_earlier_than_schedule_time_and_promptly
     client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
 ) -> None:
     queue, path = make_queue(), receiver.new_path()
-    etas = [time.time() + 0.3 + 0.05 * i for i in range(6)]
+    etas = [time.time() + 0.3 + 0.05 * i for i in range(8)]
     for eta in etas:
         client.create_task(parent=queue, task=http_task(receiver.url(path), at=eta))
-    got = receiver.wait_for(path, len(etas))
-    for eta, request in zip(sorted(etas), sorted(got, key=lambda r: r.at), strict=True):
+    got = sorted(receiver.wait_for(path, len(etas)), key=lambda r: r.at)
+    late_ms = []
+    for eta, request in zip(sorted(etas), got, strict=True):
         assert float(request.headers["x-cloudtasks-tasketa"]) == pytest.approx(eta, abs=1e-6)
-        late_ms = (request.at - eta) * 1000
-        assert 0 <= late_ms < ON_TIME_MS, late_ms
+        late_ms.append((request.at - eta) * 1000)
+    assert min(late_ms) >= 0, late_ms  # never early
+    # Typically ~1 ms; the slack absorbs a loaded 2-core CI machine.
+    assert statistics.median(late_ms) < ON_TIME_MS and max(late_ms) < 4 * ON_TIME_MS, late_ms
 
 
 def test_dispatch_headers_identify_the_task(
@@ -54,7 +57,7 @@ def test_dispatch_headers_identify_the_task(
 def test_dispatch_passes_method_body_and_headers_through(
     client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
 ) -> None:
-    queue, put_path, get_path = make_queue(), receiver.new_path(), receiver.new_path()
+    queue, put_path, get_path, post_path = (make_queue(), *(receiver.new_path() for _ in range(3)))
     client.create_task(
         parent=queue,
         task=http_task(
@@ -70,6 +73,7 @@ def test_dispatch_passes_method_body_and_headers_through(
         ),
     )
     client.create_task(parent=queue, task=http_task(receiver.url(get_path), method=tasks_v2.HttpMethod.GET))
+    client.create_task(parent=queue, task=http_task(receiver.url(post_path), body=b"raw"))
     (put,) = receiver.wait_for(put_path, 1)
     (get,) = receiver.wait_for(get_path, 1)
     assert (put.method, put.body) == ("PUT", b'{"score": 7}')
@@ -78,7 +82,10 @@ def test_dispatch_passes_method_body_and_headers_through(
     assert put.headers["x-cloudtasks-taskname"] != "spoofed"
     assert put.headers["user-agent"] == "Google-Cloud-Tasks"
     assert (get.method, get.body) == ("GET", b"")
-    assert "content-type" not in get.headers  # Cloud Tasks adds none for HTTP tasks
+    (post,) = receiver.wait_for(post_path, 1)
+    assert (post.method, post.body) == ("POST", b"raw")  # POST is the default method
+    # "Content-Type won't be set by Cloud Tasks" for HTTP tasks.
+    assert "content-type" not in get.headers and "content-type" not in post.headers
 
 
 def _jwt_claims(authorization: str) -> tuple[dict[str, object], dict[str, object]]:
@@ -122,9 +129,10 @@ def test_failing_task_is_retried_with_growing_backoff_until_it_succeeds(
     name = client.create_task(parent=queue, task=http_task(receiver.url(path))).name
     got = receiver.wait_for(path, 4, timeout=5)
     gaps = [b.at - a.at for a, b in itertools.pairwise(got)]
-    # 0.1 s, 0.2 s, 0.4 s: min_backoff doubling each time.
+    # 0.1 s, 0.2 s, 0.4 s: min_backoff doubling each time (never sooner; the
+    # upper slack is for a loaded machine).
     for gap, expected in zip(gaps, (0.1, 0.2, 0.4), strict=True):
-        assert expected <= gap < expected + ON_TIME_MS / 1000, gaps
+        assert expected <= gap < expected + 3 * ON_TIME_MS / 1000, gaps
     assert [r.headers["x-cloudtasks-taskretrycount"] for r in got] == ["0", "1", "2", "3"]
     # 5XX responses are not counted as executions (documented and observed).
     assert [r.headers["x-cloudtasks-taskexecutioncount"] for r in got] == ["0"] * 4
@@ -199,11 +207,11 @@ def test_purged_queue_drops_its_tasks(
 ) -> None:
     queue, path = make_queue(), receiver.new_path()
     for _ in range(5):
-        client.create_task(parent=queue, task=http_task(receiver.url(path), at=time.time() + 0.3))
+        client.create_task(parent=queue, task=http_task(receiver.url(path), at=time.time() + 0.5))
     purged = client.purge_queue(name=queue)
     assert purged.purge_time.timestamp() > 0
     assert not list(client.list_tasks(parent=queue))
-    time.sleep(0.5)
+    time.sleep(0.7)
     assert receiver.requests(path) == []
 
 
@@ -239,14 +247,19 @@ def test_rate_limit_spaces_dispatches_after_burst(
     for _ in range(15):
         client.create_task(parent=queue, task=http_task(receiver.url(path), at=eta))
     got = sorted(r.at for r in receiver.wait_for(path, 15, timeout=5))
-    assert got[9] - eta < 0.1  # the burst goes out at once
-    assert got[14] - got[9] >= 0.45  # then one every 100 ms
+    assert got[9] - eta < 0.2  # the burst of 10 goes out at once
+    assert got[14] - eta >= 0.49  # then one token every 100 ms
 
 
 def test_dispatch_lateness_stays_small_for_hundreds_of_tasks(
     client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
 ) -> None:
-    """300 tasks spread over ~1.2 s plus 100 sharing one ETA (aligned windows)."""
+    """300 tasks spread over 1.2 s, then 100 sharing one ETA (aligned windows).
+
+    Lateness is measured end to end: arrival at the receiver minus the ETA the
+    request carries.  The printed numbers are the ones worth reading; the
+    assertions leave room for a loaded CI machine.
+    """
     spread_path, burst_path = receiver.new_path(), receiver.new_path()
     spread_queue, burst_queue = make_queue(), make_queue()
     start = time.time() + 1.5
@@ -254,7 +267,7 @@ def test_dispatch_lateness_stays_small_for_hundreds_of_tasks(
         client.create_task(
             parent=spread_queue, task=http_task(receiver.url(spread_path), at=start + i * 0.004)
         )
-    burst_eta = start + 0.6
+    burst_eta = start + 1.5  # after the spread, so the two don't disturb each other
     for _ in range(100):
         client.create_task(parent=burst_queue, task=http_task(receiver.url(burst_path), at=burst_eta))
     assert time.time() < start, "creating tasks took too long for the measurement"
@@ -269,4 +282,4 @@ def test_dispatch_lateness_stays_small_for_hundreds_of_tasks(
         + ", ".join(f"{k}={tuple(round(x, 1) for x in v)}" for k, v in lateness.items())
     )
     p50, p99, _ = lateness["spread"]
-    assert p50 < 10 and p99 < ON_TIME_MS
+    assert p50 < 20 and p99 < 4 * ON_TIME_MS, lateness

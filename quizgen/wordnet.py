@@ -1,0 +1,105 @@
+"""A reader for the WordNet 3.0 database files (index.* and data.*), as Debian's
+`wordnet-base` installs them in /usr/share/wordnet: synsets with their words, definition,
+examples and pointers, and each word's senses in WordNet's frequency order."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from quizgen.errors import DataMissing
+
+DEFAULT_DIR = Path("/usr/share/wordnet")
+DIR_VARIABLE = "WORDNET_DIR"
+INSTALL_HINT = "apt-get install wordnet-base (WordNet 3.0), or set WORDNET_DIR to a WordNet dict/ folder"
+POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+
+
+@dataclass(frozen=True, slots=True)
+class Synset:
+    """One meaning: `id` is the part of speech and byte offset, e.g. "a01148283"."""
+
+    id: str
+    pos: str
+    words: tuple[str, ...]  # as WordNet spells them, "_" read as a space, markers like "(a)" dropped
+    definition: str
+    examples: tuple[str, ...]
+    pointers: tuple[tuple[str, str], ...]  # (symbol, target synset id), e.g. ("@", "n02084071")
+
+
+class WordNet:
+    def __init__(self, synsets: dict[str, Synset], senses: dict[tuple[str, str], tuple[str, ...]]) -> None:
+        self._synsets = synsets
+        self._senses = senses
+
+    @classmethod
+    def load(cls, directory: Path | None = None) -> WordNet:
+        folder = directory or Path(os.environ.get(DIR_VARIABLE) or DEFAULT_DIR)
+        if not (folder / "data.noun").is_file():
+            raise DataMissing(f"WordNet database not found in {folder}: {INSTALL_HINT}")
+        synsets: dict[str, Synset] = {}
+        senses: dict[tuple[str, str], tuple[str, ...]] = {}
+        for pos, name in POS_FILES.items():
+            for line in _records(folder / f"data.{name}"):
+                synset = _parse_synset(line)
+                synsets[synset.id] = synset
+            for line in _records(folder / f"index.{name}"):
+                fields = line.split()
+                lemma, pointer_count = fields[0], int(fields[3])
+                offsets = fields[6 + pointer_count :]
+                senses[(lemma.replace("_", " "), pos)] = tuple(pos + offset for offset in offsets)
+        return cls(synsets, senses)
+
+    def synset(self, synset_id: str) -> Synset:
+        return self._synsets[synset_id]
+
+    def synsets(self, word: str, pos: str | None = None) -> list[Synset]:
+        """The meanings of `word` (any case), most frequent first; all parts of speech by default."""
+        key = word.lower()
+        return [
+            self._synsets[synset_id]
+            for p in ([pos] if pos else POS_FILES)
+            for synset_id in self._senses.get((key, p), ())
+        ]
+
+    def words(self, pos: str) -> Iterator[str]:
+        """Every word (lower case) that has a meaning as `pos`."""
+        return (word for word, p in self._senses if p == pos)
+
+
+def _records(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("  "):  # the licence header lines start with two spaces
+                yield line.rstrip("\n")
+
+
+def _parse_synset(line: str) -> Synset:
+    data, _, gloss = line.partition(" | ")
+    fields = data.split()
+    pos = "a" if fields[2] == "s" else fields[2]  # adjective satellites live in data.adj
+    word_count = int(fields[3], 16)
+    words = tuple(_clean_word(w) for w in fields[4 : 4 + 2 * word_count : 2])
+    at = 4 + 2 * word_count
+    pointer_count = int(fields[at])
+    pointers = tuple(
+        (fields[i], ("a" if fields[i + 2] == "s" else fields[i + 2]) + fields[i + 1])
+        for i in range(at + 1, at + 1 + 4 * pointer_count, 4)
+    )
+    definition, examples = _split_gloss(gloss.strip())
+    return Synset(pos + fields[0], pos, words, definition, examples, pointers)
+
+
+def _clean_word(word: str) -> str:
+    # Adjectives may carry a syntactic marker: "galore(ip)", "elect(p)".
+    return word.split("(", 1)[0].replace("_", " ")
+
+
+def _split_gloss(gloss: str) -> tuple[str, tuple[str, ...]]:
+    """A gloss is the definition(s), then examples in double quotes, all separated by "; "."""
+    parts = [part.strip() for part in gloss.split("; ")]
+    definition = "; ".join(p for p in parts if not p.startswith('"'))
+    examples = tuple(p.strip('"') for p in parts if p.startswith('"'))
+    return definition, examples

@@ -1,0 +1,126 @@
+// One WebSocket to the gateway that comes back by itself: exponential backoff with jitter,
+// a fresh ID token for every attempt, then the page's `resume` frame (REJOIN or
+// WATCH_SESSION) so the server puts this new connection back in the session's room.
+
+const SUBPROTOCOL = "quiz.v1";
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 15000;
+const CLOCK_SAMPLES_KEPT = 20;
+
+export class QuizSocket {
+  /**
+   * auth: an Auth (idToken()); url: the gateway's /ws;
+   * onFrame(frame): every server frame but ACK; onState("connecting"|"open"|"reconnecting"|"closed");
+   * resume(): the {type, payload} to send first on each (re)connect, or null.
+   */
+  constructor({ auth, url, onFrame, onState = () => {}, resume = () => null }) {
+    Object.assign(this, { auth, url, onFrame, onState, resume });
+    this.ws = null;
+    this.attempt = 0;
+    this.stopped = true;
+    this.everOpened = false;
+    this.retryTimer = null;
+    // Frames not yet acknowledged, by message_id: sent again after a reconnect.
+    this.unacked = new Map();
+    this.clockSamples = [];
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this.unacked.clear();
+    if (this.ws) this.ws.close(1000, "bye");
+    this.ws = null;
+    this.onState("closed");
+  }
+
+  /** Queue-or-send a client frame; returns its message_id. */
+  send(type, payload, messageId = newMessageId()) {
+    const frame = { type, payload, timestamp: new Date().toISOString(), message_id: messageId };
+    this.unacked.set(messageId, frame);
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    return messageId;
+  }
+
+  /** Server time now, from the frames' timestamps (the largest offset seen is the least delayed). */
+  serverNowMs() {
+    const offset = this.clockSamples.length ? Math.max(...this.clockSamples) : 0;
+    return Date.now() + offset;
+  }
+
+  async connect() {
+    this.onState(this.everOpened || this.attempt > 0 ? "reconnecting" : "connecting");
+    let token;
+    try {
+      token = await this.auth.idToken();
+    } catch {
+      this.retry();
+      return;
+    }
+    if (this.stopped) return;
+    const ws = new WebSocket(this.url, [SUBPROTOCOL, `bearer.${token}`]);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.everOpened = true;
+      this.onState("open");
+      const resume = this.resume();
+      if (resume) ws.send(JSON.stringify(this.frame(resume.type, resume.payload)));
+      for (const frame of this.unacked.values()) ws.send(JSON.stringify(frame));
+    };
+    ws.onmessage = (event) => this.receive(event.data);
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (!this.stopped) this.retry();
+    };
+    // An error is always followed by close, which retries.
+    ws.onerror = () => {};
+  }
+
+  retry() {
+    if (this.stopped) return;
+    this.onState("reconnecting");
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this.attempt);
+    this.attempt += 1;
+    // Half fixed, half random: never a thundering herd, never a zero wait.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  receive(raw) {
+    let frame;
+    try {
+      frame = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    // Any frame proves the connection works end to end: the next failure starts over.
+    this.attempt = 0;
+    const at = Date.parse(frame.timestamp);
+    if (!Number.isNaN(at)) {
+      this.clockSamples.push(at - Date.now());
+      if (this.clockSamples.length > CLOCK_SAMPLES_KEPT) this.clockSamples.shift();
+    }
+    if (frame.type === "ACK") {
+      this.unacked.delete(frame.payload?.message_id);
+      return;
+    }
+    if (frame.type === "ERROR" && frame.message_id) this.unacked.delete(frame.message_id);
+    this.onFrame(frame);
+  }
+
+  frame(type, payload) {
+    return { type, payload, timestamp: new Date().toISOString(), message_id: newMessageId() };
+  }
+}
+
+export function newMessageId() {
+  return crypto.randomUUID ? crypto.randomUUID().replaceAll("-", "") : String(Math.random()).slice(2);
+}

@@ -1,0 +1,130 @@
+// DOM helpers shared by the player and host pages. User text only ever goes in through
+// textContent (never innerHTML), so a name like "<img onerror=...>" stays text.
+
+export const $ = (id) => document.getElementById(id);
+
+/** el("li", {className: "row", "aria-current": "true"}, "text", childNode, ...) */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (name === "className") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function setText(id, text) {
+  const node = $(id);
+  if (node.textContent !== String(text)) node.textContent = String(text);
+}
+
+/** Show exactly one of the page's views (sections with class "view"). */
+export function showView(id) {
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== id;
+}
+
+export function show(id, visible = true) {
+  $(id).hidden = !visible;
+}
+
+// Colour + shape + letter: no answer is told apart by colour alone (Okabe-Ito palette).
+export const OPTION_MARKS = [
+  { letter: "A", shape: "▲", shapeName: "triangle" },
+  { letter: "B", shape: "◆", shapeName: "diamond" },
+  { letter: "C", shape: "●", shapeName: "circle" },
+  { letter: "D", shape: "■", shapeName: "square" },
+];
+
+export function optionMark(index) {
+  const mark = OPTION_MARKS[index % OPTION_MARKS.length];
+  return el(
+    "span",
+    { className: `mark mark-${index % OPTION_MARKS.length}`, "aria-hidden": "true" },
+    el("span", { className: "shape" }, mark.shape),
+    el("span", { className: "letter" }, mark.letter),
+  );
+}
+
+/** Connection state to the status line ("Reconnecting…" while the socket is down). */
+export function showConnection(state) {
+  const text = { connecting: "Connecting…", reconnecting: "Reconnecting…", open: "", closed: "" }[state] ?? "";
+  const node = $("connection");
+  node.textContent = text;
+  node.dataset.state = state;
+}
+
+let alertTimer = null;
+
+/** A visible, aria-live message (role=alert); `sticky` ones stay until replaced. */
+export function showAlert(message, { sticky = false } = {}) {
+  const node = $("alert");
+  node.textContent = message;
+  node.hidden = !message;
+  clearTimeout(alertTimer);
+  if (message && !sticky) alertTimer = setTimeout(() => showAlert(""), 8000);
+}
+
+/** A polite announcement for screen readers (score and rank changes). */
+export function announce(message) {
+  const node = $("live");
+  node.textContent = "";
+  // A change after a tick is announced even when the text repeats.
+  setTimeout(() => {
+    node.textContent = message;
+  }, 50);
+}
+
+export function ordinal(n) {
+  const suffix = { one: "st", two: "nd", few: "rd", other: "th" }[new Intl.PluralRules("en", { type: "ordinal" }).select(n)];
+  return `${n}${suffix}`;
+}
+
+/** Leaderboard rows into an <ol>; the row of `meUid` is highlighted and always shown. */
+export function renderLeaderboard(list, entries, { meUid = null, limit = 10 } = {}) {
+  const shown = entries.slice(0, limit);
+  const mine = entries.find((entry) => entry.user_id === meUid);
+  const rows = shown.map((entry) => leaderboardRow(entry, meUid));
+  if (mine && !shown.includes(mine)) {
+    rows.push(el("li", { className: "gap", "aria-hidden": "true" }, "…"));
+    rows.push(leaderboardRow(mine, meUid));
+  }
+  list.replaceChildren(...rows);
+}
+
+function leaderboardRow(entry, meUid) {
+  const isMe = entry.user_id === meUid;
+  return el(
+    "li",
+    { className: isMe ? "row me" : "row", "aria-current": isMe ? "true" : null, dataset: { uid: entry.user_id } },
+    el("span", { className: "rank" }, `${entry.rank}.`),
+    el("span", { className: "name" }, entry.username, isMe ? el("span", { className: "you" }, " (you)") : null),
+    el("span", { className: "score" }, String(entry.score)),
+  );
+}
+
+/** The top three on a podium: DOM order 1, 2, 3 (read in order); CSS places 2-1-3. */
+export function renderPodium(list, standings) {
+  const places = standings.slice(0, 3).map((entry) =>
+    el(
+      "li",
+      { className: `place place-${entry.rank}`, dataset: { uid: entry.user_id } },
+      el("span", { className: "medal", "aria-hidden": "true" }, ["🥇", "🥈", "🥉"][entry.rank - 1] ?? ""),
+      el("span", { className: "name" }, entry.username),
+      el("span", { className: "score" }, `${entry.score} pts`),
+      el("span", { className: "step" }, ordinal(entry.rank)),
+    ),
+  );
+  list.replaceChildren(...places);
+}
+
+/** Remaining whole seconds until `deadlineMs` on the server clock. */
+export function secondsLeft(deadlineMs, serverNowMs) {
+  return Math.max(0, Math.ceil((deadlineMs - serverNowMs) / 1000));
+}
