@@ -30,36 +30,41 @@ class Synset:
 
 
 class WordNet:
-    def __init__(self, synsets: dict[str, Synset], senses: dict[tuple[str, str], tuple[str, ...]]) -> None:
-        self._synsets = synsets
+    """The database, read once; a synset is parsed when first asked for."""
+
+    def __init__(self, lines: dict[str, str], senses: dict[tuple[str, str], tuple[str, ...]]) -> None:
+        self._lines = lines
         self._senses = senses
+        self._parsed: dict[str, Synset] = {}
 
     @classmethod
     def load(cls, directory: Path | None = None) -> WordNet:
         folder = directory or Path(os.environ.get(DIR_VARIABLE) or DEFAULT_DIR)
         if not (folder / "data.noun").is_file():
             raise DataMissing(f"WordNet database not found in {folder}: {INSTALL_HINT}")
-        synsets: dict[str, Synset] = {}
+        lines: dict[str, str] = {}
         senses: dict[tuple[str, str], tuple[str, ...]] = {}
         for pos, name in POS_FILES.items():
             for line in _records(folder / f"data.{name}"):
-                synset = _parse_synset(line)
-                synsets[synset.id] = synset
+                lines[pos + line[:8]] = line
             for line in _records(folder / f"index.{name}"):
                 fields = line.split()
                 lemma, pointer_count = fields[0], int(fields[3])
                 offsets = fields[6 + pointer_count :]
                 senses[(lemma.replace("_", " "), pos)] = tuple(pos + offset for offset in offsets)
-        return cls(synsets, senses)
+        return cls(lines, senses)
 
     def synset(self, synset_id: str) -> Synset:
-        return self._synsets[synset_id]
+        synset = self._parsed.get(synset_id)
+        if synset is None:
+            synset = self._parsed[synset_id] = _parse_synset(self._lines[synset_id])
+        return synset
 
     def synsets(self, word: str, pos: str | None = None) -> list[Synset]:
         """The meanings of `word` (any case), most frequent first; all parts of speech by default."""
         key = word.lower()
         return [
-            self._synsets[synset_id]
+            self.synset(synset_id)
             for p in ([pos] if pos else POS_FILES)
             for synset_id in self._senses.get((key, p), ())
         ]

@@ -3,8 +3,10 @@
 Run it with ``python -m tasks_emulator --port 9499`` and point the stock
 ``google-cloud-tasks`` client at it with :func:`tasks_emulator.client.make_client`.
 
-Layout: ``names`` (resource names), ``policy`` (retry/rate defaults and maths),
-``store`` (queues, tasks, tombstones; pure), ``delivery`` (the HTTP request a
-task turns into; pure), ``dispatcher`` (timers, HTTP, retries), ``convert``
-(proto <-> records), ``service`` (gRPC), ``__main__`` (process wiring).
+Layout: ``names`` (resource names), ``errors`` (refusals and their gRPC
+codes), ``policy`` (retry/rate defaults and maths), ``store`` (queues, tasks,
+tombstones; pure), ``delivery`` (the HTTP request a task turns into; pure),
+``convert`` (proto <-> records), ``dispatcher`` (timers, HTTP via aiohttp,
+retries), ``service`` (gRPC), ``logs`` (JSON lines), ``__main__`` (process
+wiring), ``client`` (``make_client`` for application code).  See README.md.
 """

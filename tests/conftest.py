@@ -12,7 +12,6 @@ import pytest
 
 from bots.client import Host, Player, sign_up_anonymously
 
-
 REVEAL_PAUSE_MS = 1000
 
 

@@ -73,7 +73,8 @@ def test_dispatch_passes_method_body_and_headers_through(
         ),
     )
     client.create_task(parent=queue, task=http_task(receiver.url(get_path), method=tasks_v2.HttpMethod.GET))
-    client.create_task(parent=queue, task=http_task(receiver.url(post_path), body=b"raw"))
+    unspecified = tasks_v2.HttpMethod.HTTP_METHOD_UNSPECIFIED
+    client.create_task(parent=queue, task=http_task(receiver.url(post_path), body=b"raw", method=unspecified))
     (put,) = receiver.wait_for(put_path, 1)
     (get,) = receiver.wait_for(get_path, 1)
     assert (put.method, put.body) == ("PUT", b'{"score": 7}')

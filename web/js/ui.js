@@ -124,7 +124,41 @@ export function renderPodium(list, standings) {
   list.replaceChildren(...places);
 }
 
-/** Remaining whole seconds until `deadlineMs` on the server clock. */
-export function secondsLeft(deadlineMs, serverNowMs) {
-  return Math.max(0, Math.ceil((deadlineMs - serverNowMs) / 1000));
+/** A question's countdown bar and seconds, on the server's clock (`nowMs`). */
+export class Countdown {
+  constructor(fillId, textId, nowMs) {
+    this.fill = $(fillId);
+    this.text = $(textId);
+    this.box = this.fill.closest(".timer");
+    this.nowMs = nowMs;
+    this.interval = null;
+  }
+
+  start(deadlineMs, totalMs, onExpire = () => {}) {
+    this.stop();
+    const tick = () => {
+      const leftMs = deadlineMs - this.nowMs();
+      this.fill.style.width = `${Math.max(0, Math.min(1, leftMs / totalMs)) * 100}%`;
+      const seconds = Math.max(0, Math.ceil(leftMs / 1000));
+      this.box.classList.toggle("urgent", seconds <= 5);
+      if (leftMs > 0) {
+        if (this.text.textContent !== `${seconds} s`) this.text.textContent = `${seconds} s`;
+        return;
+      }
+      this.stop("Time's up");
+      onExpire();
+    };
+    tick();
+    if (this.text.textContent !== "Time's up") this.interval = setInterval(tick, 250);
+  }
+
+  stop(text = null) {
+    clearInterval(this.interval);
+    this.interval = null;
+    if (text !== null) {
+      this.text.textContent = text;
+      this.fill.style.width = "0%";
+      this.box.classList.remove("urgent");
+    }
+  }
 }

@@ -1,0 +1,91 @@
+"""The wire protocol: strict parsing of client frames, stable shapes of server frames."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from protocol import (
+    MAX_FRAME_BYTES,
+    ClientType,
+    ErrorCode,
+    ProtocolError,
+    error_frame,
+    format_timestamp,
+    parse_client_frame,
+    parse_timestamp_ms,
+)
+
+
+def frame(type_: str, payload: object, **extra: object) -> str:
+    return json.dumps({"type": type_, "payload": payload, **extra})
+
+
+def test_valid_submit_answer_is_parsed_with_its_message_id() -> None:
+    parsed = parse_client_frame(
+        frame("SUBMIT_ANSWER", {"session_id": "S", "question_id": "q1", "answer": "x"}, message_id="m1")
+    )
+    assert (parsed.type, parsed.message_id) == (ClientType.SUBMIT_ANSWER, "m1")
+
+
+def test_client_time_taken_is_accepted_but_only_as_a_number_in_range() -> None:
+    ok = {"session_id": "S", "question_id": "q", "answer": "x", "time_taken_ms": 3500}
+    assert parse_client_frame(frame("SUBMIT_ANSWER", ok)).payload["time_taken_ms"] == 3500
+    for bad in (-1, 10**12, True, "3500"):
+        with pytest.raises(ProtocolError):
+            parse_client_frame(frame("SUBMIT_ANSWER", {**ok, "time_taken_ms": bad}))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "not json",
+        "[1, 2]",
+        frame("HACK", {}),
+        frame("PING", {}, extra="field"),
+        frame("JOIN_SESSION", {"session_id": "S"}),
+        frame("JOIN_SESSION", {"session_id": "S", "username": ""}),
+        frame("JOIN_SESSION", {"session_id": 7, "username": "x"}),
+        frame("JOIN_SESSION", {"session_id": "S", "username": "x", "uid": "someone-else"}),
+        frame("SUBMIT_ANSWER", {"session_id": "S", "question_id": "q", "answer": "x" * 201}),
+        frame("PING", []),
+        json.dumps({"type": "PING", "payload": {}, "message_id": 5}),
+        b"\xff\xfe",
+    ],
+)
+def test_malformed_frames_are_refused_as_invalid_message(raw: str | bytes) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(raw)
+    assert refused.value.code is ErrorCode.INVALID_MESSAGE
+
+
+def test_frame_over_the_size_cap_is_refused() -> None:
+    with pytest.raises(ProtocolError):
+        parse_client_frame(" " * (MAX_FRAME_BYTES + 1))
+
+
+def test_refusal_echoes_the_client_message_id() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(frame("JOIN_SESSION", {}, message_id="abc"))
+    assert refused.value.message_id == "abc"
+
+
+def test_error_frame_says_whether_the_client_can_recover() -> None:
+    assert error_frame(ErrorCode.RATE_LIMITED, "slow")["payload"]["recoverable"] is True
+    assert error_frame(ErrorCode.KICKED, "bye")["payload"]["recoverable"] is False
+
+
+@given(st.integers(min_value=0, max_value=4_102_444_800_000))
+def test_timestamps_round_trip_to_the_millisecond(epoch_ms: int) -> None:
+    assert parse_timestamp_ms(format_timestamp(epoch_ms)) == epoch_ms
+
+
+@given(st.text(max_size=300) | st.binary(max_size=300))
+def test_parser_never_raises_anything_but_protocol_error(raw: str | bytes) -> None:
+    try:
+        parse_client_frame(raw)
+    except ProtocolError:
+        pass

@@ -1,0 +1,54 @@
+"""Scoring on server clocks: base points, the time bonus, the deadline and its grace."""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import ErrorCode
+from quiz.errors import GameError
+from quiz.model import Kind, Question, Timing
+from quiz.scoring import GRACE_MS, judge_answer, points_for
+
+QUESTION = Question("q1", Kind.CHOICE, "Pick", ("yes", "no"), ("yes",), points=10, time_limit_s=20)
+TIMING = Timing(0, "q1", started_at_ms=1_000_000, deadline_ms=1_020_000)
+
+
+@pytest.mark.parametrize(
+    ("time_taken_ms", "points"),
+    [(0, 15), (1_999, 15), (2_000, 14), (3_999, 14), (4_000, 13), (9_999, 11), (10_000, 10), (19_000, 10)],
+)
+def test_correct_answer_earns_base_plus_bonus_falling_every_two_seconds(
+    time_taken_ms: int, points: int
+) -> None:
+    assert points_for(QUESTION, True, time_taken_ms) == points
+
+
+def test_wrong_answer_earns_nothing_however_fast() -> None:
+    assert points_for(QUESTION, False, 0) == 0
+
+
+def test_verdict_measures_time_from_question_start_to_gateway_receipt() -> None:
+    verdict = judge_answer(QUESTION, TIMING, "yes", received_at_ms=1_002_500)
+    assert (verdict.correct, verdict.points, verdict.time_taken_ms) == (True, 14, 2_500)
+
+
+def test_answer_within_grace_after_deadline_still_counts() -> None:
+    verdict = judge_answer(QUESTION, TIMING, "yes", received_at_ms=TIMING.deadline_ms + GRACE_MS)
+    assert verdict.points == 10
+
+
+def test_answer_after_grace_is_refused_as_question_closed() -> None:
+    with pytest.raises(GameError) as refused:
+        judge_answer(QUESTION, TIMING, "yes", received_at_ms=TIMING.deadline_ms + GRACE_MS + 1)
+    assert refused.value.code is ErrorCode.QUESTION_CLOSED
+
+
+def test_answer_received_before_the_question_opened_is_refused() -> None:
+    with pytest.raises(GameError) as refused:
+        judge_answer(QUESTION, TIMING, "yes", received_at_ms=TIMING.started_at_ms - 1)
+    assert refused.value.code is ErrorCode.QUESTION_CLOSED
+
+
+def test_question_points_set_the_base() -> None:
+    big = Question("q2", Kind.TYPED, "Spell", (), ("word",), points=20)
+    assert points_for(big, True, 0) == 25

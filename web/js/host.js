@@ -1,0 +1,443 @@
+// The host's page: pick a quiz, create a session, show its code, link and QR code, watch
+// players arrive, drive start / next / end over the host API, and follow answers and the
+// leaderboard live over a WATCH_SESSION socket. Survives a reload (session id saved).
+
+import { ApiError, HostApi } from "./api.js";
+import { Auth } from "./auth.js";
+import { loadConfig, socketUrl } from "./config.js";
+import { renderQr } from "./qr.js";
+import { QuizSocket } from "./socket.js";
+import {
+  $, announce, Countdown, el, optionMark, renderLeaderboard, renderPodium, setText, show, showAlert,
+  showConnection, showView,
+} from "./ui.js";
+
+const SESSION_KEY = "quiz.host.session";
+const CONFIRM_MS = 4000;
+
+const state = {
+  session: null, // the API's view: {session_id, code, status, question_count, current_index, question_open}
+  title: "",
+  participants: new Map(), // user_id -> {user_id, username, score, connected}
+  question: null, // QUESTION_STARTED payload
+  stats: null,
+  accepted: null, // after the reveal
+  boardVersion: -1,
+  standings: null,
+  busy: false,
+};
+let config;
+let auth;
+let api;
+let socket = null;
+let countdown;
+
+init();
+
+async function init() {
+  $("setup-form").addEventListener("submit", createSession);
+  $("start-button").addEventListener("click", () => act("start"));
+  $("next-button").addEventListener("click", () => act("next"));
+  armConfirm($("end-button"), "Really end the quiz?", () => act("end"));
+  $("copy-link").addEventListener("click", copyLink);
+  $("download-csv").addEventListener("click", downloadCsv);
+  $("new-session").addEventListener("click", () => leaveSession());
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    showAlert(error.message, { sticky: true });
+    return;
+  }
+  auth = new Auth(config, "quiz.auth.host");
+  api = new HostApi(config, auth);
+  countdown = new Countdown("host-timer-fill", "host-timer-text", () => socket?.serverNowMs() ?? Date.now());
+
+  const savedId = localStorage.getItem(SESSION_KEY);
+  if (savedId) {
+    try {
+      enterSession(await api.getSession(savedId));
+      return;
+    } catch (error) {
+      if (error.status !== 404 && error.status !== 403) showAlert(error.message);
+      localStorage.removeItem(SESSION_KEY);
+    }
+  }
+  showSetup();
+}
+
+// -- setup ----------------------------------------------------------------------------
+
+async function showSetup() {
+  showView("setup-view");
+  show("header-code", false);
+  show("board-view", false);
+  const select = $("quiz-select");
+  try {
+    const { quizzes } = await api.listQuizzes();
+    select.replaceChildren(
+      ...quizzes.map((quiz) =>
+        el("option", { value: quiz.quiz_id }, `${quiz.title} (${quiz.question_count} questions)`),
+      ),
+    );
+    if (!quizzes.length) select.replaceChildren(el("option", { value: "" }, "No quizzes found"));
+  } catch (error) {
+    select.replaceChildren(el("option", { value: "" }, "Could not load quizzes"));
+    showAlert(error.message);
+  }
+  select.focus();
+}
+
+async function createSession(event) {
+  event.preventDefault();
+  const quizId = $("quiz-select").value;
+  const maxParticipants = Number($("max-participants").value);
+  if (!quizId) return showAlert("Pick a quiz first.");
+  if (!Number.isInteger(maxParticipants) || maxParticipants < 1) return showAlert("Most players must be 1 or more.");
+  $("create-button").disabled = true;
+  try {
+    enterSession(await api.createSession(quizId, maxParticipants, $("auto-advance").checked));
+  } catch (error) {
+    showAlert(error.message);
+  } finally {
+    $("create-button").disabled = false;
+  }
+}
+
+function enterSession(session) {
+  localStorage.setItem(SESSION_KEY, session.session_id);
+  state.session = session;
+  state.participants.clear();
+  state.question = null;
+  state.standings = null;
+  state.boardVersion = -1;
+  const joinUrl = `${location.origin}/?code=${encodeURIComponent(session.code)}`;
+  setText("join-code", session.code);
+  setText("header-code-value", session.code);
+  show("header-code");
+  $("join-link").href = joinUrl;
+  setText("join-link", joinUrl.replace(/^https?:\/\//, "").replace(/\?code=.*$/, ""));
+  renderQr($("qr"), joinUrl);
+  renderParticipants();
+  socket?.stop();
+  socket = new QuizSocket({
+    auth,
+    url: socketUrl(),
+    onFrame: handle,
+    onState: showConnection,
+    resume: () => ({ type: "WATCH_SESSION", payload: { session_id: state.session.session_id } }),
+  });
+  socket.start();
+  updateView();
+}
+
+function leaveSession() {
+  socket?.stop();
+  socket = null;
+  countdown.stop();
+  state.session = null;
+  localStorage.removeItem(SESSION_KEY);
+  showConnection("closed");
+  showSetup();
+}
+
+async function copyLink() {
+  try {
+    await navigator.clipboard.writeText($("join-link").href);
+    showAlert("Join link copied.");
+  } catch {
+    showAlert(`Copy this link: ${$("join-link").href}`, { sticky: true });
+  }
+}
+
+// -- host actions ---------------------------------------------------------------------
+
+async function act(verb) {
+  if (state.busy || !state.session) return;
+  state.busy = true; // one click, one step: a double "next" would skip a question
+  updateControls();
+  try {
+    applySession(await api.act(state.session.session_id, verb));
+  } catch (error) {
+    showAlert(error.message);
+  } finally {
+    state.busy = false;
+    updateControls();
+  }
+}
+
+function applySession(changes) {
+  state.session = { ...state.session, ...changes };
+  updateView();
+}
+
+function updateView() {
+  const { status } = state.session;
+  setText("lobby-title", state.title || "Waiting for players");
+  if (status === "waiting") showView("lobby-view");
+  else if (status === "active") showView("run-view");
+  else if (status === "completed" && $("results-view").hidden) showResults();
+  show("board-view", status !== "waiting");
+  updateControls();
+}
+
+function updateControls() {
+  const session = state.session;
+  if (!session) return;
+  $("start-button").disabled = state.busy;
+  const next = $("next-button");
+  next.disabled = state.busy;
+  const last = (session.current_index ?? -1) + 1 >= session.question_count;
+  next.textContent = session.question_open ? "Reveal answer" : last ? "Show final results" : "Next question";
+  $("end-button").disabled = state.busy;
+  const index = session.current_index ?? 0;
+  setText("host-progress", `Question ${index + 1} of ${session.question_count}`);
+}
+
+/** A destructive button asks once more ("Really …?") before it acts. */
+function armConfirm(button, confirmText, action) {
+  const label = button.textContent;
+  let armed = null;
+  button.addEventListener("click", () => {
+    if (armed) {
+      clearTimeout(armed);
+      armed = null;
+      button.textContent = label;
+      action();
+      return;
+    }
+    button.textContent = confirmText;
+    armed = setTimeout(() => {
+      armed = null;
+      button.textContent = label;
+    }, CONFIRM_MS);
+  });
+}
+
+// -- frames ---------------------------------------------------------------------------
+
+function handle(frame) {
+  const p = frame.payload || {};
+  if (p.session_id && state.session && p.session_id !== state.session.session_id) return;
+  const handlers = {
+    SESSION_JOINED: onWatching,
+    USER_JOINED: onUserJoined,
+    USER_LEFT: onUserLeft,
+    LEADERBOARD_UPDATED: onLeaderboard,
+    QUESTION_STARTED: onQuestion,
+    ANSWER_STATS: onStats,
+    QUESTION_ENDED: onReveal,
+    SESSION_ENDED: onEnded,
+    ERROR: onError,
+  };
+  handlers[frame.type]?.(p);
+}
+
+function onWatching(p) {
+  state.title = p.quiz_title || state.title;
+  if (Array.isArray(p.participants)) {
+    state.participants = new Map(p.participants.map((entry) => [entry.user_id, { connected: true, ...entry }]));
+  }
+  renderParticipants();
+  applySession({ status: p.status ?? state.session.status });
+}
+
+function onUserJoined(p) {
+  const known = state.participants.get(p.user_id);
+  state.participants.set(p.user_id, { score: 0, ...known, user_id: p.user_id, username: p.username, connected: true });
+  renderParticipants();
+  if (!known) announce(`${p.username} joined.`);
+}
+
+function onUserLeft(p) {
+  if (p.kicked) state.participants.delete(p.user_id);
+  else if (state.participants.has(p.user_id)) state.participants.get(p.user_id).connected = false;
+  renderParticipants();
+}
+
+function renderParticipants() {
+  const people = [...state.participants.values()].sort((a, b) => a.username.localeCompare(b.username));
+  const count = people.length;
+  setText("participant-count", count);
+  setText("run-participant-count", count);
+  show("no-players", count === 0);
+  for (const listId of ["participants", "run-participants"]) {
+    $(listId).replaceChildren(...people.map(participantRow));
+  }
+  renderAnswered();
+}
+
+function participantRow(person) {
+  const remove = el("button", { type: "button", className: "small danger" }, "Remove");
+  remove.setAttribute("aria-label", `Remove ${person.username}`);
+  armConfirm(remove, "Confirm remove", () => kick(person));
+  return el(
+    "li",
+    { className: person.connected === false ? "participant away" : "participant", dataset: { uid: person.user_id } },
+    el("span", { className: "name" }, person.username),
+    person.connected === false ? el("span", { className: "hint" }, " (left)") : null,
+    remove,
+  );
+}
+
+async function kick(person) {
+  try {
+    await api.kick(state.session.session_id, person.user_id);
+    state.participants.delete(person.user_id);
+    renderParticipants();
+    announce(`${person.username} was removed.`);
+  } catch (error) {
+    const missing = error instanceof ApiError && error.status === 404 && error.code.startsWith("HTTP_");
+    showAlert(missing ? "Removing players is not available on this server yet." : error.message);
+  }
+}
+
+function onLeaderboard(p) {
+  if (typeof p.version === "number" && p.version < state.boardVersion) return;
+  state.boardVersion = p.version ?? state.boardVersion;
+  const entries = p.leaderboard || [];
+  renderLeaderboard($("board"), entries, { limit: 10 });
+  setText("board-total", `${p.total_participants ?? entries.length} players`);
+  for (const entry of entries) {
+    const person = state.participants.get(entry.user_id);
+    if (person) person.score = entry.score;
+  }
+}
+
+function onQuestion(p) {
+  const same = state.question?.question.question_id === p.question.question_id && !state.accepted;
+  state.question = p;
+  if (!same) {
+    state.stats = { answered: 0, correct: 0, distribution: {} };
+    state.accepted = null;
+  }
+  setText("host-question-text", p.question.text);
+  show("host-reveal", false);
+  const deadlineMs = p.deadline_ms ?? Date.parse(p.deadline);
+  countdown.start(deadlineMs, (p.question.time_limit_s || 20) * 1000);
+  applySession({ status: "active", current_index: p.index, question_open: true });
+  renderChart();
+}
+
+function onStats(p) {
+  if (!state.question || state.accepted || p.question_id !== state.question.question.question_id) return;
+  state.stats = { answered: p.answered, correct: p.correct, distribution: p.distribution || {} };
+  renderChart();
+}
+
+function onReveal(p) {
+  if (!state.question || p.question_id !== state.question.question.question_id) {
+    applySession({ question_open: false, current_index: p.index });
+    return;
+  }
+  state.stats = p.stats || state.stats;
+  state.accepted = p.accepted_answers || [];
+  countdown.stop("Closed");
+  setText("host-reveal-answer", `Answer: ${state.accepted.join(", ")}`);
+  setText("host-reveal-explanation", p.explanation || "");
+  show("host-reveal");
+  applySession({ question_open: false, current_index: p.index });
+  renderChart();
+}
+
+function renderAnswered() {
+  if (!state.stats) return;
+  const { answered, correct } = state.stats;
+  const total = state.participants.size;
+  setText(
+    "host-answered",
+    `${answered}${total ? ` of ${total}` : ""} answered${state.accepted ? ` · ${correct} correct` : ""}`,
+  );
+}
+
+/** One bar per option (or per distinct typed answer), as a list a screen reader can read. */
+function renderChart() {
+  const question = state.question.question;
+  const { answered, distribution } = state.stats;
+  const rows =
+    question.kind === "choice"
+      ? question.options.map((option, index) => ({ label: option, count: distribution[option] || 0, index }))
+      : Object.entries(distribution)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8)
+          .map(([label, count]) => ({ label, count, index: null }));
+  const accepted = (state.accepted || []).map(fold);
+  const items = rows.map((row) => {
+    const right = state.accepted !== null && accepted.includes(fold(row.label));
+    const share = answered ? row.count / answered : 0;
+    return el(
+      "li",
+      { className: `bar-row${right ? " correct" : ""}`, dataset: { answer: row.label } },
+      row.index === null ? null : optionMark(row.index),
+      el("span", { className: "bar-label" }, row.label, right ? el("span", { className: "verdict" }, " ✓ correct") : null),
+      el(
+        "span",
+        { className: "bar-track", "aria-hidden": "true" },
+        el("span", {
+          className: `bar-fill${row.index === null ? "" : ` fill-${row.index % 4}`}`,
+          style: `width: ${Math.round(share * 100)}%`,
+        }),
+      ),
+      el("span", { className: "bar-count" }, `${row.count}`, el("span", { className: "visually-hidden" }, row.count === 1 ? " answer" : " answers")),
+    );
+  });
+  if (!items.length) items.push(el("li", { className: "hint" }, "No answers yet."));
+  $("chart").replaceChildren(...items);
+  renderAnswered();
+}
+
+function fold(text) {
+  return String(text).normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().trim();
+}
+
+function onEnded(p) {
+  state.standings = p.standings || [];
+  countdown.stop();
+  renderLeaderboard($("board"), state.standings, { limit: 10 });
+  applySession({ status: "completed", question_open: false });
+  renderPodium($("podium"), state.standings);
+}
+
+async function showResults() {
+  showView("results-view");
+  show("board-view");
+  if (state.standings) renderPodium($("podium"), state.standings);
+  $("results-title").focus();
+  try {
+    const results = await api.results(state.session.session_id);
+    if (!state.standings) renderPodium($("podium"), results.players || []);
+    $("question-rows").replaceChildren(...(results.questions || []).map(questionRow));
+  } catch (error) {
+    showAlert(error.status === 404 ? "Detailed results are not available on this server yet." : error.message);
+  }
+}
+
+function questionRow(q) {
+  const accuracy = q.accuracy === null ? "–" : `${q.correct}/${q.answered} (${Math.round(q.accuracy * 100)}%)`;
+  const time = q.average_time_ms === null ? "–" : `${(q.average_time_ms / 1000).toFixed(1)} s`;
+  return el("tr", {}, el("td", {}, String(q.index + 1)), el("td", {}, q.text), el("td", {}, accuracy), el("td", {}, time));
+}
+
+async function downloadCsv() {
+  try {
+    const blob = await api.resultsCsv(state.session.session_id);
+    const url = URL.createObjectURL(blob);
+    const link = el("a", { href: url, download: `results-${state.session.code}.csv` });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  } catch (error) {
+    showAlert(error.message);
+  }
+}
+
+function onError(p) {
+  if (p.code === "NOT_HOST" || p.code === "INVALID_SESSION") {
+    showAlert(p.code === "NOT_HOST" ? "You are not the host of that session." : "That session no longer exists.", {
+      sticky: true,
+    });
+    leaveSession();
+    return;
+  }
+  showAlert(p.message || "Something went wrong.");
+}
