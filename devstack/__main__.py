@@ -35,15 +35,15 @@ Stop everything:          Ctrl-C
         flush=True,
     )
     stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    # Both set explicitly: a shell's background job starts with SIGINT ignored.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopped.set())
     try:
         while not stopped.wait(1):
             dead = [c.name for c in stack.children if c.process.poll() is not None]
             if dead:
                 print(f"Stopped: {', '.join(dead)} exited; see .devstack/{dead[0]}.log", file=sys.stderr)
                 return 1
-    except KeyboardInterrupt:
-        pass
     finally:
         print("Stopping the local stack ...", flush=True)
         stack.stop()

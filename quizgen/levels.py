@@ -10,16 +10,19 @@ PENN_TAGS = {"n": "NN", "v": "VB", "a": "JJ", "r": "RB"}
 
 
 class Levels:
+    """The whole list read once: one pass over it is cheaper than a lookup per WordNet word."""
+
     def __init__(self) -> None:
-        self._analyzer = CEFRAnalyzer()
-        self._max_length = self._analyzer.get_max_word_len()
+        tags = {tag: pos for pos, tag in PENN_TAGS.items()}
+        self._levels = {
+            (word, tags[tag]): str(level)
+            for word, tag, level in CEFRAnalyzer().yield_word_pos_level(pos_tag_as_string=True)
+            if tag in tags
+        }
 
     def level(self, word: str, pos: str) -> str | None:
         """The word's level as `pos` ("n", "v", "a" or "r"), or None when cefrpy has none."""
-        if len(word) >= self._max_length:
-            return None  # cefrpy reads past its data for words of its maximum length
-        found = self._analyzer.get_word_pos_level_CEFR(word, PENN_TAGS[pos])
-        return None if found is None else str(found)
+        return self._levels.get((word.lower(), pos))
 
 
 def parse_level(text: str) -> str:

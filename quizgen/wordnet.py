@@ -69,6 +69,11 @@ class WordNet:
             for synset_id in self._senses.get((key, p), ())
         ]
 
+    def primary(self, word: str, pos: str) -> Synset | None:
+        """The most frequent meaning of `word` as `pos`, if it has one."""
+        ids = self._senses.get((word.lower(), pos))
+        return self.synset(ids[0]) if ids else None
+
     def words(self, pos: str) -> Iterator[str]:
         """Every word (lower case) that has a meaning as `pos`."""
         return (word for word, p in self._senses if p == pos)
