@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: deps run test demo lint typecheck unit lock clean
+.PHONY: deps run test demo quiz package lint typecheck unit lock clean
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +16,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	touch $@
 
-deps: $(STAMP) node_modules/.package-lock.json
+# checkov pins packages that clash with the test tools: it lives in its own venv.
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet checkov==3.3.30
+	touch $@
+
+deps: $(STAMP) node_modules/.package-lock.json $(CHECKOV)
 
 run: deps
 	$(PY) -m devstack
@@ -24,12 +31,27 @@ run: deps
 demo: $(STAMP)
 	$(PY) -m bots.demo
 
+# A vocabulary quiz from WordNet and CEFR levels: make quiz LEVEL=B2 N=10 [SEED=1 ID=... OUT=...]
+quiz: $(STAMP)
+	$(PY) -m quizgen $(LEVEL) $(N) $(if $(SEED),--seed $(SEED)) $(if $(ID),--id $(ID)) $(if $(OUT),--out $(OUT))
+
+# The Cloud Functions source zip: functions/* at its root plus the shared protocol/ package.
+package: build/functions.zip
+build/functions.zip: functions/requirements.txt $(shell find functions protocol -name '*.py')
+	rm -rf build/functions $@
+	mkdir -p build/functions
+	cp -R functions/. build/functions/
+	cp -R protocol build/functions/protocol
+	find build/functions -name __pycache__ -prune -exec rm -rf {} +
+	find build/functions -exec touch -h -t 198001010000 {} +
+	cd build/functions && find . -type f | LC_ALL=C sort | zip -q -X -D -@ ../functions.zip
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator
+	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q
@@ -47,4 +69,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) node_modules .devstack
+	rm -rf $(VENV) .venv-checkov node_modules .devstack build

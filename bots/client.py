@@ -57,12 +57,17 @@ class Host:
 
 @dataclass
 class Player:
+    """Frames are kept as received and decoded only when looked at: a swarm of bots in
+    one process must not spend its time parsing leaderboards nobody reads."""
+
     ws_url: str
     token: str
     uid: str
     origin: str | None = None
-    frames: list[dict[str, Any]] = field(default_factory=list)
+    raw: list[str] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
+    _decoded: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _taken: set[int] = field(default_factory=set)
     _socket: ClientConnection | None = None
     _reader: asyncio.Task[None] | None = None
     _new_frame: asyncio.Event = field(default_factory=asyncio.Event)
@@ -75,10 +80,22 @@ class Player:
 
     async def _read(self) -> None:
         assert self._socket is not None
-        async for raw in self._socket:
-            self.frames.append(decode_server_frame(raw))
+        async for message in self._socket:
+            self.raw.append(message if isinstance(message, str) else message.decode())
             self.arrivals.append(time.monotonic())
             self._new_frame.set()
+
+    def frame(self, index: int) -> dict[str, Any]:
+        if index not in self._decoded:
+            self._decoded[index] = decode_server_frame(self.raw[index])
+        return self._decoded[index]
+
+    @property
+    def frames(self) -> list[dict[str, Any]]:
+        return [self.frame(i) for i in range(len(self.raw))]
+
+    def arrival_of(self, frame: dict[str, Any]) -> float:
+        return self.arrivals[next(i for i, f in self._decoded.items() if f is frame)]
 
     async def send(self, frame_type: str, payload: dict[str, Any], message_id: str | None = None) -> str:
         assert self._socket is not None
@@ -91,16 +108,15 @@ class Player:
     async def expect(self, frame_type: str, timeout_s: float = 10, **payload_match: Any) -> dict[str, Any]:
         """The first frame of this type (whose payload has these values) not yet taken."""
         deadline = time.monotonic() + timeout_s
-        seen = 0
+        prefix = f'{{"type":"{frame_type}"'
         while True:
-            for index in range(seen, len(self.frames)):
-                frame = self.frames[index]
-                if frame.get("_taken") or frame["type"] != frame_type:
+            for index, raw in enumerate(self.raw):
+                if index in self._taken or not raw.startswith(prefix):
                     continue
+                frame = self.frame(index)
                 if all(frame["payload"].get(k) == v for k, v in payload_match.items()):
-                    frame["_taken"] = True
+                    self._taken.add(index)
                     return frame
-            seen = 0
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 kinds = [f["type"] for f in self.frames]

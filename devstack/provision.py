@@ -4,7 +4,6 @@ subscription to on_command, Cloud Tasks queues; plus the quizzes under quizzes/.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from typing import TYPE_CHECKING
 
@@ -49,12 +48,12 @@ def seed_quizzes(stack: Stack) -> list[str]:
 
     from backends.store import Store
     from devstack.stack import PROJECT_ID, ROOT
-    from quiz.quizfile import quiz_from_dict
+    from quiz.quizfile import load_quiz_text
 
     store = Store(firestore.Client(project=PROJECT_ID))
     seeded = []
     for path in sorted((ROOT / "quizzes").glob("*.json")):
-        quiz = quiz_from_dict(json.loads(path.read_text()))
+        quiz = load_quiz_text(path.read_text(), str(path.relative_to(ROOT)))
         store.save_quiz(quiz)
         seeded.append(quiz.id)
     return seeded

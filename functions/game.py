@@ -29,7 +29,7 @@ from protocol import (
 from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from quiz import leaderboard, lifecycle, messages
 from quiz.errors import GameError
-from quiz.model import Quiz, Session
+from quiz.model import Quiz, Session, Status
 from quiz.results import session_results
 from quiz.scoring import GRACE_MS
 
@@ -90,17 +90,16 @@ class Game:
         session = self.store.get_session(payload["session_id"])
         participant, count = self.store.set_connected(session.id, command.uid, True)
         self._welcome(command, session, participant.uid, count)
+        self._request_flush(session.id)  # a reloaded page gets its leaderboard back soon
 
     def _welcome(self, command: Command, session: Session, uid: str, count: int) -> None:
         """SESSION_JOINED with score and rank to this connection (which enters the room),
         then the open question, if any, so a late or returning player can answer it."""
         quiz = self.store.session_quiz(session.id)
-        ranked = leaderboard.rank_participants(self.store.participants(session.id))
-        me = next(r for r in ranked if r.uid == uid)
         participant = self.store.participant(session.id, uid)
         joined = messages.session_joined(session, participant, count, quiz)
         open_question = session.open_question
-        joined["payload"]["your_rank"] = me.rank
+        joined["payload"]["your_rank"] = self.store.rank_of(session.id, participant.score)
         joined["payload"]["answered_current"] = open_question is not None and self.store.has_answered(
             session.id, uid, open_question.question_id
         )
@@ -128,14 +127,24 @@ class Game:
             },
         )
         self._publish_welcome(command, session, quiz, joined)
+        self._request_flush(session.id)
 
     def _publish_welcome(
         self, command: Command, session: Session, quiz: Quiz, joined: dict[str, Any]
     ) -> None:
+        """SESSION_JOINED (the connection enters the room), then where the game stands:
+        the open question, or the last reveal while the next question is pending."""
         events = [self._reply(session.id, command, joined, room=ROOM_ENTER)]
+        current = session.current
         if session.open_question is not None:
             started = messages.question_started(session, quiz, session.open_question)
             events.append(self._reply(session.id, command, started))
+        elif current is not None and session.status is Status.ACTIVE:
+            question = quiz.questions[current.index]
+            stats = messages.question_stats(question, self.store.answers_to(session.id, question.id))
+            events.append(
+                self._reply(session.id, command, messages.question_ended(session, question, current, stats))
+            )
         self.publisher.publish(events)
 
     def submit_answer(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
@@ -306,7 +315,7 @@ class Game:
             question = quiz.questions[closed.index]
             stats = messages.question_stats(question, self.store.answers_to(after.id, question.id))
             events.append(Event(after.id, messages.question_ended(after, question, closed, stats)))
-            if after.auto_advance and after.status.value == "active":
+            if after.auto_advance and after.status is Status.ACTIVE:
                 self.tasks.create(
                     timer_request(
                         self.config,
@@ -322,7 +331,7 @@ class Game:
             self.tasks.create(
                 timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS)
             )
-        if after.status.value == "completed":
+        if after.status is Status.COMPLETED:
             ranked = leaderboard.rank_participants(self.store.participants(after.id))
             events.append(Event(after.id, messages.session_ended(after, ranked)))
         self.publisher.publish(events)

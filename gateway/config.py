@@ -32,6 +32,8 @@ class GatewayConfig:
     max_connections_per_user: int
     send_buffer_limit_bytes: int
     ping_interval_s: float
+    # Leaderboards reach a session's sockets at most once per gap (the flush window).
+    leaderboard_gap_s: float
     production: bool
     # What the web client needs to know at runtime (served as /config.json).
     public_api_url: str
@@ -63,6 +65,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         max_connections_per_user=int(env.get("MAX_CONNECTIONS_PER_USER", "5")),
         send_buffer_limit_bytes=int(env.get("SEND_BUFFER_LIMIT_BYTES", str(1024 * 1024))),
         ping_interval_s=float(env.get("PING_INTERVAL_S", "20")),
+        leaderboard_gap_s=float(env.get("LEADERBOARD_GAP_MS", "100")) / 1000,
         production=production,
         public_api_url=env.get("PUBLIC_API_URL", ""),
         firebase_api_key=env.get("FIREBASE_WEB_API_KEY", "local"),

@@ -75,6 +75,8 @@ class Gateway:
         self.rooms: Rooms[Connection] = Rooms()
         self.publisher = CommandPublisher(config.project_id, config.commands_topic)
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
+        self.boards_pending: dict[str, bytes] = {}
+        self.boards_sent_at: dict[str, float] = {}
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -195,11 +197,30 @@ class Gateway:
             return
         if room == ROOM_ENTER:
             self.rooms.enter(session_id, recipients)
-        recipients = [c for c in recipients if self._keeping_up(c)]
         if b'"LEADERBOARD_UPDATED"' in data[:40]:
+            self._pace_leaderboard(session_id, data)
+        else:
+            broadcast([c for c in recipients if self._keeping_up(c)], data.decode())
+
+    def _pace_leaderboard(self, session_id: str, data: bytes) -> None:
+        """Conflate bursts: a backlog upstream or a batch from the subscription must not
+        reach players as a flurry. At most one leaderboard per session per gap, the newest
+        (the session's ordering key delivers them oldest first)."""
+        scheduled = session_id in self.boards_pending
+        self.boards_pending[session_id] = data
+        if not scheduled:
+            loop = asyncio.get_running_loop()
+            due = self.boards_sent_at.get(session_id, 0.0) + self.config.leaderboard_gap_s
+            loop.call_later(max(0.0, due - loop.time()), self._send_leaderboard, session_id)
+
+    def _send_leaderboard(self, session_id: str) -> None:
+        data = self.boards_pending.pop(session_id)
+        recipients = [c for c in self.rooms.recipients(session_id, None, None) if self._keeping_up(c)]
+        if recipients:
+            self.boards_sent_at[session_id] = asyncio.get_running_loop().time()
             self._deliver_leaderboard(data, recipients)
         else:
-            broadcast(recipients, data.decode())
+            self.boards_sent_at.pop(session_id, None)
 
     def _deliver_leaderboard(self, data: bytes, recipients: list[Connection]) -> None:
         """Encode the shared frame once; each socket gets it with its own `your_rank`."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 
 from quiz.judging import normalize_typed
 from quizgen.wordnet import Synset, WordNet
@@ -18,13 +19,22 @@ HYPONYM_POINTERS = frozenset({"~", "~i"})
 # How far up from the answer's meaning a more general word still reads as a fit ("a young
 # dog": "dog"); any depth down does, as a definition fits every kind of the thing it defines.
 GENERAL_DEPTH = 2
-MIN_SHARED_WORDS = 2
-MAX_OVERLAP = 0.5
+# A shared part this long, not just a shared ending ("-duction"), ties two words together
+# ("protecting"/"overprotection").
+MIN_SHARED_PART = 6
+# Spellings this alike are easily mistaken for one another ("affect"/"effect", "grey"/"gray").
+MAX_LIKENESS = 0.75
+# Words that differ only in their last few letters, or share a long beginning or half the
+# shorter word, are taken as one family.
+FAMILY_ENDING = 3
+FAMILY_STEM = 6
 _TOKEN = re.compile(r"[a-z]+")
-_STOPWORDS = frozenset(
-    "a an and any are as at be by for from has have in into is it its of on or that the their "
-    "them this to used usually very was which who whom with without something someone one".split()
-)
+_STOPWORDS = frozenset((
+    "a", "an", "and", "any", "are", "as", "at", "be", "by", "for", "from", "has", "have", "in",
+    "into", "is", "it", "its", "of", "on", "one", "or", "someone", "something", "that", "the",
+    "their", "them", "this", "to", "used", "usually", "very", "was", "which", "who", "whom",
+    "with", "without",
+))  # fmt: skip
 
 
 def shares_synset(wordnet: WordNet, word: str, other: str) -> bool:
@@ -39,27 +49,37 @@ def fits(wordnet: WordNet, word: str, pos: str, meaning: Synset) -> bool:
 
 
 def mentions(text: str, word: str) -> bool:
-    """Whether `text` contains `word` or a word that shares its stem."""
-    return any(shares_stem(token, word) for token in content_words(text))
+    """Whether `text` contains `word`, a word of the same stem, or one that shares a good
+    part of it ("not known" gives away "unknown", "protecting" "overprotection")."""
+    word = word.lower()
+    # Longer function words count here: "not yet used" gives away "unused".
+    tokens = set(content_words(text)) | {t for t in _TOKEN.findall(text.lower()) if len(t) >= 4}
+    return any(shares_stem(token, word) or _shares_part(token, word) for token in tokens)
 
 
 def shares_stem(a: str, b: str) -> bool:
-    """Same word family by spelling: "happy"/"happiness", "decide"/"decision", "bake"/"baking".
-    Errs towards yes ("car"/"cart"), which only ever rejects a question."""
+    """Same word family by spelling: "happy"/"happiness", "decide"/"decision",
+    "respiration"/"respiratory", "punitive"/"punishment". Errs towards yes ("tree"/"trek"),
+    which only ever rejects a question."""
     a, b = a.lower(), b.lower()
     common = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
-    return common >= 3 and common >= min(len(a), len(b)) - 2
+    shorter = min(len(a), len(b))
+    return common >= 3 and (
+        common >= shorter - FAMILY_ENDING or common >= FAMILY_STEM or (common >= 4 and 2 * common >= shorter)
+    )
 
 
 def judged_apart(options: Iterable[str]) -> bool:
     """Whether no two options could be taken for one another: as typed answers (case,
-    accents, articles), by stem, or one inside the other ("happy"/"unhappy")."""
+    accents, articles), by stem, by spelling, or one inside the other ("happy"/"unhappy")."""
     forms = [normalize_typed(o) for o in options]
     if len(set(forms)) != len(forms) or not all(forms):
         return False
-    return not any(
-        shares_stem(a, b) or a in b or b in a for i, a in enumerate(forms) for b in forms[i + 1 :]
-    )
+    return not any(look_alike(a, b) for i, a in enumerate(forms) for b in forms[i + 1 :])
+
+
+def look_alike(a: str, b: str) -> bool:
+    return shares_stem(a, b) or a in b or b in a or SequenceMatcher(None, a, b).ratio() >= MAX_LIKENESS
 
 
 def content_words(text: str) -> list[str]:
@@ -77,7 +97,9 @@ def _near(wordnet: WordNet, sense: Synset, meaning: Synset) -> bool:
         return True
     if sense.id in _ancestors(wordnet, meaning, depth=GENERAL_DEPTH):
         return True
-    return _overlap(sense.definition, meaning.definition)
+    # Definitions that share a content word ("run away quickly", "move away") may describe
+    # one thing in two ways; there are enough other words to leave these out.
+    return bool(set(content_words(sense.definition)) & set(content_words(meaning.definition)))
 
 
 def _linked(synset: Synset, symbols: frozenset[str]) -> set[str]:
@@ -95,10 +117,12 @@ def _ancestors(wordnet: WordNet, synset: Synset, depth: int | None) -> set[str]:
     return seen
 
 
-def _overlap(definition: str, other: str) -> bool:
-    a, b = set(content_words(definition)), set(content_words(other))
-    shared = len(a & b)
-    return shared >= MIN_SHARED_WORDS and shared / len(a | b) >= MAX_OVERLAP
+def _shares_part(a: str, b: str) -> bool:
+    if min(len(a), len(b)) >= 4 and (a in b or b in a):
+        return True
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    ends_both = match.a + match.size == len(a) and match.b + match.size == len(b)
+    return match.size >= MIN_SHARED_PART and not ends_both
 
 
 def rivals(wordnet: WordNet, meaning: Synset, depth: int = GENERAL_DEPTH) -> list[str]:

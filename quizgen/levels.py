@@ -23,10 +23,3 @@ class Levels:
     def level(self, word: str, pos: str) -> str | None:
         """The word's level as `pos` ("n", "v", "a" or "r"), or None when cefrpy has none."""
         return self._levels.get((word.lower(), pos))
-
-
-def parse_level(text: str) -> str:
-    level = text.strip().upper()
-    if level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, not {text!r}")
-    return level

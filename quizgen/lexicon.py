@@ -1,5 +1,6 @@
-"""The words a quiz may use: single English words with a CEFR level and a plain primary
-meaning in WordNet, by level and part of speech."""
+"""The words a quiz may use: single English words with a CEFR level, seen in WordNet's
+sense-tagged corpus (which leaves out rarities such as "nonabsorbent"), and with a plainly
+worded primary meaning; by level and part of speech."""
 
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ class Lexicon:
         """Usable words of `level` as `pos`, in alphabetical order."""
         key = (level, pos)
         if key not in self._entries:
-            words = sorted(w for w in self.wordnet.words(pos) if self.level(w, pos) == level and WORD.fullmatch(w))
+            words = sorted(
+                w for w in self.wordnet.words(pos) if self.level(w, pos) == level and WORD.fullmatch(w)
+            )
             self._entries[key] = [e for e in (self._entry(w, pos, level) for w in words) if e is not None]
         return self._entries[key]
 
@@ -55,7 +58,7 @@ class Lexicon:
 
     def _entry(self, word: str, pos: str, level: str) -> Entry | None:
         sense = self.wordnet.primary(word, pos)
-        if sense is None:
+        if sense is None or not self.wordnet.tagged_senses(word, pos):
             return None
         # A primary meaning spelled otherwise ("china" as "China") is a name, not the word.
         if word not in sense.words or not self._plain(sense.definition) or not self.is_fit(word):

@@ -32,9 +32,15 @@ class Synset:
 class WordNet:
     """The database, read once; a synset is parsed when first asked for."""
 
-    def __init__(self, lines: dict[str, str], senses: dict[tuple[str, str], tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        lines: dict[str, str],
+        senses: dict[tuple[str, str], tuple[str, ...]],
+        tagged: dict[tuple[str, str], int],
+    ) -> None:
         self._lines = lines
         self._senses = senses
+        self._tagged = tagged
         self._parsed: dict[str, Synset] = {}
 
     @classmethod
@@ -44,15 +50,17 @@ class WordNet:
             raise DataMissing(f"WordNet database not found in {folder}: {INSTALL_HINT}")
         lines: dict[str, str] = {}
         senses: dict[tuple[str, str], tuple[str, ...]] = {}
+        tagged: dict[tuple[str, str], int] = {}
         for pos, name in POS_FILES.items():
             for line in _records(folder / f"data.{name}"):
                 lines[pos + line[:8]] = line
             for line in _records(folder / f"index.{name}"):
                 fields = line.split()
                 lemma, pointer_count = fields[0], int(fields[3])
-                offsets = fields[6 + pointer_count :]
-                senses[(lemma.replace("_", " "), pos)] = tuple(pos + offset for offset in offsets)
-        return cls(lines, senses)
+                key = (lemma.replace("_", " "), pos)
+                senses[key] = tuple(pos + offset for offset in fields[6 + pointer_count :])
+                tagged[key] = int(fields[5 + pointer_count])
+        return cls(lines, senses, tagged)
 
     def synset(self, synset_id: str) -> Synset:
         synset = self._parsed.get(synset_id)
@@ -73,6 +81,11 @@ class WordNet:
         """The most frequent meaning of `word` as `pos`, if it has one."""
         ids = self._senses.get((word.lower(), pos))
         return self.synset(ids[0]) if ids else None
+
+    def tagged_senses(self, word: str, pos: str) -> int:
+        """How many of the word's meanings occur in WordNet's sense-tagged corpus (SemCor):
+        0 for words too rare to have been seen there."""
+        return self._tagged.get((word.lower(), pos), 0)
 
     def words(self, pos: str) -> Iterator[str]:
         """Every word (lower case) that has a meaning as `pos`."""

@@ -154,6 +154,13 @@ class Store:
     # -- participants -------------------------------------------------------------
 
     def join(self, session_id: str, uid: str, raw_name: str, now_ms: int) -> Joined:
+        """Seat a player (or welcome one back) under a unique display name.
+
+        Capacity is checked outside the transaction: a count query inside it would lock
+        the whole participants range, and a burst of joins would queue on that lock. A
+        newcomer is seated first and then counts; if the session overflowed, the seats
+        go to the earliest-seated (server timestamps), and the late racer leaves again.
+        """
         try:
             username = names.clean_display_name(raw_name)
         except names.InvalidName as exc:
@@ -176,22 +183,52 @@ class Store:
             claim = name_ref.get(transaction=txn)
             if claim.exists and claim.get("uid") != uid:
                 raise GameError(ErrorCode.NAME_TAKEN, f"The name {username!r} is taken in this session")
-            count = _count(session_ref.collection("participants"), txn)
             if existing.exists:
                 old = _participant_from_doc(uid, existing.to_dict() or {})
                 participant = dataclasses.replace(old, username=username, connected=True)
                 if old.username != username:
                     txn.delete(session_ref.collection("names").document(names.name_key(old.username)))
+                txn.update(participant_ref, {"username": username, "connected": True})
             else:
-                if count >= session.max_participants:
-                    raise GameError(ErrorCode.SESSION_FULL, "Session at capacity")
                 participant = Participant(uid, username, joined_at_ms=now_ms)
-                count += 1
-            txn.set(participant_ref, _participant_to_doc(participant))
+                txn.create(
+                    participant_ref,
+                    _participant_to_doc(participant) | {"seated_at": firestore.SERVER_TIMESTAMP},
+                )
             txn.set(name_ref, {"uid": uid})
-            return Joined(session, participant, count, not existing.exists)
+            return Joined(session, participant, 0, not existing.exists)
 
-        return cast(Joined, run(self.db.transaction()))
+        participants = session_ref.collection("participants")
+        if not participant_ref.get().exists and _count(participants) >= self._max_participants(session_id):
+            raise GameError(ErrorCode.SESSION_FULL, "Session at capacity")
+        joined = cast(Joined, run(self.db.transaction()))
+        count = _count(participants)
+        if joined.is_new and count > joined.session.max_participants:
+            seated = (
+                participants.order_by("seated_at").limit(joined.session.max_participants).select([]).stream()
+            )
+            if uid not in {doc.id for doc in seated}:
+                batch = self.db.batch()
+                batch.delete(participant_ref)
+                batch.delete(name_ref)
+                batch.commit()
+                raise GameError(ErrorCode.SESSION_FULL, "Session at capacity")
+        return dataclasses.replace(joined, participant_count=min(count, joined.session.max_participants))
+
+    def _max_participants(self, session_id: str) -> int:
+        snap = self._session_ref(session_id).get(["max_participants"])
+        if not snap.exists:
+            raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+        return int(snap.get("max_participants"))
+
+    def rank_of(self, session_id: str, score: int) -> int:
+        """Competition rank (1, 2, 2, 4): one more than the players strictly ahead."""
+        ahead = (
+            self._session_ref(session_id)
+            .collection("participants")
+            .where(filter=firestore.FieldFilter("score", ">", score))
+        )
+        return 1 + _count(ahead)
 
     def participant(self, session_id: str, uid: str) -> Participant:
         snap = self._session_ref(session_id).collection("participants").document(uid).get()
@@ -203,7 +240,7 @@ class Store:
         ref = self._session_ref(session_id).collection("participants").document(uid)
         participant = self.participant(session_id, uid)
         ref.update({"connected": connected})
-        count = _count(self._session_ref(session_id).collection("participants"), None)
+        count = _count(self._session_ref(session_id).collection("participants"))
         return dataclasses.replace(participant, connected=connected), count
 
     def kick(self, session_id: str, uid: str) -> Participant:
@@ -338,9 +375,9 @@ class Store:
         return self.db.collection("sessions").document(session_id)
 
 
-def _count(collection: firestore.CollectionReference, txn: firestore.Transaction | None) -> int:
-    result = collection.count().get(transaction=txn)  # type: ignore[no-untyped-call]
-    return int(result[0][0].value)
+def _count(query: firestore.CollectionReference | firestore.Query) -> int:
+    counting: Any = query.count()  # the library's annotations are off here
+    return int(counting.get()[0][0].value)
 
 
 # -- documents <-> domain -------------------------------------------------------------

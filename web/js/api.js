@@ -69,9 +69,8 @@ export class HostApi {
   }
 
   async resultsCsv(sessionId) {
-    const response = await this.request("GET", `/sessions/${encodeURIComponent(sessionId)}/results?format=csv`, undefined, {
-      raw: true,
-    });
+    const path = `/sessions/${encodeURIComponent(sessionId)}/results?format=csv`;
+    const response = await this.request("GET", path, undefined, { raw: true });
     return response.blob();
   }
 }

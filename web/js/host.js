@@ -5,11 +5,12 @@
 import { ApiError, HostApi } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
+import { renderAnswerChart } from "./chart.js";
 import { renderQr } from "./qr.js";
 import { QuizSocket } from "./socket.js";
 import {
-  $, announce, Countdown, el, optionMark, renderLeaderboard, renderPodium, setText, show, showAlert,
-  showConnection, showView,
+  $, announce, Countdown, el, plural, renderLeaderboard, renderPodium, setText, show, showAlert, showConnection,
+  showView,
 } from "./ui.js";
 
 const SESSION_KEY = "quiz.host.session";
@@ -191,24 +192,37 @@ function updateControls() {
   $("end-button").disabled = state.busy;
   const index = session.current_index ?? 0;
   setText("host-progress", `Question ${index + 1} of ${session.question_count}`);
+  const known = state.question?.index === session.current_index;
+  show("host-timer", known);
+  if (!known && session.status === "active") {
+    // After a reload the server re-sends an open question, but not a revealed one.
+    setText("host-question-text", session.question_open ? "Loading the question…" : "The answer has been revealed.");
+    $("chart").replaceChildren();
+  }
 }
 
-/** A destructive button asks once more ("Really …?") before it acts. */
-function armConfirm(button, confirmText, action) {
-  const label = button.textContent;
+/** A destructive button asks once more ("Really …?") before it acts; the question is
+ * its text and, when given, its accessible name. */
+function armConfirm(button, armedText, action, armedLabel = null) {
+  const idleText = button.textContent;
+  const idleLabel = button.getAttribute("aria-label");
   let armed = null;
+  const label = (text, aria) => {
+    button.textContent = text;
+    if (aria) button.setAttribute("aria-label", aria);
+  };
   button.addEventListener("click", () => {
     if (armed) {
       clearTimeout(armed);
       armed = null;
-      button.textContent = label;
+      label(idleText, idleLabel);
       action();
       return;
     }
-    button.textContent = confirmText;
+    label(armedText, armedLabel);
     armed = setTimeout(() => {
       armed = null;
-      button.textContent = label;
+      label(idleText, idleLabel);
     }, CONFIRM_MS);
   });
 }
@@ -257,7 +271,7 @@ function onUserLeft(p) {
 function renderParticipants() {
   const people = [...state.participants.values()].sort((a, b) => a.username.localeCompare(b.username));
   const count = people.length;
-  setText("participant-count", count);
+  setText("participant-count", plural(count, "player"));
   setText("run-participant-count", count);
   show("no-players", count === 0);
   for (const listId of ["participants", "run-participants"]) {
@@ -269,7 +283,7 @@ function renderParticipants() {
 function participantRow(person) {
   const remove = el("button", { type: "button", className: "small danger" }, "Remove");
   remove.setAttribute("aria-label", `Remove ${person.username}`);
-  armConfirm(remove, "Confirm remove", () => kick(person));
+  armConfirm(remove, "Confirm remove", () => kick(person), `Confirm removing ${person.username}`);
   return el(
     "li",
     { className: person.connected === false ? "participant away" : "participant", dataset: { uid: person.user_id } },
@@ -296,7 +310,7 @@ function onLeaderboard(p) {
   state.boardVersion = p.version ?? state.boardVersion;
   const entries = p.leaderboard || [];
   renderLeaderboard($("board"), entries, { limit: 10 });
-  setText("board-total", `${p.total_participants ?? entries.length} players`);
+  setText("board-total", plural(p.total_participants ?? entries.length, "player"));
   for (const entry of entries) {
     const person = state.participants.get(entry.user_id);
     if (person) person.score = entry.score;
@@ -349,44 +363,9 @@ function renderAnswered() {
   );
 }
 
-/** One bar per option (or per distinct typed answer), as a list a screen reader can read. */
 function renderChart() {
-  const question = state.question.question;
-  const { answered, distribution } = state.stats;
-  const rows =
-    question.kind === "choice"
-      ? question.options.map((option, index) => ({ label: option, count: distribution[option] || 0, index }))
-      : Object.entries(distribution)
-          .sort((a, b) => b[1] - a[1])
-          .slice(0, 8)
-          .map(([label, count]) => ({ label, count, index: null }));
-  const accepted = (state.accepted || []).map(fold);
-  const items = rows.map((row) => {
-    const right = state.accepted !== null && accepted.includes(fold(row.label));
-    const share = answered ? row.count / answered : 0;
-    return el(
-      "li",
-      { className: `bar-row${right ? " correct" : ""}`, dataset: { answer: row.label } },
-      row.index === null ? null : optionMark(row.index),
-      el("span", { className: "bar-label" }, row.label, right ? el("span", { className: "verdict" }, " ✓ correct") : null),
-      el(
-        "span",
-        { className: "bar-track", "aria-hidden": "true" },
-        el("span", {
-          className: `bar-fill${row.index === null ? "" : ` fill-${row.index % 4}`}`,
-          style: `width: ${Math.round(share * 100)}%`,
-        }),
-      ),
-      el("span", { className: "bar-count" }, `${row.count}`, el("span", { className: "visually-hidden" }, row.count === 1 ? " answer" : " answers")),
-    );
-  });
-  if (!items.length) items.push(el("li", { className: "hint" }, "No answers yet."));
-  $("chart").replaceChildren(...items);
+  renderAnswerChart($("chart"), state.question.question, state.stats, state.accepted);
   renderAnswered();
-}
-
-function fold(text) {
-  return String(text).normalize("NFD").replace(/\p{M}/gu, "").toLowerCase().trim();
 }
 
 function onEnded(p) {
@@ -414,7 +393,8 @@ async function showResults() {
 function questionRow(q) {
   const accuracy = q.accuracy === null ? "–" : `${q.correct}/${q.answered} (${Math.round(q.accuracy * 100)}%)`;
   const time = q.average_time_ms === null ? "–" : `${(q.average_time_ms / 1000).toFixed(1)} s`;
-  return el("tr", {}, el("td", {}, String(q.index + 1)), el("td", {}, q.text), el("td", {}, accuracy), el("td", {}, time));
+  const cells = [String(q.index + 1), q.text, accuracy, time].map((text) => el("td", {}, text));
+  return el("tr", {}, ...cells);
 }
 
 async function downloadCsv() {

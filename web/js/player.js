@@ -5,7 +5,7 @@ import { Auth, readJson } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { QuizSocket } from "./socket.js";
 import {
-  $, announce, Countdown, el, optionMark, OPTION_MARKS, ordinal, renderLeaderboard, renderPodium,
+  $, announce, Countdown, el, optionMark, OPTION_MARKS, ordinal, plural, renderLeaderboard, renderPodium,
   setText, show, showAlert, showConnection, showView,
 } from "./ui.js";
 
@@ -16,7 +16,7 @@ const CODE_PATTERN = /^[A-Z0-9]{6}$/;
 const RESUME_WAIT_MS = 2500;
 
 const state = {
-  joined: null, // {session_id, username, answered: [question_id], standings} (saved)
+  joined: null, // {session_id, username, answers: {question_id: answer}, standings} (saved)
   pendingJoin: null,
   score: 0,
   rank: null,
@@ -61,7 +61,7 @@ async function init() {
   });
   countdown = new Countdown("timer-fill", "timer-text", () => socket.serverNowMs());
   if (saved?.session_id && (!linkCode || linkCode === saved.session_id)) {
-    state.joined = { answered: [], standings: null, ...saved };
+    state.joined = { answers: {}, standings: null, ...saved };
     setText("lobby-title", "Rejoining…");
     setText("lobby-message", `Rejoining quiz ${saved.session_id}…`);
     showView("lobby-view");
@@ -158,7 +158,7 @@ function onJoined(p) {
   state.joined = {
     session_id: p.session_id,
     username: p.username,
-    answered: previous?.answered || [],
+    answers: previous?.answers || {},
     standings: previous?.standings || null,
   };
   state.pendingJoin = null;
@@ -186,7 +186,9 @@ function onJoined(p) {
   }
   setText(
     "lobby-message",
-    p.status === "waiting" ? "You're in! Waiting for the host to start…" : "You're in! Get ready for the next question…",
+    p.status === "waiting"
+      ? "You're in! Waiting for the host to start…"
+      : "You're in! Get ready for the next question…",
   );
   showView("lobby-view");
 }
@@ -212,7 +214,7 @@ function onLeaderboard(p) {
   state.boardVersion = p.version ?? state.boardVersion;
   const entries = p.leaderboard || [];
   renderLeaderboard($("board"), entries, { meUid: auth.uid });
-  setText("board-total", `${p.total_participants ?? entries.length} players`);
+  setText("board-total", plural(p.total_participants ?? entries.length, "player"));
   state.total = p.total_participants ?? entries.length;
   const mine = entries.find((entry) => entry.user_id === auth.uid);
   updateMe(mine ? mine.score : state.score, p.your_rank ?? state.rank);
@@ -243,7 +245,8 @@ function onQuestion(p) {
   state.revealed = false;
   state.closed = false;
   state.chosen = null;
-  state.answered = state.serverSaysAnswered || Boolean(state.joined?.answered.includes(question.question_id));
+  const given = state.joined?.answers[question.question_id] ?? null;
+  state.answered = state.serverSaysAnswered || given !== null;
   state.serverSaysAnswered = false;
 
   setText("question-progress", `Question ${p.index + 1} of ${p.count}`);
@@ -258,7 +261,7 @@ function onQuestion(p) {
   $("answer-state").className = "answer-state";
   setText("answer-state", "");
   showView("question-view");
-  if (state.answered) markAnswered(null);
+  if (state.answered) markAnswered(given);
   setInputsOpen(!state.answered);
   startTimer();
   if (!state.answered) (choice ? $("choices").querySelector("button") : $("typed-answer"))?.focus();
@@ -294,13 +297,22 @@ function submitAnswer(text) {
   if (!p || state.answered || state.closed || !state.joined) return;
   state.answered = true;
   state.chosen = text;
-  state.joined.answered = [...state.joined.answered.slice(-50), p.question.question_id];
+  // Kept for a reload: "Answer submitted: …" and the choice highlighted again.
+  state.joined.answers = { ...lastEntries(state.joined.answers, 20), [p.question.question_id]: text };
   save();
-  socket.send("SUBMIT_ANSWER", { session_id: state.joined.session_id, question_id: p.question.question_id, answer: text });
-  markAnswered(text);
+  socket.send("SUBMIT_ANSWER", {
+    session_id: state.joined.session_id,
+    question_id: p.question.question_id,
+    answer: text,
+  });
+  markAnswered(text, { restored: false });
 }
 
-function markAnswered(text) {
+function lastEntries(object, count) {
+  return Object.fromEntries(Object.entries(object).slice(-count));
+}
+
+function markAnswered(text, { restored = true } = {}) {
   state.answered = true;
   if (text) state.chosen = text;
   for (const button of $("choices").querySelectorAll("button")) {
@@ -308,10 +320,17 @@ function markAnswered(text) {
     button.classList.toggle("chosen", picked);
     button.setAttribute("aria-pressed", picked ? "true" : "false");
   }
+  if (state.chosen && state.question?.question.kind === "typed") $("typed-answer").value = state.chosen;
   setInputsOpen(false);
   const node = $("answer-state");
+  if (node.classList.contains("correct") || node.classList.contains("wrong")) return; // the verdict is in
   node.className = "answer-state submitted";
-  node.textContent = state.chosen ? `Answer submitted: “${state.chosen}”. Waiting for the result…` : "Answer submitted.";
+  const quoted = state.chosen ? ` “${state.chosen}”` : "";
+  // Just sent: the verdict follows in a moment. Restored (reload, reconnect): it was
+  // shown before, so say what happens next instead.
+  node.textContent = restored
+    ? `Your answer${quoted} is in. The right answer is shown when the question closes.`
+    : `Answer submitted:${quoted}. Checking…`;
 }
 
 /** Inputs stay focusable when closed (aria-disabled), so keyboard focus is never lost. */
@@ -341,9 +360,9 @@ function startTimer() {
 }
 
 /** No more answers (deadline passed, or the question ended while we were away). */
-function closeQuestion(message) {
+function closeQuestion(message, timerText = "Time's up") {
   state.closed = true;
-  countdown.stop("Time's up");
+  countdown.stop(timerText);
   setInputsOpen(false);
   if (!state.answered) {
     $("answer-state").className = "answer-state";
@@ -365,7 +384,8 @@ function onReveal(p) {
     button.classList.toggle("wrong", wrong);
     button.querySelector(".verdict").textContent = right ? "✓" : wrong ? "✗" : "";
   }
-  setText("reveal-answer", `${isChoice || accepted.length === 1 ? "Answer" : "Accepted answers"}: ${accepted.join(", ")}`);
+  const label = isChoice || accepted.length === 1 ? "Answer" : "Accepted answers";
+  setText("reveal-answer", `${label}: ${accepted.join(", ")}`);
   setText("reveal-explanation", p.explanation || "");
   show("reveal-explanation", Boolean(p.explanation));
   show("reveal");
@@ -391,7 +411,9 @@ function showEnd(standings, fallbackRank, total) {
   const of = total ?? state.total;
   setText(
     "final-summary",
-    rank ? `You finished ${ordinal(rank)}${of ? ` of ${of}` : ""} with ${score} points.` : `You scored ${score} points.`,
+    rank
+      ? `You finished ${ordinal(rank)}${of ? ` of ${of}` : ""} with ${score} points.`
+      : `You scored ${score} points.`,
   );
   $("end-title").focus?.();
 }

@@ -1,6 +1,8 @@
 // One WebSocket to the gateway that comes back by itself: exponential backoff with jitter,
 // a fresh ID token for every attempt, then the page's `resume` frame (REJOIN or
 // WATCH_SESSION) so the server puts this new connection back in the session's room.
+// The page is told "open" only once that is done (SESSION_JOINED, or the refusal of the
+// resume frame): until then a player would miss what the room is sent.
 
 const SUBPROTOCOL = "quiz.v1";
 const BACKOFF_BASE_MS = 500;
@@ -22,6 +24,7 @@ export class QuizSocket {
     this.retryTimer = null;
     // Frames not yet acknowledged, by message_id: sent again after a reconnect.
     this.unacked = new Map();
+    this.resumeId = null;
     this.clockSamples = [];
   }
 
@@ -68,15 +71,21 @@ export class QuizSocket {
     this.ws = ws;
     ws.onopen = () => {
       this.everOpened = true;
-      this.onState("open");
       const resume = this.resume();
-      if (resume) ws.send(JSON.stringify(this.frame(resume.type, resume.payload)));
+      if (resume) {
+        const frame = this.frame(resume.type, resume.payload);
+        this.resumeId = frame.message_id;
+        ws.send(JSON.stringify(frame));
+      } else {
+        this.onState("open");
+      }
       for (const frame of this.unacked.values()) ws.send(JSON.stringify(frame));
     };
     ws.onmessage = (event) => this.receive(event.data);
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
+      this.resumeId = null;
       if (!this.stopped) this.retry();
     };
     // An error is always followed by close, which retries.
@@ -113,6 +122,10 @@ export class QuizSocket {
       return;
     }
     if (frame.type === "ERROR" && frame.message_id) this.unacked.delete(frame.message_id);
+    if (this.resumeId && (frame.type === "SESSION_JOINED" || frame.message_id === this.resumeId)) {
+      this.resumeId = null;
+      this.onState("open");
+    }
     this.onFrame(frame);
   }
 

@@ -81,9 +81,14 @@ export function announce(message) {
   }, 50);
 }
 
+/** "1 player", "3 players" */
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? "" : "s"}`;
+}
+
 export function ordinal(n) {
-  const suffix = { one: "st", two: "nd", few: "rd", other: "th" }[new Intl.PluralRules("en", { type: "ordinal" }).select(n)];
-  return `${n}${suffix}`;
+  const form = new Intl.PluralRules("en", { type: "ordinal" }).select(n);
+  return `${n}${{ one: "st", two: "nd", few: "rd", other: "th" }[form]}`;
 }
 
 /** Leaderboard rows into an <ol>; the row of `meUid` is highlighted and always shown. */
@@ -115,7 +120,6 @@ export function renderPodium(list, standings) {
     el(
       "li",
       { className: `place place-${entry.rank}`, dataset: { uid: entry.user_id } },
-      el("span", { className: "medal", "aria-hidden": "true" }, ["🥇", "🥈", "🥉"][entry.rank - 1] ?? ""),
       el("span", { className: "name" }, entry.username),
       el("span", { className: "score" }, `${entry.score} pts`),
       el("span", { className: "step" }, ordinal(entry.rank)),

@@ -1,0 +1,204 @@
+# The vocabulary quiz on Google Cloud: the gateway (Cloud Run, also serving the web
+# client), the functions (Cloud Functions gen2), Pub/Sub, Cloud Tasks, Firestore and
+# Identity Platform. One environment per project; see docs/deploy.md.
+
+provider "google" {
+  project               = var.project_id
+  region                = var.region
+  billing_project       = var.project_id
+  user_project_override = true
+  default_labels        = var.labels
+}
+
+provider "google-beta" {
+  project               = var.project_id
+  region                = var.region
+  billing_project       = var.project_id
+  user_project_override = true
+  default_labels        = var.labels
+}
+
+data "google_project" "main" {
+  project_id = var.project_id
+}
+
+locals {
+  # The names the code uses (devstack/stack.py, functions/config.py, gateway/config.py);
+  # tests/infra fails when they drift apart.
+  commands_topic     = "quiz-commands"
+  events_topic       = "quiz-events"
+  timer_queue        = "question-timers"
+  flush_queue_prefix = "leaderboard-flush"
+
+  # The gateway serves the web client, so its origin is the web origin. Cloud Run's
+  # deterministic URL is known before the service exists, which the gateway's own env
+  # (ALLOWED_ORIGINS) needs.
+  gateway_name   = "quiz-gateway"
+  gateway_host   = "${local.gateway_name}-${data.google_project.main.number}.${var.region}.run.app"
+  web_origins    = concat(["https://${local.gateway_host}"], var.extra_web_origins)
+  web_domains    = [for origin in local.web_origins : trimprefix(origin, "https://")]
+  functions_zip  = coalesce(var.functions_source_zip, "${path.root}/../build/functions.zip")
+  firestore_site = coalesce(var.firestore_location, var.region)
+
+  services = [
+    "apikeys.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "cloudfunctions.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudtasks.googleapis.com",
+    "firebaserules.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "identitytoolkit.googleapis.com",
+    "logging.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "securetoken.googleapis.com",
+    "storage.googleapis.com",
+  ]
+}
+
+module "apis" {
+  source = "./modules/apis"
+
+  project_id = var.project_id
+  services   = local.services
+}
+
+module "registry" {
+  source = "./modules/registry"
+
+  project_id    = var.project_id
+  region        = var.region
+  repository_id = "quiz"
+
+  depends_on = [module.apis]
+}
+
+module "pubsub" {
+  source = "./modules/pubsub"
+
+  project_id                 = var.project_id
+  commands_topic             = local.commands_topic
+  events_topic               = local.events_topic
+  on_command_url             = module.functions.urls["on_command"]
+  push_service_account_email = module.iam.pubsub_push_email
+  pubsub_service_agent_email = module.apis.pubsub_service_agent_email
+  max_delivery_attempts      = var.command_max_delivery_attempts
+
+  depends_on = [module.apis]
+}
+
+module "tasks" {
+  source = "./modules/tasks"
+
+  project_id                      = var.project_id
+  location                        = var.region
+  timer_queue                     = local.timer_queue
+  flush_queue_prefix              = local.flush_queue_prefix
+  flush_queue_count               = var.flush_queue_count
+  flush_max_dispatches_per_second = var.flush_max_dispatches_per_second
+
+  depends_on = [module.apis]
+}
+
+module "firestore" {
+  source = "./modules/firestore"
+
+  project_id             = var.project_id
+  location_id            = local.firestore_site
+  indexes_file           = "${path.root}/../firestore.indexes.json"
+  rules_file             = "${path.root}/../firestore.rules"
+  point_in_time_recovery = var.firestore_point_in_time_recovery
+  deletion_protection    = var.deletion_protection
+
+  depends_on = [module.apis]
+}
+
+module "identity" {
+  source = "./modules/identity"
+
+  project_id         = var.project_id
+  authorized_domains = concat(local.web_domains, var.extra_authorized_domains)
+  web_origins        = local.web_origins
+
+  depends_on = [module.apis]
+}
+
+module "iam" {
+  source = "./modules/iam"
+
+  project_id                 = var.project_id
+  region                     = var.region
+  commands_topic_name        = module.pubsub.commands_topic_name
+  events_topic_name          = module.pubsub.events_topic_name
+  queue_names                = module.tasks.queue_names
+  tasks_location             = module.tasks.location
+  source_bucket              = module.registry.source_bucket
+  docker_repository_name     = module.registry.repository_name
+  pubsub_service_agent_email = module.apis.pubsub_service_agent_email
+
+  depends_on = [module.apis]
+}
+
+module "functions" {
+  source = "./modules/functions"
+
+  project_id                  = var.project_id
+  region                      = var.region
+  source_zip_path             = local.functions_zip
+  source_bucket               = module.registry.source_bucket
+  docker_repository_id        = module.registry.repository_id
+  build_service_account_id    = module.iam.functions_build_id
+  service_account_email       = module.iam.functions_email
+  tasks_service_account_email = module.iam.tasks_invoker_email
+  events_topic                = local.events_topic
+  tasks_location              = module.tasks.location
+  timer_queue                 = local.timer_queue
+  flush_queue_prefix          = local.flush_queue_prefix
+  flush_queue_count           = var.flush_queue_count
+  api_allowed_origins         = local.web_origins
+  timing                      = var.quiz_timing
+  min_instances               = var.function_min_instances
+  max_instances               = var.function_max_instances
+
+  # The only callers: browsers for the API, and the accounts Pub/Sub and Cloud Tasks sign as.
+  invokers = {
+    sessions_api      = { public = "allUsers" }
+    on_command        = { pubsub_push = "serviceAccount:${module.iam.pubsub_push_email}" }
+    flush_leaderboard = { cloud_tasks = "serviceAccount:${module.iam.tasks_invoker_email}" }
+    advance_question  = { cloud_tasks = "serviceAccount:${module.iam.tasks_invoker_email}" }
+  }
+
+  # The build needs its grants before the first build; the runtime before the first request.
+  depends_on = [module.apis, module.iam, module.firestore]
+}
+
+module "gateway" {
+  source = "./modules/gateway"
+
+  project_id            = var.project_id
+  region                = var.region
+  name                  = local.gateway_name
+  image                 = var.gateway_image
+  service_account_email = module.iam.gateway_email
+  commands_topic        = local.commands_topic
+  events_topic          = local.events_topic
+  allowed_origins       = local.web_origins
+  public_api_url        = module.functions.urls["sessions_api"]
+  limits                = var.gateway_limits
+  leaderboard_gap_ms    = var.quiz_timing.flush_window_ms
+  min_instances         = var.gateway_min_instances
+  max_instances         = var.gateway_max_instances
+  max_concurrency       = var.gateway_max_concurrency
+  deletion_protection   = var.deletion_protection
+
+  # Public by design (the page gets it from /config.json); unmarked so the gateway's env,
+  # built with a for expression, is not wholly sensitive.
+  firebase_web_api_key = nonsensitive(module.identity.web_api_key)
+
+  # Its startup probe reads the commands topic, and it creates its subscription at start.
+  depends_on = [module.apis, module.iam]
+}

@@ -1,0 +1,119 @@
+# The WebSocket gateway on Cloud Run. It also serves the static web client (web/), so
+# the page and its socket share one origin.
+
+locals {
+  # Exactly what gateway/config.py reads, bar what must stay unset in the cloud (tests/infra
+  # holds the two together): PORT (Cloud Run sets it), GATEWAY_ID (each instance derives
+  # its own, which names its own events subscription) and every *_EMULATOR_HOST (a
+  # production start refuses them). A null value is left unset: the code's default applies.
+  env = {
+    GOOGLE_CLOUD_PROJECT     = var.project_id
+    QUIZ_ENV                 = "production"
+    HOST                     = "0.0.0.0"
+    COMMANDS_TOPIC           = var.commands_topic
+    EVENTS_TOPIC             = var.events_topic
+    ALLOWED_ORIGINS          = join(",", var.allowed_origins)
+    PUBLIC_API_URL           = var.public_api_url
+    FIREBASE_WEB_API_KEY     = var.firebase_web_api_key
+    MAX_FRAME_BYTES          = tostring(var.limits.max_frame_bytes)
+    RATE_PER_S               = tostring(var.limits.rate_per_s)
+    RATE_BURST               = tostring(var.limits.rate_burst)
+    MAX_CONNECTIONS_PER_USER = tostring(var.limits.max_connections_per_user)
+    SEND_BUFFER_LIMIT_BYTES  = tostring(var.limits.send_buffer_limit_bytes)
+    PING_INTERVAL_S          = tostring(var.limits.ping_interval_s)
+    LEADERBOARD_GAP_MS       = tostring(var.leaderboard_gap_ms)
+  }
+}
+
+resource "google_cloud_run_v2_service" "main" {
+  project             = var.project_id
+  location            = var.region
+  name                = var.name
+  description         = "Vocabulary quiz WebSocket gateway and web client."
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+
+  template {
+    service_account       = var.service_account_email
+    execution_environment = "EXECUTION_ENVIRONMENT_GEN2"
+    # A socket is one long request: Cloud Run closes it at the timeout (60 min at most),
+    # and the client reconnects and sends REJOIN.
+    timeout                          = "${var.request_timeout_s}s"
+    max_instance_request_concurrency = var.max_concurrency
+    # Reconnects land on the same instance while it lives (best effort; REJOIN covers the rest).
+    session_affinity = true
+
+    scaling {
+      min_instance_count = var.min_instances
+      max_instance_count = var.max_instances
+    }
+
+    containers {
+      image = var.image
+
+      ports {
+        name           = "http1"
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.cpu
+          memory = var.memory
+        }
+        # The events subscription is pulled in the background, between requests too.
+        cpu_idle          = !var.cpu_always_allocated
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = { for name, value in local.env : name => value if value != null }
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      # Ready once the commands topic answers (the gateway's own readiness check).
+      startup_probe {
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 3
+        failure_threshold     = 15
+
+        http_get {
+          path = "/health/ready"
+          port = 8080
+        }
+      }
+
+      liveness_probe {
+        period_seconds    = 15
+        timeout_seconds   = 3
+        failure_threshold = 3
+
+        http_get {
+          path = "/health/live"
+          port = 8080
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+}
+
+# Public by default: the gateway is the entry point (web page and WebSocket) and checks
+# a Firebase ID token and the Origin at every socket handshake itself.
+resource "google_cloud_run_v2_service_iam_member" "invoker" {
+  for_each = var.invokers
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.main.name
+  role     = "roles/run.invoker"
+  member   = each.value
+}

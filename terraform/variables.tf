@@ -1,0 +1,128 @@
+variable "project_id" {
+  type        = string
+  description = "The Google Cloud project to deploy into (one environment per project)."
+}
+
+variable "region" {
+  type        = string
+  description = "Region of Cloud Run, Cloud Functions, Cloud Tasks and Artifact Registry."
+  default     = "us-central1"
+}
+
+variable "firestore_location" {
+  type        = string
+  description = "Firestore location; null uses the region. A multi-region (nam5, eur3) survives a regional outage at a higher price."
+  default     = null
+}
+
+variable "gateway_image" {
+  type        = string
+  description = "Gateway image, e.g. us-central1-docker.pkg.dev/<project>/quiz/gateway:<git sha> (see docs/deploy.md)."
+}
+
+variable "functions_source_zip" {
+  type        = string
+  description = "Path of the functions zip built by `make package`; null means ../build/functions.zip beside this directory."
+  default     = null
+}
+
+variable "labels" {
+  type        = map(string)
+  description = "Labels put on every resource that takes labels."
+  default     = { app = "vocab-quiz" }
+}
+
+variable "extra_web_origins" {
+  type        = list(string)
+  description = "Further https:// origins serving the web client (a custom domain mapped to the gateway)."
+  default     = []
+}
+
+variable "extra_authorized_domains" {
+  type        = list(string)
+  description = "Further domains authorized for Identity Platform sign-in redirects."
+  default     = []
+}
+
+variable "flush_queue_count" {
+  type        = number
+  description = "Leaderboard-flush queues (FLUSH_QUEUE_COUNT); each dispatches up to flush_max_dispatches_per_second."
+  default     = 4
+}
+
+variable "flush_max_dispatches_per_second" {
+  type        = number
+  description = "Dispatch rate limit of each leaderboard-flush queue."
+  default     = 500
+}
+
+variable "command_max_delivery_attempts" {
+  type        = number
+  description = "Deliveries of a command to on_command before it is dead-lettered."
+  default     = 5
+}
+
+variable "quiz_timing" {
+  type = object({
+    flush_window_ms    = optional(number)
+    snapshot_window_ms = optional(number)
+    reveal_pause_ms    = optional(number)
+  })
+  description = "Overrides of the game's timing (functions/config.py); flush_window_ms also paces leaderboards at the gateway (LEADERBOARD_GAP_MS). Unset keeps the code's defaults."
+  default     = {}
+}
+
+variable "function_min_instances" {
+  type        = map(number)
+  description = "Warm instances by function entry point, e.g. { on_command = 1 }; absent means 0."
+  default     = {}
+}
+
+variable "function_max_instances" {
+  type        = number
+  description = "Instance cap of each function."
+  default     = 100
+}
+
+variable "gateway_min_instances" {
+  type        = number
+  description = "Gateway instances kept running (billed while idle)."
+  default     = 1
+}
+
+variable "gateway_max_instances" {
+  type        = number
+  description = "Gateway instance cap."
+  default     = 20
+}
+
+variable "gateway_max_concurrency" {
+  type        = number
+  description = "Open sockets per gateway instance before Cloud Run adds one."
+  default     = 1000
+}
+
+variable "gateway_limits" {
+  type = object({
+    max_frame_bytes          = optional(number)
+    rate_per_s               = optional(number)
+    rate_burst               = optional(number)
+    max_connections_per_user = optional(number)
+    send_buffer_limit_bytes  = optional(number)
+    ping_interval_s          = optional(number)
+  })
+  description = "Overrides of the gateway's per-socket limits (gateway/config.py); unset keeps the code's defaults."
+  default     = {}
+}
+
+variable "firestore_point_in_time_recovery" {
+  type        = bool
+  description = "Keep 7 days of Firestore versions for point-in-time recovery."
+  default     = false
+}
+
+variable "deletion_protection" {
+  type        = bool
+  description = "Protect the database and the gateway from deletion (turn off only to tear an environment down)."
+  default     = true
+}

@@ -1,0 +1,18 @@
+terraform {
+  required_version = ">= 1.6.0"
+
+  required_providers {
+    google = {
+      source  = "hashicorp/google"
+      version = ">= 6.14.0, < 7.0.0"
+    }
+    google-beta = {
+      source  = "hashicorp/google-beta"
+      version = ">= 6.14.0, < 7.0.0"
+    }
+  }
+
+  # Partial configuration, completed at init (docs/deploy.md):
+  #   terraform init -backend-config="bucket=<state bucket>" -backend-config="prefix=quiz/<env>"
+  backend "gcs" {}
+}

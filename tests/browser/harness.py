@@ -1,0 +1,98 @@
+"""What the browser tests share: fresh pages, screenshots, and a player page driven the
+way a person would (by visible labels, roles and keys)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+PHONE = {"width": 360, "height": 740}
+LAPTOP = {"width": 1100, "height": 860}
+STEP_TIMEOUT_MS = 15_000
+
+expect.set_options(timeout=STEP_TIMEOUT_MS)
+
+
+async def new_page(browser: Browser, viewport: dict[str, int], errors: list[str]) -> Page:
+    """A fresh context is a fresh user: its own localStorage, so its own anonymous uid.
+    Uncaught script errors of the page are appended to `errors`."""
+    context = await browser.new_context(viewport=viewport)
+    context.set_default_timeout(STEP_TIMEOUT_MS)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    return page
+
+
+async def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Let CSS transitions (timer and chart bars) settle so the picture shows the state.
+    await page.wait_for_timeout(400)
+    await page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+
+class PlayerPage:
+    """One player's phone-sized page, with the points they saw awarded summed up."""
+
+    def __init__(self, page: Page, name: str) -> None:
+        self.page = page
+        self.name = name
+        self.points_seen = 0
+
+    async def join_by_link(self, join_link: str) -> None:
+        await self.page.goto(join_link)
+        # The link fills in the code; the name field has focus.
+        await expect(self.page.get_by_label("Session code")).to_have_value(join_link.rsplit("=", 1)[1])
+        await self.page.get_by_label("Your name").fill(self.name)
+        await self.page.get_by_role("button", name="Join").click()
+        await self.expect_lobby()
+
+    async def join_by_keyboard(self, base_url: str, code: str) -> None:
+        await self.page.goto(base_url + "/")
+        await expect(self.page.get_by_label("Session code")).to_be_focused()
+        await self.page.keyboard.type(code.lower())  # codes are not case-sensitive to type
+        await self.page.keyboard.press("Tab")
+        await self.page.keyboard.type(self.name)
+        await self.page.keyboard.press("Enter")
+        await self.expect_lobby()
+
+    async def expect_lobby(self) -> None:
+        await expect(self.page.get_by_text("You're in!")).to_be_visible()
+        await expect(self.page.locator("#me-name")).to_have_text(self.name)
+
+    async def expect_question(self, text: str) -> None:
+        await expect(self.page.locator("#question-text")).to_have_text(text)
+
+    async def choose(self, option: str) -> None:
+        # Buttons are read as "A: elated" (letter, then the option).
+        name = re.compile(rf"^[A-D]: {re.escape(option)}$")
+        await self.page.locator("#choices").get_by_role("button", name=name).click()
+
+    async def type_answer(self, text: str) -> None:
+        field = self.page.get_by_label("Your answer")
+        await expect(field).to_be_focused()  # focus moves to the field when the question opens
+        await self.page.keyboard.type(text)
+        await self.page.keyboard.press("Enter")
+
+    async def expect_verdict(self, correct: bool) -> int:
+        """Wait for the instant feedback; returns (and adds up) the points shown."""
+        feedback = self.page.locator("#answer-state")
+        if not correct:
+            await expect(feedback).to_have_text("Not quite: 0 points this time.")
+            return 0
+        await expect(feedback).to_have_text(re.compile(r"^Correct! \+\d+ points$"))
+        points = int(re.findall(r"\d+", await feedback.inner_text())[0])
+        self.points_seen += points
+        await expect(self.page.locator("#me-score")).to_have_text(str(self.points_seen))
+        return points
+
+    async def expect_reveal(self, answer_line: str, explanation: str | None) -> None:
+        await expect(self.page.locator("#reveal-answer")).to_have_text(answer_line)
+        if explanation:
+            await expect(self.page.locator("#reveal-explanation")).to_have_text(explanation)
+
+    async def score_shown(self) -> int:
+        return int(await self.page.locator("#me-score").inner_text())

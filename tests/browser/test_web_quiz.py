@@ -1,0 +1,255 @@
+"""The web client in a real browser against the local stack: a host and three players
+play vocab-101 to the podium, one player reloads mid-question, and the host downloads
+the results. Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+if os.environ.get("CI") != "true":  # in CI a missing Playwright is a failure, not a skip
+    pytest.importorskip("playwright.async_api", reason="Playwright is not installed (pip install playwright)")
+
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
+
+from tests.browser.harness import LAPTOP, PHONE, PlayerPage, new_page, screenshot
+
+pytestmark = pytest.mark.stack
+
+Q1 = "Which word means 'very happy'?"
+Q2 = "Pick the synonym of 'brief'."
+Q3 = "Write the word for 'a person who writes books'."
+Q4 = "Which word is the opposite of 'ancient'?"
+Q5 = "Write the French-borrowed word for a small restaurant serving coffee."
+
+
+@pytest.fixture
+async def js_errors() -> AsyncIterator[list[str]]:
+    """Uncaught script errors on any page of the test: there must be none."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []
+
+
+async def test_host_and_three_players_play_vocab_101_to_the_podium(
+    browser: Browser, web_url: str, js_errors: list[str]
+) -> None:
+    host = await new_page(browser, LAPTOP, js_errors)
+    code, join_link = await _create_session(host, web_url)
+    await expect(host.locator("#qr svg")).to_be_visible()
+
+    ada = PlayerPage(await new_page(browser, PHONE, js_errors), "Ada")
+    ben = PlayerPage(await new_page(browser, PHONE, js_errors), "Ben")
+    cy = PlayerPage(await new_page(browser, PHONE, js_errors), "Cy <i>")  # keyboard only
+    await ada.join_by_link(join_link)
+    await ben.join_by_link(join_link)
+    await cy.join_by_keyboard(web_url, code)
+    # User text stays text: the name is shown as typed, not as markup.
+    await expect(cy.page.locator("#me-name")).to_have_text("Cy <i>")
+    everyone = (ada, ben, cy)
+
+    await expect(host.locator("#participants li")).to_have_count(3)
+    await expect(host.locator("#participants")).to_contain_text("Cy <i>")
+    await expect(host.locator("#participant-count")).to_have_text("3 players")
+    await screenshot(host, "host-1-lobby")
+    await host.get_by_role("button", name="Start quiz").click()
+    next_button = host.locator("#next-button")
+
+    # Q1 (choice): two right, Cy picks B with the "2" key.
+    for player in everyone:
+        await player.expect_question(Q1)
+    await ada.choose("elated")
+    await ben.choose("elated")
+    await expect(cy.page.locator("#choices button").first).to_be_focused()
+    await cy.page.keyboard.press("2")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered")
+    await expect(host.locator("#chart li[data-answer='elated'] .bar-count")).to_have_text(re.compile("^2"))
+    await screenshot(ada.page, "player-1-question-answered")
+    await screenshot(host, "host-2-question-live")
+    await next_button.click()  # "Reveal answer"
+    for player in everyone:
+        await player.expect_reveal("Answer: elated", "Elated: filled with great joy.")
+    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered · 2 correct")
+    await screenshot(cy.page, "player-2-reveal-wrong")
+
+    # Q2: Ben reloads before answering; he comes back with his score and the open question.
+    await expect(next_button).to_have_text("Next question")
+    await next_button.click()
+    for player in everyone:
+        await player.expect_question(Q2)
+    score_before = await ben.score_shown()
+    assert score_before == ben.points_seen > 0
+    await ben.page.reload()
+    await ben.expect_question(Q2)
+    await expect(ben.page.locator("#me-score")).to_have_text(str(score_before))
+    await expect(ben.page.locator("#me-name")).to_have_text("Ben")
+    await expect(ben.page.locator("#timer-text")).to_have_text(re.compile(r"^\d+ s$"))
+    await ada.choose("concise")
+    await ben.choose("concise")
+    await cy.page.keyboard.press("1")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await next_button.click()
+    for player in everyone:
+        await player.expect_reveal("Answer: concise", None)
+
+    # Q3 (typed): Ada types "author"; Ben answers, reloads, and is told his answer is in.
+    await next_button.click()
+    for player in everyone:
+        await player.expect_question(Q3)
+    await ada.type_answer("author")
+    await ben.type_answer("Writer")
+    await cy.type_answer("editor")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await ben.page.reload()
+    await ben.expect_question(Q3)
+    await expect(ben.page.locator("#answer-state")).to_have_text(
+        "Your answer “Writer” is in. The right answer is shown when the question closes."
+    )
+    await expect(ben.page.locator("#me-score")).to_have_text(str(ben.points_seen))
+    await screenshot(ben.page, "player-2-after-reload")
+    await next_button.click()
+    for player in everyone:
+        await player.expect_reveal(
+            "Accepted answers: author, writer, novelist", "An author (or writer) creates books."
+        )
+    await expect(host.locator("#chart li[data-answer='author']")).to_contain_text("correct")
+
+    # Q4: Cy moves with Tab and answers with Enter.
+    await next_button.click()
+    for player in everyone:
+        await player.expect_question(Q4)
+    await ada.choose("modern")
+    await ben.choose("antique")
+    await cy.page.keyboard.press("Tab")
+    await expect(cy.page.locator("#choices button").nth(1)).to_be_focused()
+    await cy.page.keyboard.press("Enter")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(False)
+    await cy.expect_verdict(True)
+    await next_button.click()
+
+    # Q5 (typed): accents are forgiven ("cafe" for "café").
+    await next_button.click()
+    for player in everyone:
+        await player.expect_question(Q5)
+    await ada.type_answer("cafe")
+    await ben.type_answer("bar")
+    await cy.type_answer("pub")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(False)
+    await cy.expect_verdict(False)
+    await next_button.click()
+    await ada.expect_reveal("Answer: café", None)
+    await expect(next_button).to_have_text("Show final results")
+    await next_button.click()
+
+    # The podium: five right beats three right beats one right.
+    for player in everyone:
+        await expect(player.page.locator("#podium .name")).to_have_text(["Ada", "Ben", "Cy <i>"])
+    for place, player in enumerate(everyone, start=1):
+        suffix = {1: "1st", 2: "2nd", 3: "3rd"}[place]
+        await expect(player.page.locator("#final-summary")).to_have_text(
+            f"You finished {suffix} of 3 with {player.points_seen} points."
+        )
+    await screenshot(ada.page, "player-3-podium")
+
+    await expect(host.get_by_role("heading", name="Final results")).to_be_visible()
+    await expect(host.locator("#podium .name")).to_have_text(["Ada", "Ben", "Cy <i>"])
+    await expect(host.locator("#question-rows tr")).to_have_count(5)
+    await screenshot(host, "host-3-results")
+    rows = await _download_csv(host)
+    assert [(r["rank"], r["username"], int(r["score"])) for r in rows] == [
+        ("1", "Ada", ada.points_seen),
+        ("2", "Ben", ben.points_seen),
+        ("3", "Cy <i>", cy.points_seen),
+    ]
+
+
+async def test_player_with_an_unknown_code_is_told_so_and_can_retry(
+    browser: Browser, web_url: str, js_errors: list[str]
+) -> None:
+    page = await new_page(browser, PHONE, js_errors)
+    await page.goto(f"{web_url}/?code=ZZZZ22")
+    await page.get_by_label("Your name").fill("Dee")
+    await page.get_by_role("button", name="Join").click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "No quiz has that code. Check the code on the host's screen."
+    )
+    await expect(page.get_by_role("button", name="Join")).to_be_enabled()
+    await expect(page.get_by_label("Session code")).to_be_focused()
+
+
+async def test_player_cut_off_reconnects_into_the_room_and_the_host_can_remove_them(
+    browser: Browser, web_url: str, js_errors: list[str]
+) -> None:
+    host = await new_page(browser, LAPTOP, js_errors)
+    _, join_link = await _create_session(host, web_url)
+    page = await new_page(browser, PHONE, js_errors)
+    network_up = True
+    sockets: list[WebSocketRoute] = []
+
+    async def route(socket: WebSocketRoute) -> None:
+        if network_up:
+            socket.connect_to_server()
+            sockets.append(socket)
+        else:
+            await socket.close(code=1011, reason="network down")
+
+    await page.route_web_socket(re.compile(r"/ws$"), route)
+    dee = PlayerPage(page, "Dee")
+    await dee.join_by_link(join_link)
+    await expect(host.locator("#participant-count")).to_have_text("1 player")
+
+    # The gateway restarts and the network stays down a while: the player is told.
+    network_up = False
+    await sockets[-1].close(code=1012, reason="Service restarting")
+    await expect(page.get_by_role("status")).to_have_text("Reconnecting…")
+    network_up = True
+    await expect(page.locator("#connection")).to_be_empty()  # the status line goes away
+    assert len(sockets) == 2
+    # REJOIN put the new socket back in the room: the question the host opens arrives.
+    await host.get_by_role("button", name="Start quiz").click()
+    await dee.expect_question(Q1)
+    await expect(page.locator("#me-name")).to_have_text("Dee")
+
+    await host.get_by_text("Players (1)").click()
+    await host.get_by_role("button", name="Remove Dee").click()
+    await host.get_by_role("button", name="Confirm removing Dee").click()
+    await expect(page.get_by_role("alert")).to_have_text("The host removed you from this quiz.")
+    await expect(page.get_by_role("heading", name="Join a quiz")).to_be_visible()
+    await expect(host.locator("#run-participant-count")).to_have_text("0")
+
+
+async def _create_session(host: Page, web_url: str) -> tuple[str, str]:
+    """Create a vocab-101 session on the host page; (code, join link) as shown."""
+    await host.goto(f"{web_url}/host.html")
+    await expect(host.locator("#quiz-select option[value='vocab-101']")).to_be_attached()
+    await host.get_by_label("Choose a quiz").select_option("vocab-101")
+    await host.get_by_role("button", name="Create session").click()
+    code_shown = host.locator("#join-code")
+    await expect(code_shown).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))
+    code = await code_shown.inner_text()
+    join_link = await host.locator("#join-link").get_attribute("href")
+    assert join_link == f"{web_url}/?code={code}"
+    return code, join_link
+
+
+async def _download_csv(host: Page) -> list[dict[str, str]]:
+    async with host.expect_download() as download_info:
+        await host.get_by_role("button", name="Download results (CSV)").click()
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    path = await download.path()
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
