@@ -9,13 +9,14 @@ import logging
 from collections.abc import Callable
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1  # type: ignore[attr-defined]
+from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message
 from google.pubsub_v1 import types as pubsub_types
 
 log = logging.getLogger("quiz.gateway.pubsub")
 
-OnEvent = Callable[[bytes, dict[str, str]], None]
+# (data, attributes, publish time in epoch seconds)
+OnEvent = Callable[[bytes, dict[str, str], float], None]
 
 
 class CommandPublisher:
@@ -66,7 +67,8 @@ class EventSubscription:
         def callback(message: Message) -> None:
             # Sockets live on the event loop; hand the frame over and ack at once: an
             # event missed by a socket that dropped is recovered by REJOIN, not replay.
-            loop.call_soon_threadsafe(on_event, message.data, dict(message.attributes))
+            published_s = message.publish_time.timestamp()
+            loop.call_soon_threadsafe(on_event, message.data, dict(message.attributes), published_s)
             message.ack()
 
         self._future = self.client.subscribe(

@@ -15,11 +15,13 @@ from typing import Any
 
 import firebase_admin
 from firebase_admin import auth as firebase_auth
+from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from gateway.config import GatewayConfig
+from gateway.metrics import Metrics
 from gateway.pubsub import CommandPublisher, EventSubscription
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
@@ -59,7 +61,7 @@ ACCEPTED_IDS_KEPT = 256
 class Connection(ServerConnection):
     """A socket plus what the gateway knows of it (set at the handshake)."""
 
-    __slots__ = ("accepted_ids", "connection_id", "refill_at", "tokens", "uid")
+    __slots__ = ("accepted_ids", "connection_id", "refill_at", "refused_in_a_row", "tokens", "uid")
 
     def setup(self, uid: str, rate_burst: int) -> None:
         self.uid = uid
@@ -67,6 +69,7 @@ class Connection(ServerConnection):
         self.tokens = float(rate_burst)
         self.refill_at = time.monotonic()
         self.accepted_ids: OrderedDict[str, None] = OrderedDict()
+        self.refused_in_a_row = 0
 
 
 class Gateway:
@@ -75,6 +78,7 @@ class Gateway:
         self.rooms: Rooms[Connection] = Rooms()
         self.publisher = CommandPublisher(config.project_id, config.commands_topic)
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
+        self.metrics = Metrics()
         self.boards_pending: dict[str, bytes] = {}
         self.boards_sent_at: dict[str, float] = {}
         self.static = StaticFiles(
@@ -94,6 +98,10 @@ class Gateway:
     async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
         if request.path in ("/health/live", "/health"):
             return connection.respond(HTTPStatus.OK, "ok\n")
+        if request.path == "/metrics":
+            body = self.metrics.render()
+            headers = Headers({"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": str(len(body))})
+            return Response(HTTPStatus.OK, "OK", headers, body)
         if request.path == "/health/ready":
             ready = await asyncio.to_thread(self.publisher.ready)
             return connection.respond(
@@ -104,72 +112,108 @@ class Gateway:
             return found or connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
         origin = request.headers.get("Origin")
         if origin is not None and origin not in self.config.allowed_origins:
-            return _refuse(connection, HTTPStatus.FORBIDDEN, f"Origin {origin} is not allowed")
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, "origin", f"Origin {origin} is not allowed")
         token = _bearer_token(request.headers)
         if not token:
-            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "A Firebase ID token is required")
+            return self._refuse(
+                connection, HTTPStatus.UNAUTHORIZED, "no_token", "A Firebase ID token is required"
+            )
         try:
             claims = await asyncio.to_thread(firebase_auth.verify_id_token, token)
         except firebase_auth.ExpiredIdTokenError:
-            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "The ID token has expired")
+            return self._refuse(
+                connection, HTTPStatus.UNAUTHORIZED, "expired_token", "The ID token has expired"
+            )
         except (ValueError, firebase_auth.InvalidIdTokenError) as exc:
-            return _refuse(connection, HTTPStatus.UNAUTHORIZED, f"Invalid ID token: {exc}")
+            return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "bad_token", f"Invalid ID token: {exc}")
         uid = str(claims["uid"])
         if self.rooms.connections_of(uid) >= self.config.max_connections_per_user:
-            return _refuse(connection, HTTPStatus.TOO_MANY_REQUESTS, "Too many connections for this user")
+            return self._refuse(
+                connection,
+                HTTPStatus.TOO_MANY_REQUESTS,
+                "too_many_sockets",
+                "Too many connections for this user",
+            )
         assert isinstance(connection, Connection)
         connection.setup(uid, self.config.rate_burst)
         return None
+
+    def _refuse(
+        self, connection: ServerConnection, status: HTTPStatus, reason: str, message: str
+    ) -> Response:
+        self.metrics.refusals.labels(reason).inc()
+        log.info("handshake refused", extra={"json_fields": {"status": int(status), "reason": reason}})
+        return connection.respond(status, message + "\n")
 
     # -- client frames --------------------------------------------------------------
 
     async def handle(self, connection: ServerConnection) -> None:
         assert isinstance(connection, Connection)
         self.rooms.connect(connection.connection_id, connection.uid, connection)
+        self.metrics.connections.inc()
         ids = {"uid": connection.uid, "connection_id": connection.connection_id}
         log.info("socket opened", extra={"json_fields": ids})
         try:
             async for raw in connection:
                 await self.relay(connection, raw, now_ms())
         finally:
+            self.metrics.connections.dec()
             self.rooms.disconnect(connection.connection_id, connection.uid)
             log.info("socket closed", extra={"json_fields": ids | {"code": connection.close_code}})
 
     async def relay(self, conn: Connection, raw: str | bytes, received_at_ms: int) -> None:
         if not self._take_token(conn):
-            await conn.send(encode_frame(error_frame(ErrorCode.RATE_LIMITED, "Slow down")))
+            self.metrics.refusals.labels("rate_limited").inc()
+            conn.refused_in_a_row += 1
+            if conn.refused_in_a_row > self.config.rate_burst:
+                # Warned at every frame and still flooding: not a client that listens.
+                await conn.close(1008, "Rate limit exceeded")
+                return
+            await self._send(conn, error_frame(ErrorCode.RATE_LIMITED, "Too many messages: slow down"))
             return
+        conn.refused_in_a_row = 0
         try:
             frame = parse_client_frame(raw)
         except ProtocolError as refusal:
-            await conn.send(
-                encode_frame(error_frame(refusal.code, refusal.message, message_id=refusal.message_id))
-            )
+            self.metrics.refusals.labels("invalid_message").inc()
+            await self._send(conn, error_frame(refusal.code, refusal.message, message_id=refusal.message_id))
             return
+        self.metrics.frames_in.labels(frame.type.value).inc()
         if frame.type is ClientType.PING:
             pong = server_frame(
                 ServerType.PONG,
                 {"server_time": format_timestamp(received_at_ms)},
                 message_id=frame.message_id,
             )
-            await conn.send(encode_frame(pong))
+            await self._send(conn, pong)
             return
         if frame.message_id not in conn.accepted_ids:
             data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
-            await self.publisher.publish(
-                json.dumps(data, separators=(",", ":")).encode(),
-                {
-                    ATTR_UID: conn.uid,
-                    ATTR_RECEIVED_AT_MS: str(received_at_ms),
-                    ATTR_CONNECTION_ID: conn.connection_id,
-                    ATTR_GATEWAY_ID: self.config.gateway_id,
-                },
-            )
+            attributes = {
+                ATTR_UID: conn.uid,
+                ATTR_RECEIVED_AT_MS: str(received_at_ms),
+                ATTR_CONNECTION_ID: conn.connection_id,
+                ATTR_GATEWAY_ID: self.config.gateway_id,
+            }
+            try:
+                await self.publisher.publish(json.dumps(data, separators=(",", ":")).encode(), attributes)
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
+                log.error("publish failed", extra={"json_fields": {"uid": conn.uid, "error": str(exc)}})
+                failed = error_frame(
+                    ErrorCode.INTERNAL, "Not accepted: send it again", message_id=frame.message_id
+                )
+                await self._send(conn, failed)
+                return
+            self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
             conn.accepted_ids[frame.message_id] = None
             if len(conn.accepted_ids) > ACCEPTED_IDS_KEPT:
                 conn.accepted_ids.popitem(last=False)
         # Accepted = stored by Pub/Sub; a resend of an accepted id is acknowledged again.
-        await conn.send(encode_frame(server_frame(ServerType.ACK, {"message_id": frame.message_id})))
+        await self._send(conn, server_frame(ServerType.ACK, {"message_id": frame.message_id}))
+
+    async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
+        self.metrics.frames_out.labels(frame["type"]).inc()
+        await conn.send(encode_frame(frame))
 
     def _take_token(self, conn: Connection) -> bool:
         now = time.monotonic()
@@ -184,7 +228,7 @@ class Gateway:
 
     # -- events ---------------------------------------------------------------------
 
-    def deliver(self, data: bytes, attributes: dict[str, str]) -> None:
+    def deliver(self, data: bytes, attributes: dict[str, str], published_s: float) -> None:
         """Fan one event out to this instance's sockets; runs on the event loop."""
         session_id = attributes.get(ATTR_SESSION_ID, "")
         room = attributes.get(ATTR_ROOM)
@@ -199,8 +243,11 @@ class Gateway:
             self.rooms.enter(session_id, recipients)
         if b'"LEADERBOARD_UPDATED"' in data[:40]:
             self._pace_leaderboard(session_id, data)
-        else:
-            broadcast([c for c in recipients if self._keeping_up(c)], data.decode())
+            return
+        recipients = [c for c in recipients if self._keeping_up(c)]
+        broadcast(recipients, data.decode())
+        self.metrics.frames_out.labels(_frame_type(data)).inc(len(recipients))
+        self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
     def _pace_leaderboard(self, session_id: str, data: bytes) -> None:
         """Conflate bursts: a backlog upstream or a batch from the subscription must not
@@ -232,12 +279,14 @@ class Gateway:
         for conn in recipients:
             rank = ranks.get(conn.uid)
             broadcast([conn], f'{shared},"your_rank":{"null" if rank is None else rank}}}}}')
+        self.metrics.frames_out.labels(ServerType.LEADERBOARD_UPDATED.value).inc(len(recipients))
 
     def _keeping_up(self, conn: Connection) -> bool:
         """A socket whose unsent backlog passes the limit is closed, not waited for."""
         transport = conn.transport
         if transport is None or transport.get_write_buffer_size() <= self.config.send_buffer_limit_bytes:
             return True
+        self.metrics.slow_sockets_dropped.inc()
         log.warning(
             "slow socket closed",
             extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}},
@@ -300,6 +349,7 @@ def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
 
-def _refuse(connection: ServerConnection, status: HTTPStatus, reason: str) -> Response:
-    log.info("handshake refused", extra={"json_fields": {"status": int(status), "reason": reason}})
-    return connection.respond(status, reason + "\n")
+def _frame_type(data: bytes) -> str:
+    """The type of an encoded server frame, which always comes first: {"type":"X",..."""
+    end = data.find(b'"', 9)
+    return data[9:end].decode() if data.startswith(b'{"type":"') and end > 9 else "unknown"
