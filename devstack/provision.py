@@ -8,7 +8,7 @@ import os
 from typing import TYPE_CHECKING
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1, tasks_v2  # type: ignore[attr-defined]
+from google.cloud import pubsub_v1, tasks_v2  # type: ignore[attr-defined,unused-ignore]
 
 if TYPE_CHECKING:
     from devstack.stack import Stack

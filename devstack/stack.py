@@ -221,6 +221,19 @@ class Stack:
         for child in started:
             wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
 
+    def spawn_gateway(self, name: str, **env: str) -> tuple[Child, Endpoint]:
+        """Another gateway instance on a free port (scale-out and shutdown tests); its
+        origin is allowed too. The caller stops it (it is also stopped with the stack)."""
+        endpoint = Endpoint("127.0.0.1", free_port())
+        base = self.service_env()
+        origins = f"{base['ALLOWED_ORIGINS']},http://127.0.0.1:{endpoint.port}"
+        child_env = (
+            base | {"HOST": endpoint.host, "PORT": str(endpoint.port), "ALLOWED_ORIGINS": origins} | env
+        )
+        child = self._spawn(name, [sys.executable, "-m", "gateway"], child_env)
+        wait_for_port(child, endpoint.host, endpoint.port, timeout_s=60)
+        return child, endpoint
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         child = spawn(name, argv, env, self.log_dir, cwd=self.log_dir)
         self.children.append(child)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,7 @@ from config import load_config
 from game import Game
 from protocol import logs
 from protocol.envelope import command_from_message
+from protocol.tokens import require_unexpired
 from quiz.errors import GameError
 
 logs.configure()
@@ -98,9 +100,11 @@ def _firebase_app() -> firebase_admin.App:
 def verify_token(token: str) -> str:
     """The uid of a valid Firebase ID token; ValueError otherwise."""
     try:
-        return str(firebase_auth.verify_id_token(token, app=_firebase_app())["uid"])
+        claims = firebase_auth.verify_id_token(token, app=_firebase_app())
     except (firebase_auth.InvalidIdTokenError, firebase_auth.CertificateFetchError) as exc:
         raise ValueError(str(exc)) from None
+    require_unexpired(claims, time.time())
+    return str(claims["uid"])
 
 
 _api = api.create_app(game, verify_token, load_config().api_allowed_origins)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 
 from google.api_core import exceptions as gexc
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from google.cloud.pubsub_v1.subscriber.message import Message
 from google.pubsub_v1 import types as pubsub_types
 

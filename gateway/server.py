@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
+from websockets.protocol import State
 
 from gateway.config import GatewayConfig
 from gateway.metrics import Metrics
@@ -50,6 +51,7 @@ from protocol.envelope import (
     ROOM_ENTER,
     ROOM_LEAVE,
 )
+from protocol.tokens import TokenExpired, require_unexpired
 
 log = logging.getLogger("quiz.gateway")
 
@@ -61,7 +63,7 @@ ACCEPTED_IDS_KEPT = 256
 class Connection(ServerConnection):
     """A socket plus what the gateway knows of it (set at the handshake)."""
 
-    __slots__ = ("accepted_ids", "connection_id", "refill_at", "refused_in_a_row", "tokens", "uid")
+    __slots__ = ("accepted_ids", "connection_id", "refill_at", "strikes", "struck_at", "tokens", "uid")
 
     def setup(self, uid: str, rate_burst: int) -> None:
         self.uid = uid
@@ -69,7 +71,10 @@ class Connection(ServerConnection):
         self.tokens = float(rate_burst)
         self.refill_at = time.monotonic()
         self.accepted_ids: OrderedDict[str, None] = OrderedDict()
-        self.refused_in_a_row = 0
+        # Refused frames, leaking away at the allowed rate: a client that stays over the
+        # limit piles them up; one that briefly bursts does not.
+        self.strikes = 0.0
+        self.struck_at = self.refill_at
 
 
 class Gateway:
@@ -79,6 +84,7 @@ class Gateway:
         self.publisher = CommandPublisher(config.project_id, config.commands_topic)
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
         self.metrics = Metrics()
+        self.closing: set[asyncio.Task[None]] = set()
         self.boards_pending: dict[str, bytes] = {}
         self.boards_sent_at: dict[str, float] = {}
         self.static = StaticFiles(
@@ -120,7 +126,8 @@ class Gateway:
             )
         try:
             claims = await asyncio.to_thread(firebase_auth.verify_id_token, token)
-        except firebase_auth.ExpiredIdTokenError:
+            require_unexpired(claims, time.time())
+        except (firebase_auth.ExpiredIdTokenError, TokenExpired):
             return self._refuse(
                 connection, HTTPStatus.UNAUTHORIZED, "expired_token", "The ID token has expired"
             )
@@ -162,16 +169,20 @@ class Gateway:
             log.info("socket closed", extra={"json_fields": ids | {"code": connection.close_code}})
 
     async def relay(self, conn: Connection, raw: str | bytes, received_at_ms: int) -> None:
+        if conn.state is not State.OPEN:
+            return  # closing: frames still in flight are read (so the close can complete) and dropped
         if not self._take_token(conn):
             self.metrics.refusals.labels("rate_limited").inc()
-            conn.refused_in_a_row += 1
-            if conn.refused_in_a_row > self.config.rate_burst:
-                # Warned at every frame and still flooding: not a client that listens.
-                await conn.close(1008, "Rate limit exceeded")
+            if self._strike(conn) > self.config.rate_burst:
+                # Warned at every refused frame and still flooding: not a client that listens.
+                # Close in the background and keep reading, or the close frame would wait
+                # behind the unread flood.
+                closing = asyncio.create_task(conn.close(1008, "Rate limit exceeded"))
+                self.closing.add(closing)
+                closing.add_done_callback(self.closing.discard)
                 return
             await self._send(conn, error_frame(ErrorCode.RATE_LIMITED, "Too many messages: slow down"))
             return
-        conn.refused_in_a_row = 0
         try:
             frame = parse_client_frame(raw)
         except ProtocolError as refusal:
@@ -214,6 +225,12 @@ class Gateway:
     async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
         await conn.send(encode_frame(frame))
+
+    def _strike(self, conn: Connection) -> float:
+        now = time.monotonic()
+        conn.strikes = max(0.0, conn.strikes - (now - conn.struck_at) * self.config.rate_per_s) + 1
+        conn.struck_at = now
+        return conn.strikes
 
     def _take_token(self, conn: Connection) -> bool:
         now = time.monotonic()
@@ -287,6 +304,7 @@ class Gateway:
         if transport is None or transport.get_write_buffer_size() <= self.config.send_buffer_limit_bytes:
             return True
         self.metrics.slow_sockets_dropped.inc()
+        self.rooms.disconnect(conn.connection_id, conn.uid)  # no more events for it
         log.warning(
             "slow socket closed",
             extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}},

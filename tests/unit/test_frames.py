@@ -88,3 +88,12 @@ def test_timestamps_round_trip_to_the_millisecond(epoch_ms: int) -> None:
 def test_parser_never_raises_anything_but_protocol_error(raw: str | bytes) -> None:
     with contextlib.suppress(ProtocolError):
         parse_client_frame(raw)
+
+
+def test_token_past_its_expiry_is_refused_even_where_firebase_admin_skips_the_check() -> None:
+    from protocol.tokens import TokenExpired, require_unexpired
+
+    require_unexpired({"exp": 1_000}, now_s=999)
+    for claims in ({"exp": 1_000}, {}, {"exp": "later"}):
+        with pytest.raises(TokenExpired):
+            require_unexpired(claims, now_s=1_000)
