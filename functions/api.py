@@ -67,12 +67,16 @@ def create_app(
         except ValueError as exc:
             raise GameError(ErrorCode.UNAUTHENTICATED, f"Invalid token: {exc}") from None
 
-    def body() -> dict[str, Any]:
+    def body(*allowed: str) -> dict[str, Any]:
+        """The JSON body; a field the route does not take (a `host_uid`, say) is refused."""
         data = flask.request.get_json(silent=True)
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise GameError(ErrorCode.INVALID_MESSAGE, "Body must be a JSON object")
+        unknown = sorted(set(data) - set(allowed))
+        if unknown:
+            raise GameError(ErrorCode.INVALID_MESSAGE, f"Unknown field(s): {', '.join(unknown)}")
         return data
 
     @app.get("/api/v1/quizzes")
@@ -83,7 +87,7 @@ def create_app(
     @app.post("/api/v1/sessions")
     def create_session() -> Any:
         uid = caller()
-        data = body()
+        data = body("quiz_id", "max_participants", "auto_advance")
         quiz_id = data.get("quiz_id")
         max_participants = data.get("max_participants", 1000)
         auto_advance = data.get("auto_advance", True)
@@ -116,7 +120,7 @@ def create_app(
     @app.post("/api/v1/sessions/<session_id>/kick")
     def kick(session_id: str) -> Any:
         uid = caller()
-        target = body().get("user_id")
+        target = body("user_id").get("user_id")
         if not isinstance(target, str) or not target:
             raise GameError(ErrorCode.INVALID_MESSAGE, "user_id (string) is required")
         game_factory().kick(session_id, uid, target)

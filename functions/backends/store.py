@@ -171,16 +171,17 @@ class Store:
 
         @firestore.transactional
         def run(txn: firestore.Transaction) -> Joined:
-            session_snap = session_ref.get(transaction=txn)
+            banned_ref = session_ref.collection("banned").document(uid)
+            session_snap, banned, existing, claim = _get_all(
+                txn, session_ref, banned_ref, participant_ref, name_ref
+            )
             if not session_snap.exists:
                 raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
             session = _session_from_doc(session_id, session_snap.to_dict() or {})
             if session.status is Status.COMPLETED:
                 raise GameError(ErrorCode.SESSION_NOT_ACTIVE, "Session has ended")
-            if session_ref.collection("banned").document(uid).get(transaction=txn).exists:
+            if banned.exists:
                 raise GameError(ErrorCode.KICKED, "You were removed from this session")
-            existing = participant_ref.get(transaction=txn)
-            claim = name_ref.get(transaction=txn)
             if claim.exists and claim.get("uid") != uid:
                 raise GameError(ErrorCode.NAME_TAKEN, f"The name {username!r} is taken in this session")
             if existing.exists:
@@ -302,9 +303,9 @@ class Store:
 
         @firestore.transactional
         def run(txn: firestore.Transaction) -> Scored:
-            session_snap = session_ref.get(transaction=txn)
-            participant_snap = participant_ref.get(transaction=txn)
-            answer_snap = answer_ref.get(transaction=txn)
+            session_snap, participant_snap, answer_snap = _get_all(
+                txn, session_ref, participant_ref, answer_ref
+            )
             if not session_snap.exists:
                 raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
             if not participant_snap.exists:
@@ -373,6 +374,12 @@ class Store:
 
     def _session_ref(self, session_id: str) -> firestore.DocumentReference:
         return self.db.collection("sessions").document(session_id)
+
+
+def _get_all(txn: firestore.Transaction, *refs: firestore.DocumentReference) -> list[Any]:
+    """Read several documents in one round trip; snapshots in the order of `refs`."""
+    by_path = {snap.reference.path: snap for snap in txn.get_all(list(refs))}
+    return [by_path[ref.path] for ref in refs]
 
 
 def _count(query: firestore.CollectionReference | firestore.Query) -> int:

@@ -1,0 +1,47 @@
+"""A whole session on a quiz generated from WordNet (seeded by the stack like any other)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bots.client import Host, Player
+from tests.conftest import add_player
+
+pytestmark = pytest.mark.stack
+
+QUIZ_FILE = Path(__file__).resolve().parents[2] / "quizzes" / "generated-b1.json"
+
+
+async def test_host_lists_and_plays_a_generated_quiz_to_the_end(
+    host: Host, players: list[Player], urls: dict[str, str]
+) -> None:
+    quiz = json.loads(QUIZ_FILE.read_text())
+    listed = (await host.call("GET", "/api/v1/quizzes")).json()["quizzes"]
+    assert {"quiz_id": quiz["id"], "title": quiz["title"], "question_count": len(quiz["questions"])} in listed
+
+    session_id = (await host.create_session(quiz["id"], auto_advance=False))["session_id"]
+    ivy = await add_player(players, urls)
+    await ivy.send("JOIN_SESSION", {"session_id": session_id, "username": "Ivy"})
+    await ivy.expect("SESSION_JOINED")
+    await host.action(session_id, "start")
+    total = 0
+    for index, question in enumerate(quiz["questions"]):
+        shown = (await ivy.expect("QUESTION_STARTED", index=index))["payload"]["question"]
+        assert (shown["text"], shown["kind"]) == (question["text"], question["kind"])
+        answer = question["accepted"][0]
+        await ivy.send(
+            "SUBMIT_ANSWER", {"session_id": session_id, "question_id": question["id"], "answer": answer}
+        )
+        score = (await ivy.expect("SCORE_UPDATED", question_id=question["id"]))["payload"]
+        assert score["is_correct"], question["text"]
+        total = score["new_score"]
+        await host.action(session_id, "next")
+        ended = (await ivy.expect("QUESTION_ENDED", index=index))["payload"]
+        assert ended["accepted_answers"] == question["accepted"]
+        await host.action(session_id, "next")
+    final = (await ivy.expect("SESSION_ENDED"))["payload"]
+    assert final["standings"] == [{"rank": 1, "user_id": ivy.uid, "username": "Ivy", "score": total}]
+    assert total >= 10 * len(quiz["questions"])
