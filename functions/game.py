@@ -32,6 +32,7 @@ from quiz.errors import GameError
 from quiz.model import Quiz, Session, Status
 from quiz.results import session_results
 from quiz.scoring import GRACE_MS
+from standings import Standings
 
 log = logging.getLogger("quiz.game")
 
@@ -50,6 +51,7 @@ class Game:
         self.tasks = tasks
         self.config = config
         self.clock = clock
+        self.standings = Standings(store, clock)
 
     # -- player commands (from quiz-commands) --------------------------------------
 
@@ -187,7 +189,7 @@ class Game:
         self.tasks.create(flush_request(self.config, session_id, window))
 
     def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
-        ranked = leaderboard.rank_participants(self.store.participants(session_id))
+        ranked = leaderboard.rank_participants(self.standings.participants(session_id))
         payload = leaderboard.leaderboard_payload(session_id, window, ranked)
         if snapshot:
             self.store.save_leaderboard_snapshot(session_id, payload, self.clock())
@@ -224,35 +226,22 @@ class Game:
         return session
 
     def start(self, session_id: str, uid: str) -> Session:
-        quiz = self.store.session_quiz(session_id)
-
-        def change(session: Session) -> Session:
-            lifecycle.require_host(session, uid)
-            return lifecycle.start(session, quiz, self.clock())
-
-        _, after = self.store.transition(session_id, change)
-        assert after is not None
-        self._announce(None, after, quiz)
-        return after
+        return self._host_step(session_id, uid, lifecycle.start)
 
     def next_question(self, session_id: str, uid: str) -> Session:
-        quiz = self.store.session_quiz(session_id)
-
-        def change(session: Session) -> Session:
-            lifecycle.require_host(session, uid)
-            return lifecycle.host_next(session, quiz, self.clock())
-
-        before, after = self.store.transition(session_id, change)
-        assert after is not None
-        self._announce(before, after, quiz)
-        return after
+        return self._host_step(session_id, uid, lifecycle.host_next)
 
     def end(self, session_id: str, uid: str) -> Session:
+        return self._host_step(session_id, uid, lambda session, quiz, now_ms: lifecycle.end(session))
+
+    def _host_step(self, session_id: str, uid: str, step: Callable[[Session, Quiz, int], Session]) -> Session:
+        """A host action: only the session's host may take it; applied in a transaction,
+        then announced."""
         quiz = self.store.session_quiz(session_id)
 
         def change(session: Session) -> Session:
             lifecycle.require_host(session, uid)
-            return lifecycle.end(session)
+            return step(session, quiz, self.clock())
 
         before, after = self.store.transition(session_id, change)
         assert after is not None

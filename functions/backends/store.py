@@ -14,6 +14,7 @@ import dataclasses
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from google.api_core import exceptions as gexc
@@ -28,6 +29,9 @@ from quiz.scoring import judge_answer
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
 CODE_LENGTH = 6
+# Every participant write stamps its commit time here: leaderboards read only what changed.
+CHANGED_AT = "changed_at"
+CHANGED_NOW = firestore.SERVER_TIMESTAMP
 
 T = TypeVar("T")
 
@@ -189,12 +193,14 @@ class Store:
                 participant = dataclasses.replace(old, username=username, connected=True)
                 if old.username != username:
                     txn.delete(session_ref.collection("names").document(names.name_key(old.username)))
-                txn.update(participant_ref, {"username": username, "connected": True})
+                txn.update(
+                    participant_ref, {"username": username, "connected": True, CHANGED_AT: CHANGED_NOW}
+                )
             else:
                 participant = Participant(uid, username, joined_at_ms=now_ms)
                 txn.create(
                     participant_ref,
-                    _participant_to_doc(participant) | {"seated_at": firestore.SERVER_TIMESTAMP},
+                    _participant_to_doc(participant) | {"seated_at": CHANGED_NOW, CHANGED_AT: CHANGED_NOW},
                 )
             txn.set(name_ref, {"uid": uid})
             return Joined(session, participant, 0, not existing.exists)
@@ -240,7 +246,7 @@ class Store:
     def set_connected(self, session_id: str, uid: str, connected: bool) -> tuple[Participant, int]:
         ref = self._session_ref(session_id).collection("participants").document(uid)
         participant = self.participant(session_id, uid)
-        ref.update({"connected": connected})
+        ref.update({"connected": connected, CHANGED_AT: CHANGED_NOW})
         count = _count(self._session_ref(session_id).collection("participants"))
         return dataclasses.replace(participant, connected=connected), count
 
@@ -275,12 +281,24 @@ class Store:
         return [doc.to_dict() or {} for doc in query.stream()]
 
     def participants(self, session_id: str) -> list[Participant]:
-        query = (
-            self._session_ref(session_id)
-            .collection("participants")
-            .select(["username", "score", "score_reached_at_ms", "correct_count", "answered_count"])
-        )
-        return [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in query.stream()]
+        return self.participants_changed(session_id, since=None)[0]
+
+    def participants_changed(
+        self, session_id: str, since: datetime | None
+    ) -> tuple[list[Participant], datetime | None]:
+        """Participants written after `since` (all of them for None), and the read time
+        to pass as `since` next time: every write stamps `changed_at` with its commit
+        time, and a read sees every commit up to its read time, so nothing falls between."""
+        query: Any = self._session_ref(session_id).collection("participants")
+        if since is not None:
+            query = query.where(filter=firestore.FieldFilter(CHANGED_AT, ">", since))
+        query = query.select(["username", "score", "score_reached_at_ms", "correct_count", "answered_count"])
+        snapshots = list(query.stream())
+        read_time = snapshots[0].read_time if snapshots else None
+        return [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in snapshots], read_time
+
+    def participant_count(self, session_id: str) -> int:
+        return _count(self._session_ref(session_id).collection("participants"))
 
     # -- answers ------------------------------------------------------------------
 
@@ -351,6 +369,7 @@ class Store:
                     "correct_count": scored.correct_count,
                     "answered_count": scored.answered_count,
                     "score_reached_at_ms": scored.score_reached_at_ms,
+                    CHANGED_AT: CHANGED_NOW,
                 },
             )
             return Scored(the_answer_id, scored, question_id, verdict, replayed=False)

@@ -33,25 +33,20 @@ def session_joined(
 
 
 def user_joined(participant: Participant, participant_count: int) -> dict[str, Any]:
-    return server_frame(
-        ServerType.USER_JOINED,
-        {
-            "user_id": participant.uid,
-            "username": participant.username,
-            "participant_count": participant_count,
-        },
-    )
+    return _presence(ServerType.USER_JOINED, participant, participant_count)
 
 
 def user_left(participant: Participant, participant_count: int) -> dict[str, Any]:
-    return server_frame(
-        ServerType.USER_LEFT,
-        {
-            "user_id": participant.uid,
-            "username": participant.username,
-            "participant_count": participant_count,
-        },
-    )
+    return _presence(ServerType.USER_LEFT, participant, participant_count)
+
+
+def _presence(frame_type: ServerType, participant: Participant, participant_count: int) -> dict[str, Any]:
+    payload = {
+        "user_id": participant.uid,
+        "username": participant.username,
+        "participant_count": participant_count,
+    }
+    return server_frame(frame_type, payload)
 
 
 def score_updated(

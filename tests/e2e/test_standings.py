@@ -1,0 +1,55 @@
+"""The flush's copy of a session's participants, kept current by reading only what
+changed, against the real Firestore emulator."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def store(stack: Any) -> Any:
+    from google.cloud import firestore
+
+    from backends.store import Store
+    from devstack.stack import PROJECT_ID
+
+    return Store(firestore.Client(project=PROJECT_ID))
+
+
+def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(store: Any) -> None:
+    from protocol import now_ms
+    from standings import Standings
+
+    quiz = store.load_quiz("vocab-101")
+    session = store.create_session(quiz, "host", 10, False, now_ms())
+    for name in ("Ann", "Ben", "Cat"):
+        store.join(session.id, f"uid-{name}-{uuid.uuid4().hex[:6]}", name, now_ms())
+    reads: list[str] = []
+    original = store.participants_changed
+
+    def counting(session_id: str, since: Any) -> Any:
+        found, read_time = original(session_id, since)
+        reads.append(f"{'all' if since is None else 'changed'}:{len(found)}")
+        return found, read_time
+
+    store.participants_changed = counting
+    standings = Standings(store, now_ms)
+    assert sorted(p.username for p in standings.participants(session.id)) == ["Ann", "Ben", "Cat"]
+    assert standings.participants(session.id) and reads == ["all:3", "changed:0"]
+
+    dan = f"uid-Dan-{uuid.uuid4().hex[:6]}"
+    store.join(session.id, dan, "Dan", now_ms())
+    ben = next(p for p in standings.participants(session.id) if p.username == "Ben")
+    assert reads[-1] == "changed:1"
+    store.set_connected(session.id, ben.uid, False)
+    assert len(standings.participants(session.id)) == 4
+    assert reads[-1] == "changed:1"  # Ben's write, and only his
+
+    store.kick(session.id, dan)  # a deletion: only the count can tell
+    assert sorted(p.username for p in standings.participants(session.id)) == ["Ann", "Ben", "Cat"]
+    assert reads[-2:] == ["changed:0", "all:3"]
