@@ -121,7 +121,9 @@ class Firestore:
     ) -> tuple[int, list[str]]:
         """Run a query on `collection` under `parent` ("" for the root); returns the
         status and the paths of the documents it returned."""
-        structured: dict[str, Any] = {"from": [{"collectionId": collection, "allDescendants": all_descendants}]}
+        structured: dict[str, Any] = {
+            "from": [{"collectionId": collection, "allDescendants": all_descendants}]
+        }
         if where is not None:
             structured["where"] = {
                 "fieldFilter": {"field": {"fieldPath": where[0]}, "op": "EQUAL", "value": to_value(where[1])}
@@ -143,9 +145,15 @@ class Firestore:
         ).status_code
 
     def update(self, path: str, data: dict[str, Any], as_user: str | None) -> int:
-        params = [("currentDocument.exists", "true"), *[("updateMask.fieldPaths", k) for k in data]]
+        params: dict[str, str | list[str]] = {
+            "currentDocument.exists": "true",
+            "updateMask.fieldPaths": list(data),
+        }
         return self.client.patch(
-            f"{self.url}/{path}", params=params, json={"fields": to_fields(data)}, headers=self._headers(as_user)
+            f"{self.url}/{path}",
+            params=params,
+            json={"fields": to_fields(data)},
+            headers=self._headers(as_user),
         ).status_code
 
     def delete(self, path: str, as_user: str | None) -> int:
@@ -153,8 +161,12 @@ class Firestore:
 
     def put_all(self, documents: dict[str, dict[str, Any]]) -> None:
         """Write documents as the admin, in one commit."""
-        writes = [{"update": {"name": f"{self.root}/{p}", "fields": to_fields(d)}} for p, d in documents.items()]
-        response = self.client.post(f"{self.url}:commit", json={"writes": writes}, headers=self._headers(ADMIN))
+        writes = [
+            {"update": {"name": f"{self.root}/{p}", "fields": to_fields(d)}} for p, d in documents.items()
+        ]
+        response = self.client.post(
+            f"{self.url}:commit", json={"writes": writes}, headers=self._headers(ADMIN)
+        )
         response.raise_for_status()
 
     def remove(self, path: str) -> None:
@@ -247,7 +259,11 @@ class Game:
             f"quizzes/{self.quiz_id}": {"title": "Rules quiz", "questions": questions},
             f"quizzes/{self.quiz_id}/private/key": key,
             s: self.session_doc(),
-            f"{s}/private/quiz": {"quiz_id": self.quiz_id, "public": {"questions": questions}, "key": key},
+            f"{s}/private/quiz": {
+                "quiz_id": self.quiz_id,
+                "public": {"title": "Rules quiz", "questions": questions},
+                "key": key,
+            },
             f"{s}/names/player-{self.tag}": {"uid": self.player},
             f"{s}/names/other-player-{self.tag}": {"uid": self.other_player},
             f"{s}/banned/{self.kicked}": {"uid": self.kicked},
@@ -273,6 +289,7 @@ class Game:
                 "joined_at_ms": self.timings["q1"]["started_at_ms"] - 1_000,
                 "connected": True,
                 "seated_at": datetime.now(UTC),
+                "changed_at": datetime.now(UTC),
             }
             for question_id in ("q1", "q2"):
                 docs[self.answer(uid, question_id)] = self.answer_doc(uid, question_id)

@@ -10,14 +10,30 @@ from tests.rules.harness import GRACE_MS, Firestore, Game, now_ms, timing
 pytestmark = pytest.mark.stack
 
 
-def test_participant_reads_own_answer_after_host_reveals_early_allowed(firestore: Firestore, game: Game) -> None:
+def test_participant_reads_own_answer_after_host_reveals_early_allowed(
+    firestore: Firestore, game: Game
+) -> None:
     # Revealed before its deadline: the host pressed "next".
     firestore.put_all({game.session: game.session_doc(revealed=True)})
 
     assert firestore.get(game.answer(game.player, game.open_question), game.player) == 200
 
 
-def test_participant_reads_own_answer_after_deadline_and_grace_allowed(firestore: Firestore, game: Game) -> None:
+def test_participant_reads_own_answer_to_question_host_moved_past_allowed(
+    firestore: Firestore, game: Game
+) -> None:
+    # The host revealed q1 early and opened q2 at once: q1's deadline is still ahead.
+    started = now_ms()
+    q1, q2 = timing(0, game.closed_question, started - 1_000), timing(1, game.open_question, started)
+    session = game.session_doc(current=q2, timings={game.closed_question: q1, game.open_question: q2})
+    firestore.put_all({game.session: session})
+
+    assert firestore.get(game.answer(game.player, game.closed_question), game.player) == 200
+
+
+def test_participant_reads_own_answer_after_deadline_and_grace_allowed(
+    firestore: Firestore, game: Game
+) -> None:
     # Past deadline + grace, but the close timer has not revealed it yet.
     late = timing(1, game.open_question, now_ms() - 25_000)  # deadline 5 s ago
     session = game.session_doc(current=late, timings=game.timings | {game.open_question: late})
@@ -40,7 +56,9 @@ def test_participant_reads_own_answer_within_grace_denied(firestore: Firestore, 
     assert status == 403
 
 
-def test_participant_reads_own_answer_after_session_completed_allowed(firestore: Firestore, game: Game) -> None:
+def test_participant_reads_own_answer_after_session_completed_allowed(
+    firestore: Firestore, game: Game
+) -> None:
     # As lifecycle.end() leaves it: completed, the last question revealed.
     firestore.put_all({game.session: game.session_doc(status="completed", revealed=True)})
 
@@ -106,4 +124,3 @@ def test_signed_in_user_reads_unlisted_collection_denied(firestore: Firestore, g
 
 def test_host_reads_missing_session_denied(firestore: Firestore, game: Game) -> None:
     assert firestore.get(f"sessions/{game.session_id}X", game.host) == 403
-
