@@ -29,7 +29,7 @@ from protocol import (
 from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from quiz import leaderboard, lifecycle, messages
 from quiz.errors import GameError
-from quiz.model import Quiz, Session, Status
+from quiz.model import Quiz, Session, Status, Timing
 from quiz.results import session_results
 from quiz.scoring import GRACE_MS
 from standings import Standings
@@ -232,7 +232,7 @@ class Game:
         return self._host_step(session_id, uid, lifecycle.host_next)
 
     def end(self, session_id: str, uid: str) -> Session:
-        return self._host_step(session_id, uid, lambda session, quiz, now_ms: lifecycle.end(session))
+        return self._host_step(session_id, uid, lambda session, quiz, now_ms: lifecycle.end(session, now_ms))
 
     def _host_step(self, session_id: str, uid: str, step: Callable[[Session, Quiz, int], Session]) -> Session:
         """A host action: only the session's host may take it; applied in a transaction,
@@ -275,7 +275,9 @@ class Game:
     def on_timer(self, session_id: str, action: str, index: int) -> None:
         quiz = self.store.session_quiz(session_id)
         if action == "close":
-            before, after = self.store.transition(session_id, lambda s: lifecycle.reveal(s, index))
+            before, after = self.store.transition(
+                session_id, lambda s: lifecycle.reveal(s, index, self.clock())
+            )
         elif action == "open":
 
             def open_next(session: Session) -> Session | None:
@@ -300,7 +302,7 @@ class Game:
         """Publish what changed from `before` to `after` in order, and arm the timers."""
         events: list[Event] = []
         closed = after.current if after.revealed else None
-        if closed is not None and (before is None or before.open_question == closed):
+        if closed is not None and _same_question(before.open_question if before else None, closed):
             question = quiz.questions[closed.index]
             stats = messages.question_stats(question, self.store.answers_to(after.id, question.id))
             events.append(Event(after.id, messages.question_ended(after, question, closed, stats)))
@@ -315,7 +317,7 @@ class Game:
                     )
                 )
         opened = after.open_question
-        if opened is not None and (before is None or before.open_question != opened):
+        if opened is not None and not _same_question(before.open_question if before else None, opened):
             events.append(Event(after.id, messages.question_started(after, quiz, opened)))
             self.tasks.create(
                 timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS)
@@ -324,3 +326,7 @@ class Game:
             ranked = leaderboard.rank_participants(self.store.participants(after.id))
             events.append(Event(after.id, messages.session_ended(after, ranked)))
         self.publisher.publish(events)
+
+
+def _same_question(a: Timing | None, b: Timing) -> bool:
+    return a is not None and a.index == b.index

@@ -431,16 +431,11 @@ def _quiz_from_docs(quiz_id: str, public: dict[str, Any], key: dict[str, Any]) -
 
 
 def _timing_to_doc(t: Timing) -> dict[str, Any]:
-    return {
-        "index": t.index,
-        "question_id": t.question_id,
-        "started_at_ms": t.started_at_ms,
-        "deadline_ms": t.deadline_ms,
-    }
+    return dataclasses.asdict(t)
 
 
 def _timing_from_doc(d: dict[str, Any]) -> Timing:
-    return Timing(d["index"], d["question_id"], d["started_at_ms"], d["deadline_ms"])
+    return Timing(d["index"], d["question_id"], d["started_at_ms"], d["deadline_ms"], d.get("revealed_at_ms"))
 
 
 def _session_to_doc(s: Session) -> dict[str, Any]:

@@ -36,20 +36,24 @@ def open_question(session: Session, quiz: Quiz, index: int, now_ms: int) -> Sess
     )
 
 
-def reveal(session: Session, index: int) -> Session | None:
-    """Close question `index`; None when it is not the open one (already revealed, or
-    a late timer for a question the host has moved past)."""
+def reveal(session: Session, index: int, now_ms: int) -> Session | None:
+    """Close question `index` now; None when it is not the open one (already revealed,
+    or a late timer for a question the host has moved past). Answers received after the
+    reveal are refused, though the deadline may not have passed: the answer is out."""
     current = session.open_question
     if current is None or current.index != index:
         return None
-    return dataclasses.replace(session, revealed=True)
+    closed = dataclasses.replace(current, revealed_at_ms=now_ms)
+    return dataclasses.replace(
+        session, current=closed, revealed=True, timings={**session.timings, closed.question_id: closed}
+    )
 
 
 def host_next(session: Session, quiz: Quiz, now_ms: int) -> Session:
     """The host's "next": reveal the open question, or open the next one after a reveal."""
     current = session.open_question
     if current is not None:
-        revealed = reveal(session, current.index)
+        revealed = reveal(session, current.index, now_ms)
         assert revealed is not None
         return revealed
     return advance(session, quiz, now_ms)
@@ -61,11 +65,14 @@ def advance(session: Session, quiz: Quiz, now_ms: int) -> Session:
         raise GameError(ErrorCode.SESSION_NOT_ACTIVE, f"Session is {session.status.value}")
     next_index = session.current.index + 1
     if next_index >= len(quiz.questions):
-        return end(session)
+        return end(session, now_ms)
     return open_question(session, quiz, next_index, now_ms)
 
 
-def end(session: Session) -> Session:
+def end(session: Session, now_ms: int) -> Session:
     if session.status is Status.COMPLETED:
         raise GameError(ErrorCode.SESSION_NOT_ACTIVE, "Session has already ended")
-    return dataclasses.replace(session, status=Status.COMPLETED, revealed=True)
+    current = session.open_question
+    ended = reveal(session, current.index, now_ms) if current is not None else session
+    assert ended is not None
+    return dataclasses.replace(ended, status=Status.COMPLETED, revealed=True)

@@ -62,6 +62,8 @@ class Timing:
     question_id: str
     started_at_ms: int
     deadline_ms: int
+    # Set when the answer was revealed (the timer at the deadline, or the host earlier).
+    revealed_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,8 @@ def judge_answer(question: Question, timing: Timing, answer: str, received_at_ms
     """The verdict for an answer the gateway received at `received_at_ms`."""
     if received_at_ms < timing.started_at_ms:
         raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question.id} is not open yet")
-    if received_at_ms > timing.deadline_ms + GRACE_MS:
+    revealed = timing.revealed_at_ms is not None and received_at_ms > timing.revealed_at_ms
+    if revealed or received_at_ms > timing.deadline_ms + GRACE_MS:
         raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question.id} is closed")
     time_taken_ms = max(0, received_at_ms - timing.started_at_ms)
     correct = judging.is_correct(question.kind.value, answer, question.accepted)

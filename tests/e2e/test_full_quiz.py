@@ -228,6 +228,9 @@ async def test_host_next_reveals_then_advances_and_end_publishes_final_standings
     revealed = await host.action(session_id, "next")
     assert revealed["question_open"] is False
     assert (await eve.expect("QUESTION_ENDED", index=0))["payload"]["stats"]["answered"] == 0
+    # Revealed early by the host: the deadline is far, but the answer is out.
+    await eve.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"})
+    assert (await eve.expect("ERROR"))["payload"]["code"] == "QUESTION_CLOSED"
     await host.action(session_id, "next")
     await eve.expect("QUESTION_STARTED", index=1)
     await host.action(session_id, "end")

@@ -51,11 +51,22 @@ def test_advancing_past_the_last_question_completes_the_session() -> None:
 
 def test_a_stale_timer_for_another_question_changes_nothing() -> None:
     active = lifecycle.start(WAITING, QUIZ, 0)
-    assert lifecycle.reveal(active, index=1) is None
-    revealed = lifecycle.reveal(active, index=0)
-    assert revealed is not None and lifecycle.reveal(revealed, index=0) is None
+    assert lifecycle.reveal(active, index=1, now_ms=5) is None
+    revealed = lifecycle.reveal(active, index=0, now_ms=5)
+    assert revealed is not None and lifecycle.reveal(revealed, index=0, now_ms=6) is None
 
 
 def test_ending_an_ended_session_is_refused() -> None:
     with pytest.raises(GameError):
-        lifecycle.end(lifecycle.end(WAITING))
+        lifecycle.end(lifecycle.end(WAITING, 0), 1)
+
+
+def test_reveal_records_when_so_later_answers_are_refused() -> None:
+    revealed = lifecycle.host_next(lifecycle.start(WAITING, QUIZ, 0), QUIZ, 3_000)
+    assert revealed.timings["q0"].revealed_at_ms == 3_000
+    assert revealed.current is not None and revealed.current.revealed_at_ms == 3_000
+
+
+def test_ending_mid_question_reveals_it() -> None:
+    ended = lifecycle.end(lifecycle.start(WAITING, QUIZ, 0), 4_000)
+    assert ended.status is Status.COMPLETED and ended.timings["q0"].revealed_at_ms == 4_000

@@ -52,3 +52,11 @@ def test_answer_received_before_the_question_opened_is_refused() -> None:
 def test_question_points_set_the_base() -> None:
     big = Question("q2", Kind.TYPED, "Spell", (), ("word",), points=20)
     assert points_for(big, True, 0) == 25
+
+
+def test_answer_after_an_early_reveal_is_refused_though_the_deadline_is_far() -> None:
+    revealed = Timing(0, "q1", started_at_ms=1_000_000, deadline_ms=1_020_000, revealed_at_ms=1_005_000)
+    assert judge_answer(QUESTION, revealed, "yes", received_at_ms=1_004_999).points == 13
+    with pytest.raises(GameError) as refused:
+        judge_answer(QUESTION, revealed, "yes", received_at_ms=1_005_001)
+    assert refused.value.code is ErrorCode.QUESTION_CLOSED
