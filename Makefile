@@ -51,7 +51,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen
+	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen tests/rules tests/infra
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q

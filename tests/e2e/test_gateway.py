@@ -5,7 +5,6 @@ a slow socket that must not hold back the rest, and a SIGTERM drain."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -23,30 +22,11 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bots.client import Host, Player, sign_up_anonymously
+from bots.tokens import unsigned_id_token
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
 
 pytestmark = pytest.mark.stack
-
-
-def unsigned_token(uid: str, expires_in_s: int) -> str:
-    """An Auth-emulator-style ID token (alg none), here already expired or not."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{PROJECT_ID}",
-        "aud": PROJECT_ID,
-        "auth_time": now - 7200,
-        "user_id": uid,
-        "sub": uid,
-        "iat": now - 7200,
-        "exp": now + expires_in_s,
-        "firebase": {"identities": {}, "sign_in_provider": "anonymous"},
-    }
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
 async def refusal_status(url: str, headers: dict[str, str], origin: str | None = None) -> int:
@@ -60,7 +40,7 @@ async def test_handshake_without_a_token_is_refused_with_401(urls: dict[str, str
     assert await refusal_status(urls["ws"], {}, urls["origin"]) == 401
 
 
-@pytest.mark.parametrize("token", ["garbage", "a.b.c", unsigned_token("someone", expires_in_s=-60)])
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", unsigned_id_token("someone", expires_in_s=-60)])
 async def test_handshake_with_a_bad_or_expired_token_is_refused_with_401(
     urls: dict[str, str], token: str
 ) -> None:

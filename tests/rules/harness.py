@@ -4,8 +4,6 @@ admin, and the documents of one game in the shapes functions/backends/store.py w
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import time
 import uuid
@@ -18,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from bots.tokens import unsigned_id_token
 from devstack.processes import Child, spawn, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,22 +49,7 @@ def running_emulator(port: int, log_dir: Path) -> Iterator[str]:
 
 def id_token(uid: str) -> str:
     """An unsigned Firebase ID token (alg none): the emulator trusts its claims."""
-
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-    now = int(time.time())
-    claims = {
-        "iss": f"https://securetoken.google.com/{PROJECT_ID}",
-        "aud": PROJECT_ID,
-        "sub": uid,
-        "user_id": uid,
-        "iat": now,
-        "auth_time": now,
-        "exp": now + 3600,
-        "firebase": {"sign_in_provider": "anonymous", "identities": {}},
-    }
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    return unsigned_id_token(uid)
 
 
 def to_value(value: Any) -> dict[str, Any]:
