@@ -15,6 +15,7 @@ import flask
 from protocol import ErrorCode
 from quiz.errors import GameError
 from quiz.model import Session
+from quiz.quizfile import QuizFileError, load_quiz_text
 from quiz.results import players_csv
 
 # Where a refusal's code maps to an HTTP status: the one place that decides.
@@ -25,6 +26,7 @@ _STATUS = {
     ErrorCode.INVALID_MESSAGE: HTTPStatus.BAD_REQUEST,
     ErrorCode.SESSION_NOT_ACTIVE: HTTPStatus.CONFLICT,
     ErrorCode.NOT_JOINED: HTTPStatus.NOT_FOUND,
+    ErrorCode.QUIZ_EXISTS: HTTPStatus.CONFLICT,
 }
 MAX_PARTICIPANTS_LIMIT = 10_000
 
@@ -35,6 +37,7 @@ def create_app(
     """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid;
     `allowed_origins` are the exact browser origins (the web client's) given CORS access."""
     app = flask.Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # a quiz file is a few KiB
 
     @app.before_request
     def preflight() -> flask.Response | None:
@@ -83,6 +86,21 @@ def create_app(
     def list_quizzes() -> Any:
         caller()
         return {"quizzes": game_factory().store.list_quizzes()}
+
+    @app.post("/api/v1/quizzes")
+    def upload_quiz() -> Any:
+        """A quiz file (docs/quiz-format.md) as the body; errors name the line and field."""
+        uid = caller()
+        try:
+            quiz = load_quiz_text(flask.request.get_data(as_text=True), "body")
+        except QuizFileError as exc:
+            raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
+        game_factory().store.save_quiz(quiz, owner_uid=uid)
+        return {
+            "quiz_id": quiz.id,
+            "title": quiz.title,
+            "question_count": len(quiz.questions),
+        }, HTTPStatus.CREATED
 
     @app.post("/api/v1/sessions")
     def create_session() -> Any:

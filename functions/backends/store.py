@@ -61,12 +61,29 @@ class Store:
 
     # -- quizzes ------------------------------------------------------------------
 
-    def save_quiz(self, quiz: Quiz) -> None:
+    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None) -> None:
+        """Store a quiz. A host (`owner_uid`) may create a quiz or replace their own; the
+        seeding and import tools (no owner) may write any."""
         ref = self.db.collection("quizzes").document(quiz.id)
-        batch = self.db.batch()
-        batch.set(ref, {"title": quiz.title, "questions": [q.public() for q in quiz.questions]})
-        batch.set(ref.collection("private").document("key"), _quiz_key(quiz))
-        batch.commit()
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> None:
+            existing = ref.get(transaction=txn)
+            if (
+                owner_uid is not None
+                and existing.exists
+                and (existing.to_dict() or {}).get("owner_uid") != owner_uid
+            ):
+                raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz.id} exists and is not yours")
+            public = {
+                "title": quiz.title,
+                "questions": [q.public() for q in quiz.questions],
+                "owner_uid": owner_uid,
+            }
+            txn.set(ref, public)
+            txn.set(ref.collection("private").document("key"), _quiz_key(quiz))
+
+        run(self.db.transaction())
 
     def list_quizzes(self) -> list[dict[str, Any]]:
         return [

@@ -204,6 +204,10 @@ async def test_full_session_with_timers_typed_answers_reconnect_and_ties(
         assert final["total_participants"] == 4
     assert (await dan.expect("QUESTION_ENDED", index=2))["payload"]["stats"]["answered"] == 4
 
+    # The Firestore copy for direct readers: the final standings, within a snapshot window.
+    snapshot = await _leaderboard_snapshot(session_id, expected)
+    assert snapshot["total_participants"] == 4 and "ranks" not in snapshot
+
     results = (await host.call("GET", f"/api/v1/sessions/{session_id}/results")).json()
     assert results["status"] == "completed"
     assert [(p["rank"], p["username"], p["score"]) for p in results["players"]] == expected
@@ -332,3 +336,19 @@ async def test_host_socket_sees_joins_and_live_answer_stats(
             break
     assert (stats["question_id"], stats["correct"], stats["distribution"]) == ("q1", 0, {"weary": 1})
     assert not fay.of_type("ANSWER_STATS")
+
+
+async def _leaderboard_snapshot(session_id: str, expected: list[tuple[int, str, int]]) -> dict[str, Any]:
+    from google.cloud import firestore
+
+    from devstack.stack import PROJECT_ID
+
+    ref = firestore.Client(project=PROJECT_ID).document(f"sessions/{session_id}/public/leaderboard")
+    deadline = time.monotonic() + 5
+    while True:
+        data = ref.get().to_dict() or {}
+        shown = [(e["rank"], e["username"], e["score"]) for e in data.get("leaderboard", [])]
+        if shown == expected or time.monotonic() > deadline:
+            assert shown == expected
+            return data
+        await asyncio.sleep(0.2)
