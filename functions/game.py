@@ -189,29 +189,29 @@ class Game:
         self.tasks.create(flush_request(self.config, session_id, window))
 
     def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
+        """Every flush window: LEADERBOARD_UPDATED to the session. Every snapshot window
+        (a second): the Firestore copy for direct readers, and the host's live answer
+        stats (they cost a read per answer so far, so not ten times a second)."""
         ranked = leaderboard.rank_participants(self.standings.participants(session_id))
         payload = leaderboard.leaderboard_payload(session_id, window, ranked)
         if snapshot:
             self.store.save_leaderboard_snapshot(session_id, payload, self.clock())
+            self._publish_answer_stats(session_id)
             return
         frame = server_frame(ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}")
-        events = [Event(session_id, frame)]
-        session = self.store.get_session(session_id)
-        open_question = session.open_question
-        if open_question is not None:
-            question = self.store.session_quiz(session_id).questions[open_question.index]
-            stats = messages.question_stats(question, self.store.answers_to(session_id, question.id))
-            events.append(
-                Event(
-                    session_id,
-                    messages.answer_stats(session, open_question, stats),
-                    target_uid=session.host_uid,
-                )
-            )
-        self.publisher.publish(events)
-        # The Firestore copy for direct readers changes at most once per snapshot window.
+        self.publisher.publish([Event(session_id, frame)])
         second = self.clock() // self.config.snapshot_window_ms
         self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
+
+    def _publish_answer_stats(self, session_id: str) -> None:
+        session = self.store.get_session(session_id)
+        open_question = session.open_question
+        if open_question is None:
+            return
+        question = self.store.session_quiz(session_id).questions[open_question.index]
+        stats = messages.question_stats(question, self.store.answers_to(session_id, question.id))
+        frame = messages.answer_stats(session, open_question, stats)
+        self.publisher.publish([Event(session_id, frame, target_uid=session.host_uid)])
 
     # -- host actions (from the sessions API) ---------------------------------------------
 
