@@ -160,78 +160,50 @@ def gateway_usage() -> dict[str, float]:
     return usage
 
 
-async def run(
-    players: int, sessions: int, questions: int, time_limit_s: int, spread_s: float, seed_: int
-) -> dict[str, Any]:
-    e = load_endpoints()
-    ws_url, origin = f"ws://{e['gateway'].address}/ws", f"http://127.0.0.1:{e['gateway'].port}"
-    rng = random.Random(seed_)
-    quiz = make_quiz(questions, time_limit_s)
-    seed(quiz, e["firestore"].address)
-    _, host_token = await sign_up_anonymously(e["auth"].url)
-    host = Host(e["sessions_api"].url, host_token)
-    session_ids = [
-        (await host.create_session(quiz["id"], auto_advance=True, max_participants=players + 1))["session_id"]
-        for _ in range(sessions)
-    ]
-    print(f"Connecting {players} players to {sessions} session(s) ...", flush=True)
-    t0 = time.monotonic()
-    bots = await connect_players(players, ws_url, e["auth"].url, origin)
-    membership = {bot.uid: session_ids[i % sessions] for i, bot in enumerate(bots)}
+@dataclass(frozen=True)
+class Plan:
+    """What every worker process needs to play its slice of the players."""
+
+    ws_url: str
+    auth_url: str
+    origin: str
+    session_ids: list[str]
+    questions: int
+    spread_s: float
+    seed: int
+
+
+def play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any, out: Any) -> None:
+    """A worker process: `count` bots, from bot number `first`, in their own event loop,
+    so no one process's lag is charged to the system under test."""
+    out.put(asyncio.run(_play_slice(plan, first, count, ready, go)))
+
+
+async def _play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any) -> dict[str, Any]:
+    rng = random.Random(plan.seed * 100_003 + first)
+    bots = await connect_players(count, plan.ws_url, plan.auth_url, plan.origin)
+    membership = {
+        bot.uid: plan.session_ids[(first + i) % len(plan.session_ids)] for i, bot in enumerate(bots)
+    }
     for i, bot in enumerate(bots):
-        await bot.send("JOIN_SESSION", {"session_id": membership[bot.uid], "username": f"bot{i}"})
-    await asyncio.gather(*(bot.expect("SESSION_JOINED", timeout_s=60) for bot in bots))
-    print(f"  joined in {time.monotonic() - t0:.1f} s", flush=True)
-
-    context = multiprocessing.get_context("spawn")
-    boards_out = context.Queue()
-    watchers = []
-    for session_id in session_ids:
-        ready = context.Event()
-        watcher = context.Process(
-            target=watch_leaderboards, args=(session_id, ws_url, e["auth"].url, origin, ready, boards_out)
-        )
-        watcher.start()
-        # Waiting must not block the loop: the bots' sockets answer pings meanwhile.
-        await asyncio.to_thread(ready.wait, 60)
-        watchers.append(watcher)
-
+        await bot.send("JOIN_SESSION", {"session_id": membership[bot.uid], "username": f"bot{first + i}"})
+    await asyncio.gather(*(bot.expect("SESSION_JOINED", timeout_s=120) for bot in bots))
+    ready.set()
+    await asyncio.to_thread(go.wait, 600)
     samples = Samples()
-    usage_before, clock_before = gateway_usage(), time.monotonic()
-    async with httpx.AsyncClient(timeout=30) as http:
-        for session_id in session_ids:
-            await http.post(
-                f"{host.api_url}/api/v1/sessions/{session_id}/start",
-                headers={"Authorization": f"Bearer {host.token}"},
-            )
-    for index in range(questions):
+    for index in range(plan.questions):
         await asyncio.gather(
-            *(play_question(b, membership[b.uid], index, rng, spread_s, samples) for b in bots)
+            *(play_question(b, membership[b.uid], index, rng, plan.spread_s, samples) for b in bots)
         )
-        print(
-            f"  question {index + 1}/{questions}: {len(samples.to_score_ms)} answers scored, "
-            f"p50 to score {percentile(samples.to_score_ms, 50):.0f} ms",
-            flush=True,
-        )
-    await asyncio.gather(*(b.expect("SESSION_ENDED", timeout_s=60) for b in bots))
-    usage_after, clock_after = gateway_usage(), time.monotonic()
-
-    arrivals_by_question: defaultdict[tuple[str, int], list[float]] = defaultdict(list)
+    await asyncio.gather(*(b.expect("SESSION_ENDED", timeout_s=120) for b in bots))
+    starts = []
     for bot in bots:
         for index, raw in enumerate(bot.raw):
             if raw.startswith('{"type":"QUESTION_STARTED"'):
-                question = bot.frame(index)["payload"]["index"]
-                arrivals_by_question[(membership[bot.uid], question)].append(bot.arrivals[index])
-    samples.start_skew_ms = [(max(a) - min(a)) * 1000 for a in arrivals_by_question.values()]
-    for _ in watchers:
-        arrivals = await asyncio.to_thread(boards_out.get, True, 60)
-        # The most frames any one-second window of this session's leaderboards holds.
-        samples.boards_per_s.append(
-            max((sum(1 for t in arrivals if start <= t < start + 1) for start in arrivals), default=0)
-        )
-    for watcher in watchers:
-        watcher.join(10)
-    for bot in bots:
+                # CLOCK_MONOTONIC is one clock for every process on the machine.
+                starts.append(
+                    (membership[bot.uid], bot.frame(index)["payload"]["index"], bot.arrivals[index])
+                )
         versions = [
             bot.frame(i)["payload"]["version"]
             for i, raw in enumerate(bot.raw)
@@ -240,8 +212,86 @@ async def run(
         if len(versions) != len(set(versions)) or versions != sorted(versions):
             samples.errors["leaderboard versions repeated or out of order"] += 1
     await asyncio.gather(*(b.close() for b in bots))
+    return {
+        "to_score_ms": samples.to_score_ms,
+        "to_board_ms": samples.to_board_ms,
+        "starts": starts,
+        "errors": dict(samples.errors),
+    }
 
-    summary = {
+
+async def run(
+    players: int, sessions: int, questions: int, time_limit_s: int, spread_s: float, seed_: int, workers: int
+) -> dict[str, Any]:
+    e = load_endpoints()
+    ws_url, origin = f"ws://{e['gateway'].address}/ws", f"http://127.0.0.1:{e['gateway'].port}"
+    quiz = make_quiz(questions, time_limit_s)
+    seed(quiz, e["firestore"].address)
+    _, host_token = await sign_up_anonymously(e["auth"].url)
+    host = Host(e["sessions_api"].url, host_token)
+    session_ids = [
+        (await host.create_session(quiz["id"], auto_advance=True, max_participants=players + 1))["session_id"]
+        for _ in range(sessions)
+    ]
+    plan = Plan(ws_url, e["auth"].url, origin, session_ids, questions, spread_s, seed_)
+    context = multiprocessing.get_context("spawn")
+    go, results_out, boards_out = context.Event(), context.Queue(), context.Queue()
+    print(f"Connecting {players} players to {sessions} session(s) from {workers} process(es) ...", flush=True)
+    t0 = time.monotonic()
+    slices = [(w * players // workers, (w + 1) * players // workers) for w in range(workers)]
+    processes, readies = [], []
+    for first, end in slices:
+        ready = context.Event()
+        process = context.Process(target=play_slice, args=(plan, first, end - first, ready, go, results_out))
+        process.start()
+        processes.append(process)
+        readies.append(ready)
+    for ready in readies:
+        if not await asyncio.to_thread(ready.wait, 300):
+            raise TimeoutError("a worker did not get its players into the session")
+    print(f"  joined in {time.monotonic() - t0:.1f} s", flush=True)
+    watchers = []
+    for session_id in session_ids:
+        ready = context.Event()
+        watcher = context.Process(
+            target=watch_leaderboards, args=(session_id, ws_url, e["auth"].url, origin, ready, boards_out)
+        )
+        watcher.start()
+        await asyncio.to_thread(ready.wait, 60)
+        watchers.append(watcher)
+
+    usage_before, clock_before = gateway_usage(), time.monotonic()
+    go.set()
+    async with httpx.AsyncClient(timeout=30) as http:
+        for session_id in session_ids:
+            await http.post(
+                f"{host.api_url}/api/v1/sessions/{session_id}/start",
+                headers={"Authorization": f"Bearer {host.token}"},
+            )
+    samples = Samples()
+    starts: defaultdict[tuple[str, int], list[float]] = defaultdict(list)
+    for done in range(workers):
+        part = await asyncio.to_thread(results_out.get, True, 900)
+        samples.to_score_ms += part["to_score_ms"]
+        samples.to_board_ms += part["to_board_ms"]
+        samples.errors.update(part["errors"])
+        for session_id, index, arrived in part["starts"]:
+            starts[(session_id, index)].append(arrived)
+        print(f"  worker {done + 1}/{workers} done: {len(part['to_score_ms'])} answers scored", flush=True)
+    usage_after, clock_after = gateway_usage(), time.monotonic()
+    for process in processes:
+        process.join(30)
+    samples.start_skew_ms = [(max(a) - min(a)) * 1000 for a in starts.values()]
+    for _ in watchers:
+        arrivals = await asyncio.to_thread(boards_out.get, True, 60)
+        # The most frames any one-second window of this session's leaderboards holds.
+        samples.boards_per_s.append(
+            max((sum(1 for t in arrivals if start <= t < start + 1) for start in arrivals), default=0)
+        )
+    for watcher in watchers:
+        watcher.join(10)
+
+    return {
         "players": players,
         "sessions": sessions,
         "questions": questions,
@@ -256,7 +306,6 @@ async def run(
         / (clock_after - clock_before),
         "errors": dict(samples.errors),
     }
-    return summary
 
 
 def print_summary(s: dict[str, Any]) -> None:
@@ -289,10 +338,12 @@ def main() -> None:
     parser.add_argument("--time-limit", type=int, default=10, help="seconds per question")
     parser.add_argument("--spread", type=float, default=6.0, help="answers spread over this many seconds")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, help="bot processes (default: one per 250 players)")
     parser.add_argument("--json", type=Path, help="write the summary here")
     args = parser.parse_args()
+    workers = args.workers or max(1, -(-args.players // 250))
     summary = asyncio.run(
-        run(args.players, args.sessions, args.questions, args.time_limit, args.spread, args.seed)
+        run(args.players, args.sessions, args.questions, args.time_limit, args.spread, args.seed, workers)
     )
     print_summary(summary)
     if args.json:
