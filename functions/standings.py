@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from backends.store import Store
 from quiz.model import Participant
 
 FULL_REFRESH_MS = 10_000
+# Each read asks again for what changed shortly before the last read time: a commit can
+# carry a timestamp just before a read that does not see it yet (the emulator does this),
+# and re-reading a few documents is cheaper than a stale leaderboard.
+OVERLAP = timedelta(seconds=2)
 IDLE_EVICT_MS = 15 * 60_000
 
 
@@ -27,9 +31,10 @@ class _Copy:
 
 
 class Standings:
-    def __init__(self, store: Store, clock: Callable[[], int]) -> None:
+    def __init__(self, store: Store, clock: Callable[[], int], overlap: timedelta = OVERLAP) -> None:
         self.store = store
         self.clock = clock
+        self.overlap = overlap
         self._copies: dict[str, _Copy] = {}
 
     def participants(self, session_id: str) -> list[Participant]:
@@ -38,7 +43,8 @@ class Standings:
         if copy is None or now - copy.full_read_at_ms > FULL_REFRESH_MS:
             copy = self._read_all(session_id, now)
         else:
-            changed, read_time = self.store.participants_changed(session_id, copy.read_time)
+            since = copy.read_time - self.overlap if copy.read_time else None
+            changed, read_time = self.store.participants_changed(session_id, since)
             copy.by_uid.update((p.uid, p) for p in changed)
             copy.read_time = read_time or copy.read_time
             if self.store.participant_count(session_id) != len(copy.by_uid):

@@ -303,9 +303,9 @@ class Store:
     def participants_changed(
         self, session_id: str, since: datetime | None
     ) -> tuple[list[Participant], datetime | None]:
-        """Participants written after `since` (all of them for None), and the read time
-        to pass as `since` next time: every write stamps `changed_at` with its commit
-        time, and a read sees every commit up to its read time, so nothing falls between."""
+        """Participants written after `since` (all of them for None), and the time of
+        this read: every write stamps `changed_at` with its commit time, so the next read
+        asks for what changed after (about) this one."""
         query: Any = self._session_ref(session_id).collection("participants")
         if since is not None:
             query = query.where(filter=firestore.FieldFilter(CHANGED_AT, ">", since))

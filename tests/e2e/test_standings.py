@@ -4,6 +4,7 @@ changed, against the real Firestore emulator."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -38,7 +39,7 @@ def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(sto
         return found, read_time
 
     store.participants_changed = counting
-    standings = Standings(store, now_ms)
+    standings = Standings(store, now_ms, overlap=timedelta(0))  # exact reads; overlap tested below
     assert sorted(p.username for p in standings.participants(session.id)) == ["Ann", "Ben", "Cat"]
     assert standings.participants(session.id) and reads == ["all:3", "changed:0"]
 
@@ -53,3 +54,25 @@ def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(sto
     store.kick(session.id, dan)  # a deletion: only the count can tell
     assert sorted(p.username for p in standings.participants(session.id)) == ["Ann", "Ben", "Cat"]
     assert reads[-2:] == ["changed:0", "all:3"]
+
+
+def test_standings_read_again_what_changed_just_before_the_last_read(store: Any) -> None:
+    from protocol import now_ms
+    from standings import Standings
+
+    session = store.create_session(store.load_quiz("vocab-101"), "host", 10, False, now_ms())
+    store.join(session.id, f"uid-{uuid.uuid4().hex[:6]}", "Eve", now_ms())
+    standings = Standings(store, now_ms, overlap=timedelta(seconds=30))
+    reads: list[int] = []
+    original = store.participants_changed
+
+    def counting(session_id: str, since: Any) -> Any:
+        found, read_time = original(session_id, since)
+        reads.append(len(found))
+        return found, read_time
+
+    store.participants_changed = counting
+    standings.participants(session.id)
+    standings.participants(session.id)
+    # Eve's join is older than the last read, but within the overlap: read once more.
+    assert reads == [1, 1]

@@ -27,7 +27,7 @@ def test_scheduled_task_is_dispatched_no_earlier_than_schedule_time_and_promptly
     got = sorted(receiver.wait_for(path, len(etas)), key=lambda r: r.at)
     late_ms = []
     for eta, request in zip(sorted(etas), got, strict=True):
-        assert float(request.headers["x-cloudtasks-tasketa"]) == pytest.approx(eta, abs=1e-6)
+        assert float(request.headers["x-cloudtasks-tasketa"]) == pytest.approx(eta, abs=1e-5)
         late_ms.append((request.at - eta) * 1000)
     assert min(late_ms) >= 0, late_ms  # never early
     # Typically ~1 ms; the slack absorbs a loaded 2-core CI machine.
