@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: deps run test demo quiz package lint typecheck unit lock clean
+.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ run: deps
 demo: $(STAMP)
 	$(PY) -m bots.demo
 
+# The gateway against bare websockets and python-socketio (~6 min, docs/bench-gateway.md).
+bench-gateway: $(STAMP)
+	$(PY) -m bench.gateway
+
 # A vocabulary quiz from WordNet and CEFR levels: make quiz LEVEL=B2 N=10 [SEED=1 ID=... OUT=...]
 quiz: $(STAMP)
 	$(PY) -m quizgen $(LEVEL) $(N) $(if $(SEED),--seed $(SEED)) $(if $(ID),--id $(ID)) $(if $(OUT),--out $(OUT))
@@ -51,7 +55,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen tests/rules tests/infra
+	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q

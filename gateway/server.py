@@ -134,6 +134,7 @@ class Gateway:
         except (ValueError, firebase_auth.InvalidIdTokenError) as exc:
             return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "bad_token", f"Invalid ID token: {exc}")
         uid = str(claims["uid"])
+        _forget_token(request.headers)
         if self.rooms.connections_of(uid) >= self.config.max_connections_per_user:
             return self._refuse(
                 connection,
@@ -361,6 +362,18 @@ def _bearer_token(headers: Headers) -> str | None:
             if item.startswith(BEARER_PREFIX):
                 return item.removeprefix(BEARER_PREFIX) or None
     return None
+
+
+def _forget_token(headers: Headers) -> None:
+    """The handshake's headers live as long as the socket: drop the token (up to ~1 KiB,
+    at 10,000 sockets a tenth of the memory) once it is verified."""
+    offered = [p.strip() for v in headers.get_all("Sec-WebSocket-Protocol") for p in v.split(",")]
+    for name in ("Authorization", "Sec-WebSocket-Protocol"):
+        if name in headers:
+            del headers[name]
+    kept = [p for p in offered if p and not p.startswith(BEARER_PREFIX)]
+    if kept:
+        headers["Sec-WebSocket-Protocol"] = ", ".join(kept)
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:

@@ -25,6 +25,9 @@ class JsonFormatter(logging.Formatter):
 
 def configure(level: str = "INFO") -> None:
     """Route the root logger to stdout as JSON lines (Cloud Run and Functions read stdout)."""
+    # The lines carry no file or line number; without this, logging walks the stack of
+    # every call, and a coroutine that logs keeps its frame object alive as long as it runs.
+    logging._srcfile = None
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter())
     logging.basicConfig(level=level, handlers=[handler], force=True)

@@ -16,20 +16,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import os
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 import uvloop
 
 from bench.gateway.common import (
     bench_uid,
+    die_with_parent,
     fanout_rooms_of,
     raise_nofile,
     serve_control,
-    unsigned_token,
 )
+from bots.tokens import unsigned_id_token
 
 GATEWAY, BARE, SOCKETIO = "gateway", "ws", "sio"
 CONNECT_ATTEMPTS = 3
@@ -80,9 +82,8 @@ class BenchSocket(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(self.request)
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass of it
+        self.transport.write(self.request)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed:
@@ -143,7 +144,7 @@ class BenchSocket(asyncio.Protocol):
             end = start + length
             if end > n:
                 break
-            if buf.startswith(marker, start):
+            if buf[i] & 0x0F == 0x1 and buf.startswith(marker, start):  # a text frame, marked
                 hits += 1
             else:
                 self._other(buf[i] & 0x0F, buf[start:end])
@@ -182,6 +183,10 @@ class BenchSocket(asyncio.Protocol):
             types[kind] = types.get(kind, 0) + 1
 
 
+def _same(sock: BenchSocket) -> BenchSocket:
+    return sock
+
+
 class ClientProcess:
     def __init__(self, mode: str, host: str, port: int, index: int, count: int, sizes: list[int]) -> None:
         self.mode, self.host, self.port, self.sizes = mode, host, port, sizes
@@ -196,7 +201,10 @@ class ClientProcess:
         rooms = ",".join(fanout_rooms_of(g, self.sizes))
         if self.mode == GATEWAY:
             path = "/ws"
-            headers += [f"Authorization: Bearer {unsigned_token(bench_uid(g))}", "Sec-WebSocket-Protocol: quiz.v1"]
+            headers += [
+                f"Authorization: Bearer {unsigned_id_token(bench_uid(g))}",
+                "Sec-WebSocket-Protocol: quiz.v1",
+            ]
         elif self.mode == BARE:
             path = f"/ws?rooms={rooms}"
         else:
@@ -210,7 +218,8 @@ class ClientProcess:
                 sock = BenchSocket(g, self._request(g), self.mode, self.counters)
                 try:
                     await asyncio.wait_for(
-                        loop.create_connection(lambda s=sock: s, self.host, self.port), CONNECT_TIMEOUT_S
+                        loop.create_connection(functools.partial(_same, sock), self.host, self.port),
+                        CONNECT_TIMEOUT_S,
                     )
                     await asyncio.wait_for(sock.ready, CONNECT_TIMEOUT_S)
                 except (OSError, TimeoutError, ConnectionError) as exc:
@@ -231,8 +240,11 @@ class ClientProcess:
         gate = asyncio.Semaphore(concurrency)
         wanted = [g for g in range(self.index, total, self.count) if g not in self.sockets]
         results = await asyncio.gather(*(self._open(g, gate) for g in wanted))
-        return {"connected": sum(results), "failed": len(results) - sum(results),
-                "seconds": time.monotonic() - started}
+        return {
+            "connected": sum(results),
+            "failed": len(results) - sum(results),
+            "seconds": time.monotonic() - started,
+        }
 
     async def close(self, keep: int, settle_s: float = 0.0) -> dict[str, Any]:
         """Close every socket with g >= keep."""
@@ -268,13 +280,17 @@ class ClientProcess:
             await asyncio.sleep(0.02)
         return {"seen": self.counters.types.get(kind, 0), "types": self.counters.types}
 
-    async def wait(self, hits: int, wait_s: float, quiet_s: float = 0.0, below: int = 1 << 30) -> dict[str, Any]:
-        """Until this process has seen `hits` marked frames (or the timeout); with
-        `quiet_s`, until no marked frame came for that long (a stream of unknown size)."""
+    async def wait(
+        self, per_socket: int, wait_s: float, quiet_s: float = 0.0, below: int = 1 << 30
+    ) -> dict[str, Any]:
+        """Until every open socket with g < below has had `per_socket` marked frames (or
+        the timeout); with `quiet_s`, until none came for that long (a stream of unknown
+        size). A socket that closes stops being waited for."""
         c = self.counters
         deadline = time.monotonic() + wait_s
+        room = [s for g, s in self.sockets.items() if g < below]
         while time.monotonic() < deadline:
-            if hits and c.hits >= hits:
+            if per_socket and c.hits >= per_socket * sum(not s.closed for s in room):
                 break
             if quiet_s and c.hits and time.monotonic() - c.last > quiet_s:
                 break
@@ -302,6 +318,7 @@ class ClientProcess:
 
 async def main(mode: str, host: str, port: int, index: int, count: int, sizes: list[int]) -> None:
     raise_nofile()
+    die_with_parent()
     client = ClientProcess(mode, host, port, index, count, sizes)
     await serve_control(
         {

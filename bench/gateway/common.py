@@ -1,21 +1,21 @@
-"""What the orchestrator and its child processes share: limits, /proc readings, tokens,
+"""What the orchestrator and its child processes share: limits, /proc readings, ids,
 room layout, and the JSON-lines control channel over a child's stdin/stdout."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
+import contextlib
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_ID = "demo-quiz"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Global socket index g -> rooms, the same layout on every server so the same sockets get
@@ -43,6 +43,14 @@ def raise_nofile() -> int:
     return hard
 
 
+def die_with_parent() -> None:
+    """SIGTERM this process when the orchestrator dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() == 1:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 # -- /proc ---------------------------------------------------------------------------
 
 
@@ -53,10 +61,14 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def cpu_s(pid: int) -> float:
-    """utime + stime of a process (all its threads), in seconds."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(utime, stime) of a process (all its threads), in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_s(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def group_cpu_s(pgid: int) -> float:
@@ -86,28 +98,7 @@ def loadavg() -> list[float]:
     return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
 
 
-# -- tokens --------------------------------------------------------------------------
-
-
-def _b64(data: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).rstrip(b"=").decode()
-
-
-def unsigned_token(uid: str, now: int | None = None) -> str:
-    """An Auth-emulator-style ID token (alg none): firebase-admin accepts it unsigned
-    when FIREBASE_AUTH_EMULATOR_HOST is set, without contacting anything."""
-    now = int(time.time()) if now is None else now
-    claims = {
-        "iss": f"https://securetoken.google.com/{PROJECT_ID}",
-        "aud": PROJECT_ID,
-        "auth_time": now,
-        "user_id": uid,
-        "sub": uid,
-        "iat": now,
-        "exp": now + 3600,
-        "firebase": {"identities": {}, "sign_in_provider": "anonymous"},
-    }
-    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+# -- ids ------------------------------------------------------------------------------
 
 
 def bench_uid(g: int) -> str:
@@ -138,5 +129,6 @@ async def serve_control(handlers: dict[str, Handler]) -> None:
             reply = {"error": f"{op}: {type(exc).__name__}: {exc}"}
         out.write(json.dumps(reply) + "\n")
         out.flush()
-    out.write(json.dumps({"bye": True}) + "\n")
-    out.flush()
+    with contextlib.suppress(BrokenPipeError):
+        out.write(json.dumps({"bye": True}) + "\n")
+        out.flush()

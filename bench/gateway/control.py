@@ -106,7 +106,9 @@ class ClientPool:
         rooms = ",".join(map(str, sizes))
         clients = await asyncio.gather(
             *(
-                Controlled.start(f"client-{mode}-{i}", "bench.gateway.clients", [*args, str(i), str(count), rooms], log_dir)
+                Controlled.start(
+                    f"client-{mode}-{i}", "bench.gateway.clients", [*args, str(i), str(count), rooms], log_dir
+                )
                 for i in range(count)
             )
         )
@@ -116,17 +118,16 @@ class ClientPool:
     def pids(self) -> list[int]:
         return [c.pid for c in self.clients]
 
-    def share(self, total: int, index: int) -> int:
-        """How many of the first `total` sockets live in client `index`."""
-        n = len(self.clients)
-        return len(range(index, total, n))
-
     async def all(self, op: str, timeout_s: float = 120, **args: Any) -> list[dict[str, Any]]:
         return list(await asyncio.gather(*(c.call(op, timeout_s, **args) for c in self.clients)))
 
-    async def each(self, op: str, per_client: list[dict[str, Any]], timeout_s: float = 120) -> list[dict[str, Any]]:
+    async def each(
+        self, op: str, per_client: list[dict[str, Any]], timeout_s: float = 120
+    ) -> list[dict[str, Any]]:
         return list(
-            await asyncio.gather(*(c.call(op, timeout_s, **a) for c, a in zip(self.clients, per_client, strict=True)))
+            await asyncio.gather(
+                *(c.call(op, timeout_s, **a) for c, a in zip(self.clients, per_client, strict=True))
+            )
         )
 
     async def stop(self) -> None:

@@ -12,8 +12,8 @@ from protocol import ServerType, encode_frame, server_frame
 if str(ROOT / "functions") not in sys.path:
     sys.path.insert(0, str(ROOT / "functions"))
 
-from quiz.leaderboard import leaderboard_payload, rank_participants  # noqa: E402
-from quiz.model import Participant  # noqa: E402
+from quiz.leaderboard import leaderboard_payload, rank_participants
+from quiz.model import Participant
 
 # Counting markers: a frame is a hit when its payload starts with one of these.
 STREAM_MARKER = '{"type":"QUESTION_STARTED"'

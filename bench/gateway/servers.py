@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections import defaultdict
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.gateway.common import raise_nofile, serve_control
+from bench.gateway.common import die_with_parent, raise_nofile, serve_control
 from protocol import MAX_FRAME_BYTES
 
 HOST = "127.0.0.1"
@@ -49,10 +50,11 @@ async def run_bare(port: int) -> None:
 
     async def stream(room: str, count: int, message: str) -> dict[str, Any]:
         members = rooms.get(room, set())
+        started = time.monotonic()
         for _ in range(count):
             broadcast(members, message)
             await asyncio.sleep(0)
-        return {"recipients": len(members)}
+        return {"recipients": len(members), "started": started, "ended": time.monotonic()}
 
     async def members(room: str) -> dict[str, Any]:
         return {"recipients": len(rooms.get(room, ()))}
@@ -100,10 +102,12 @@ async def run_socketio(port: int) -> None:
 
     async def stream(room: str, count: int, message: str) -> dict[str, Any]:
         payload = json.loads(message)  # emitted as an object, as a socketio app would
+        started = time.monotonic()
         for _ in range(count):
             await sio.emit("quiz", payload, room=room)
             await asyncio.sleep(0)
-        return {"recipients": joined.get(room, 0)}
+        # Queued to each socket's writer task by now, not necessarily written.
+        return {"recipients": joined.get(room, 0), "started": started, "ended": time.monotonic()}
 
     async def members(room: str) -> dict[str, Any]:
         return {"recipients": joined.get(room, 0)}
@@ -121,6 +125,7 @@ async def run_socketio(port: int) -> None:
 def main() -> None:
     kind, loop_kind, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     raise_nofile()
+    die_with_parent()
     coro = run_bare(port) if kind == "bare" else run_socketio(port)
     if loop_kind == "uvloop":
         import uvloop

@@ -14,9 +14,9 @@ from pathlib import Path
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
-from bench.gateway.common import PROJECT_ID, ROOT
+from bench.gateway.common import ROOT
 from devstack.processes import Child, free_port, spawn, wait_for_port
-from devstack.stack import COMMANDS_TOPIC, EVENTS_TOPIC
+from devstack.stack import COMMANDS_TOPIC, EVENTS_TOPIC, PROJECT_ID
 from protocol.envelope import ATTR_CONNECTION_ID, ATTR_UID
 
 HOST = "127.0.0.1"
@@ -36,8 +36,15 @@ class BenchStack:
     def start_emulator(self) -> Child:
         port = free_port()
         self.pubsub_address = f"{HOST}:{port}"
-        argv = ["gcloud", "beta", "emulators", "pubsub", "start",
-                f"--host-port={self.pubsub_address}", f"--project={PROJECT_ID}"]
+        argv = [
+            "gcloud",
+            "beta",
+            "emulators",
+            "pubsub",
+            "start",
+            f"--host-port={self.pubsub_address}",
+            f"--project={PROJECT_ID}",
+        ]
         child = spawn("pubsub", argv, dict(os.environ), self.log_dir, cwd=self.log_dir)
         self.children.append(child)
         wait_for_port(child, HOST, port, timeout_s=90)
