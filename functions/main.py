@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import faults
 import firebase_admin
 import flask
 import functions_framework
@@ -62,7 +61,6 @@ def on_command(event: CloudEvent) -> None:
         )
         return
     game().handle_command(command)
-    faults.after_commit("on_command")  # a no-op unless QUIZ_FAULTS asks for failures (tests only)
 
 
 def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> tuple[str, int]:
