@@ -57,7 +57,8 @@ class Game:
 
     def handle_command(self, command: Command) -> None:
         """Run one player command; a refusal goes back to that connection as ERROR."""
-        session_id = str(command.frame.get("payload", {}).get("session_id", ""))
+        payload = command.frame.get("payload")
+        session_id = str(payload.get("session_id", "")) if isinstance(payload, dict) else ""
         try:
             frame = validate_client_frame(command.frame)
             handler = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import signal
 import time
 import uuid
@@ -18,6 +19,7 @@ from firebase_admin import auth as firebase_auth
 from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
@@ -87,6 +89,7 @@ class Gateway:
         self.closing: set[asyncio.Task[None]] = set()
         self.boards_pending: dict[str, bytes] = {}
         self.boards_sent_at: dict[str, float] = {}
+        self.boards_version: dict[str, int] = {}
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -164,6 +167,8 @@ class Gateway:
         try:
             async for raw in connection:
                 await self.relay(connection, raw, now_ms())
+        except ConnectionClosed:
+            pass  # an abnormal close (1006, 1007, 1009) is the client's, not a crash of ours
         finally:
             self.metrics.connections.dec()
             self.rooms.disconnect(connection.connection_id, connection.uid)
@@ -280,6 +285,10 @@ class Gateway:
 
     def _send_leaderboard(self, session_id: str) -> None:
         data = self.boards_pending.pop(session_id)
+        version = _board_version(data)
+        if version <= self.boards_version.get(session_id, -1):
+            return  # flushes can publish out of window order: never show an older board
+        self.boards_version[session_id] = version
         recipients = [c for c in self.rooms.recipients(session_id, None, None) if self._keeping_up(c)]
         if recipients:
             self.boards_sent_at[session_id] = asyncio.get_running_loop().time()
@@ -378,6 +387,11 @@ def _forget_token(headers: Headers) -> None:
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+def _board_version(data: bytes) -> int:
+    match = re.search(rb'"version":(\d+)', data)
+    return int(match.group(1)) if match else -1
 
 
 def _frame_type(data: bytes) -> str:

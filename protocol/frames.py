@@ -7,6 +7,7 @@ come from the internet; server frames are built here so their shape lives in one
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -104,6 +105,10 @@ _CLIENT_FIELDS: dict[ClientType, dict[str, tuple[type, bool, int]]] = {
     ClientType.PING: {},
 }
 _ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id"})
+# Ids become Firestore document ids and Cloud Tasks names: a "/" or "__x__" there is not
+# a refusal but a crash on every redelivery, so ids are refused at the door instead.
+_ID_FIELDS = frozenset({"session_id", "question_id"})
+_ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")  # __x__ ids are Firestore's
 
 
 def parse_client_frame(raw: str | bytes) -> ClientFrame:
@@ -114,7 +119,18 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame is not valid JSON") from exc
+    if not _encodable(data):
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame holds text that is not valid Unicode")
     return validate_client_frame(data)
+
+
+def _encodable(value: Any) -> bool:
+    """JSON's \\ud800 escapes decode to lone surrogates, which no UTF-8 store or socket takes."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def validate_client_frame(data: Any) -> ClientFrame:
@@ -124,9 +140,10 @@ def validate_client_frame(data: Any) -> ClientFrame:
     message_id = data.get("message_id")
     if message_id is None:
         message_id = uuid.uuid4().hex
-    elif not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID_CHARS:
+    elif not isinstance(message_id, str) or not _ID_PATTERN.fullmatch(message_id):
         raise ProtocolError(
-            ErrorCode.INVALID_MESSAGE, f"message_id must be a string of 1-{MAX_MESSAGE_ID_CHARS}"
+            ErrorCode.INVALID_MESSAGE,
+            f"message_id must be 1-{MAX_MESSAGE_ID_CHARS} letters, digits, '-' or '_'",
         )
     unknown = set(data) - _ENVELOPE_KEYS
     if unknown:
@@ -158,6 +175,8 @@ def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: 
             raise _invalid(f"payload.{name} must be a {kind.__name__}", message_id)
         if isinstance(value, str) and not 0 < len(value) <= max_chars:
             raise _invalid(f"payload.{name} must have 1-{max_chars} characters", message_id)
+        if name in _ID_FIELDS and isinstance(value, str) and not _ID_PATTERN.fullmatch(value):
+            raise _invalid(f"payload.{name} must be letters, digits, '-' or '_'", message_id)
         if isinstance(value, int) and not 0 <= value <= 24 * 3600 * 1000:
             raise _invalid(f"payload.{name} is out of range", message_id)
 

@@ -97,3 +97,17 @@ def test_token_past_its_expiry_is_refused_even_where_firebase_admin_skips_the_ch
     for claims in ({"exp": 1_000}, {}, {"exp": "later"}):
         with pytest.raises(TokenExpired):
             require_unexpired(claims, now_s=1_000)
+
+
+@pytest.mark.parametrize("session_id", ["a/b", "__x__", ".", "..", "sp ace", "é"])
+def test_ids_that_cannot_name_a_document_are_refused_at_the_door(session_id: str) -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(frame("JOIN_SESSION", {"session_id": session_id, "username": "x"}))
+    assert refused.value.code is ErrorCode.INVALID_MESSAGE
+
+
+def test_lone_surrogates_are_refused_not_stored() -> None:
+    raw = '{"type":"SUBMIT_ANSWER","payload":{"session_id":"S","question_id":"q","answer":"caf\\ud800"}}'
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(raw)
+    assert refused.value.code is ErrorCode.INVALID_MESSAGE
