@@ -206,7 +206,8 @@ function onScore(p) {
     node.className = `answer-state ${p.is_correct ? "correct" : "wrong"}`;
     node.textContent = p.is_correct ? `Correct! +${p.points_earned} points` : "Not quite: 0 points this time.";
   }
-  updateMe(p.new_score, state.rank);
+  // A redelivered command replays its old SCORE_UPDATED late; a score only ever grows.
+  if (p.new_score >= state.score) updateMe(p.new_score, state.rank);
 }
 
 function onLeaderboard(p) {
