@@ -23,7 +23,7 @@ $(CHECKOV):
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 	touch $@
 
-deps: $(STAMP) node_modules/.package-lock.json $(CHECKOV)
+deps: $(STAMP) node_modules/.package-lock.json
 
 run: deps
 	$(PY) -m devstack
@@ -60,7 +60,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q
 
-test: deps lint typecheck
+test: deps $(CHECKOV) lint typecheck
 	$(PY) -m pytest tests -q
 
 # Re-pin requirements.lock after changing requirements-dev.txt (or a runtime file).
