@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -79,6 +80,35 @@ def wait_for_port(child: Child, host: str, port: int, timeout_s: float) -> None:
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct ports nothing listens on, drawn below the kernel's ephemeral range: a
+    port from bind(0) can be handed to some client's outgoing connection before our
+    server binds it (seen as "port taken" in CI)."""
+    low = _ephemeral_low() - 1
+    chosen: list[int] = []
+    held: list[socket.socket] = []
+    try:
+        while len(chosen) < count:
+            port = random.randint(20_000, low)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                sock.close()
+                continue
+            held.append(sock)  # held until all are chosen, so no port is drawn twice
+            chosen.append(port)
+    finally:
+        for sock in held:
+            sock.close()
+    return chosen
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768

@@ -7,9 +7,12 @@ Tests build a Stack on free ports so they never collide with a running `make run
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -17,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import Child, StartError, free_port, spawn, wait_for_port
+from devstack.processes import Child, StartError, free_port, free_ports, spawn, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_ID = "demo-quiz"  # a demo- project never reaches a real one
@@ -54,7 +57,10 @@ def load_endpoints(path: Path = ROOT / "emulator.json") -> dict[str, Endpoint]:
 
 
 def free_endpoints() -> dict[str, Endpoint]:
-    return {name: Endpoint("127.0.0.1", free_port()) for name in (*SERVICES, *FIREBASE_ONLY)}
+    names = (*SERVICES, *FIREBASE_ONLY)
+    return {
+        name: Endpoint("127.0.0.1", port) for name, port in zip(names, free_ports(len(names)), strict=True)
+    }
 
 
 def check_prerequisites() -> None:
@@ -89,6 +95,8 @@ class Stack:
     log_dir: Path
     children: list[Child] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # How each child was started, so one can be restarted (fault tests).
+    launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     def client_env(self) -> dict[str, str]:
         """What a client library needs to find the emulators (the standard variables)."""
@@ -237,6 +245,28 @@ class Stack:
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> Child:
         child = spawn(name, argv, env, self.log_dir, cwd=self.log_dir)
         self.children.append(child)
+        self.launches[name] = (argv, env)
+        return child
+
+    def restart(self, name: str, *, crash: bool = True, **env: str) -> Child:
+        """Stop one child (SIGKILL of its process group when `crash`, else SIGTERM) and
+        start it again as before, with `env` on top of its environment. The old log is
+        kept as <name>.<n>.log. Fault tests use it; the restarted child is stopped with the stack."""
+        old = self.child(name)
+        if crash and old.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(old.process.pid, signal.SIGKILL)
+            old.process.wait()
+        old.stop()
+        self.children.remove(old)
+        kept = next(n for n in itertools.count(1) if not (self.log_dir / f"{name}.{n}.log").exists())
+        with contextlib.suppress(OSError):
+            old.log_path.rename(self.log_dir / f"{name}.{kept}.log")
+        argv, base = self.launches[name]
+        child = self._spawn(name, argv, base | env)
+        endpoint = self.endpoints.get(name)
+        if endpoint is not None:
+            wait_for_port(child, endpoint.host, endpoint.port, timeout_s=60)
         return child
 
     def child(self, name: str) -> Child:
@@ -262,7 +292,14 @@ def running_stack(
         extra_env=extra_env or {},
     )
     stack.log_dir.mkdir(parents=True, exist_ok=True)
-    stack.start()
+    try:
+        stack.start()
+    except StartError:
+        if endpoints is not None:
+            raise
+        # Ports drawn free can still be taken before a service binds them: draw again, once.
+        stack.endpoints = free_endpoints()
+        stack.start()
     try:
         yield stack
     finally:
