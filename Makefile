@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway
+.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ demo: $(STAMP)
 # The gateway against bare websockets and python-socketio (~6 min, docs/bench-gateway.md).
 bench-gateway: $(STAMP)
 	$(PY) -m bench.gateway
+
+# The fault run: 10,000 answers under injected faults, counted against two oracles
+# (~30 min; a smaller run is part of make test). FAULTS_ARGS="--answers 300" for a quick one.
+bench-faults: deps
+	$(PY) -m bots.ledger --answers 10000 $(FAULTS_ARGS)
 
 # A vocabulary quiz from WordNet and CEFR levels: make quiz LEVEL=B2 N=10 [SEED=1 ID=... OUT=...]
 quiz: $(STAMP)

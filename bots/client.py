@@ -17,6 +17,8 @@ from websockets.typing import Origin
 
 from protocol import decode_server_frame
 
+BUSY_RETRIES = 5
+
 
 async def sign_up_anonymously(auth_url: str) -> tuple[str, str]:
     """(uid, ID token) of a new anonymous user, from the Auth emulator's REST API."""
@@ -36,13 +38,20 @@ class Host:
     token: str
 
     async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
+        """One request; a 503 (the API was contended, nothing changed) is sent again after
+        its Retry-After, a few times, as a patient host would."""
         async with httpx.AsyncClient(timeout=10) as http:
-            return await http.request(
-                method,
-                f"{self.api_url}{path}",
-                json=body,
-                headers={"Authorization": f"Bearer {self.token}"},
-            )
+            for _ in range(BUSY_RETRIES):
+                response = await http.request(
+                    method,
+                    f"{self.api_url}{path}",
+                    json=body,
+                    headers={"Authorization": f"Bearer {self.token}"},
+                )
+                if response.status_code != 503:
+                    break
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+            return response
 
     async def create_session(self, quiz_id: str, **options: Any) -> dict[str, Any]:
         response = await self.call("POST", "/api/v1/sessions", {"quiz_id": quiz_id, **options})

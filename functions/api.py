@@ -6,6 +6,7 @@ comes from the verified token, never from the request body.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import flask
 
 from protocol import ErrorCode
-from quiz.errors import GameError
+from quiz.errors import Busy, GameError
 from quiz.model import Session
 from quiz.quizfile import QuizFileError, load_quiz_text
 from quiz.results import players_csv
+
+log = logging.getLogger("quiz.api")
 
 # Where a refusal's code maps to an HTTP status: the one place that decides.
 _STATUS = {
@@ -60,6 +63,13 @@ def create_app(
     def refused(error: GameError) -> tuple[flask.Response, int]:
         status = _STATUS.get(error.code, HTTPStatus.CONFLICT)
         return flask.jsonify({"error": {"code": error.code.value, "message": error.message}}), status
+
+    @app.errorhandler(Busy)
+    def busy(error: Busy) -> tuple[flask.Response, int, dict[str, str]]:
+        fields = {"path": flask.request.path, "error": str(error)}
+        log.warning("request contended", extra={"json_fields": fields})
+        body = {"code": ErrorCode.INTERNAL.value, "message": "Busy: nothing was changed; try again"}
+        return flask.jsonify({"error": body}), HTTPStatus.SERVICE_UNAVAILABLE, {"Retry-After": "1"}
 
     def caller() -> str:
         header = flask.request.headers.get("Authorization", "")

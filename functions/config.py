@@ -30,6 +30,10 @@ class Config:
     tasks_emulator_host: str
     # Browser origins (the web client's) allowed to call the host API.
     api_allowed_origins: frozenset[str]
+    # "production" in the cloud; anything else is a laptop or a test stack.
+    environment: str
+    # Injected failures for the fault tests (functions/faults.py); empty in the cloud.
+    faults: str
 
 
 _REQUIRED = ("GOOGLE_CLOUD_PROJECT", "FLUSH_URL", "TIMER_URL")
@@ -56,4 +60,6 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         api_allowed_origins=frozenset(
             o.strip() for o in env.get("API_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
+        environment=env.get("QUIZ_ENV", "local"),
+        faults=env.get("QUIZ_FAULTS", "").strip(),
     )

@@ -22,8 +22,10 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from firebase_admin import auth as firebase_auth
 from google.cloud import firestore
+from werkzeug.exceptions import ServiceUnavailable
 
 import api
+import faults
 from backends.events import PubSubPublisher
 from backends.store import Store
 from backends.tasks import CloudTasksQueue
@@ -32,7 +34,7 @@ from game import Game
 from protocol import logs
 from protocol.envelope import command_from_message
 from protocol.tokens import require_unexpired
-from quiz.errors import GameError
+from quiz.errors import Busy, GameError
 
 logs.configure()
 log = logging.getLogger("quiz.functions")
@@ -49,8 +51,15 @@ def game() -> Game:
     )
 
 
+@functools.cache
+def injected_faults() -> faults.Injector:
+    config = load_config()
+    return faults.Injector(faults.load(config.faults, config.environment))
+
+
 @functions_framework.cloud_event
 def on_command(event: CloudEvent) -> None:
+    injector = injected_faults()
     message = event.data["message"]
     try:
         command = command_from_message(base64.b64decode(message["data"]), message.get("attributes") or {})
@@ -60,7 +69,13 @@ def on_command(event: CloudEvent) -> None:
             extra={"json_fields": {"message_id": message.get("messageId"), "error": str(exc)}},
         )
         return
-    game().handle_command(command)
+    try:
+        game().handle_command(command)
+    except Busy as exc:
+        fields = {"error": str(exc)}
+        log.warning("command contended: Pub/Sub delivers it again", extra={"json_fields": fields})
+        raise ServiceUnavailable("Contended: nothing was written") from None
+    injector.after_commit("on_command")  # a no-op unless QUIZ_FAULTS asks for failures (tests only)
 
 
 def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> tuple[str, int]:
@@ -72,6 +87,12 @@ def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> 
         return "", 204
     try:
         run(body)
+    except Busy as exc:
+        log.warning(
+            "task contended: Cloud Tasks delivers it again",
+            extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}},
+        )
+        return "", 503
     except (GameError, KeyError, ValueError) as exc:
         log.error(
             "task refused", extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}}

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from protocol.frames import encode_frame
+from protocol.frames import ID_PATTERN, encode_frame
 
 # Command attributes, stamped by the gateway; a client can never set them.
 ATTR_UID = "uid"
@@ -74,9 +74,12 @@ def command_from_message(data: bytes, attributes: dict[str, str]) -> Command:
     frame = json.loads(data)
     if not isinstance(frame, dict):
         raise ValueError("command data is not a JSON object")
+    uid = attributes[ATTR_UID]
+    if not ID_PATTERN.fullmatch(uid):  # it names documents: "a/b" would fail on every retry
+        raise ValueError(f"uid {uid[:80]!r} cannot name a document")
     return Command(
         frame=frame,
-        uid=attributes[ATTR_UID],
+        uid=uid,
         received_at_ms=int(attributes[ATTR_RECEIVED_AT_MS]),
         connection_id=attributes.get(ATTR_CONNECTION_ID, ""),
     )

@@ -108,7 +108,7 @@ _ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id"})
 # Ids become Firestore document ids and Cloud Tasks names: a "/" or "__x__" there is not
 # a refusal but a crash on every redelivery, so ids are refused at the door instead.
 _ID_FIELDS = frozenset({"session_id", "question_id"})
-_ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")  # __x__ ids are Firestore's
+ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")  # __x__ ids are Firestore's
 
 
 def parse_client_frame(raw: str | bytes) -> ClientFrame:
@@ -119,8 +119,6 @@ def parse_client_frame(raw: str | bytes) -> ClientFrame:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame is not valid JSON") from exc
-    if not _encodable(data):
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame holds text that is not valid Unicode")
     return validate_client_frame(data)
 
 
@@ -140,11 +138,13 @@ def validate_client_frame(data: Any) -> ClientFrame:
     message_id = data.get("message_id")
     if message_id is None:
         message_id = uuid.uuid4().hex
-    elif not isinstance(message_id, str) or not _ID_PATTERN.fullmatch(message_id):
+    elif not isinstance(message_id, str) or not ID_PATTERN.fullmatch(message_id):
         raise ProtocolError(
             ErrorCode.INVALID_MESSAGE,
             f"message_id must be 1-{MAX_MESSAGE_ID_CHARS} letters, digits, '-' or '_'",
         )
+    if not _encodable(data):
+        raise _invalid("Frame holds text that is not valid Unicode", message_id)
     unknown = set(data) - _ENVELOPE_KEYS
     if unknown:
         raise _invalid(f"Unknown field(s): {', '.join(sorted(unknown))}", message_id)
@@ -175,7 +175,7 @@ def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: 
             raise _invalid(f"payload.{name} must be a {kind.__name__}", message_id)
         if isinstance(value, str) and not 0 < len(value) <= max_chars:
             raise _invalid(f"payload.{name} must have 1-{max_chars} characters", message_id)
-        if name in _ID_FIELDS and isinstance(value, str) and not _ID_PATTERN.fullmatch(value):
+        if name in _ID_FIELDS and isinstance(value, str) and not ID_PATTERN.fullmatch(value):
             raise _invalid(f"payload.{name} must be letters, digits, '-' or '_'", message_id)
         if isinstance(value, int) and not 0 <= value <= 24 * 3600 * 1000:
             raise _invalid(f"payload.{name} is out of range", message_id)

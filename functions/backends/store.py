@@ -23,7 +23,7 @@ from google.cloud import firestore
 from backends.naming import answer_id
 from protocol import ErrorCode
 from quiz import names
-from quiz.errors import GameError
+from quiz.errors import Busy, GameError
 from quiz.model import Kind, Participant, Question, Quiz, Session, Status, Timing, Verdict
 from quiz.scoring import judge_answer
 
@@ -59,6 +59,17 @@ class Store:
         self.db = client
         self._quiz_cache: dict[str, Quiz] = {}
 
+    def _commit(self, run: Callable[[Any], Any]) -> Any:
+        """Run a @transactional function in a new transaction. The client retries a
+        conflict itself; one that outlasts its retries ("Failed to commit transaction in
+        N attempts", caused by ABORTED) becomes Busy: nothing was written."""
+        try:
+            return run(self.db.transaction())
+        except ValueError as exc:
+            if isinstance(exc.__cause__, gexc.Aborted):
+                raise Busy(str(exc)) from exc
+            raise
+
     # -- quizzes ------------------------------------------------------------------
 
     def save_quiz(self, quiz: Quiz, owner_uid: str | None = None) -> None:
@@ -83,7 +94,7 @@ class Store:
             txn.set(ref, public)
             txn.set(ref.collection("private").document("key"), _quiz_key(quiz))
 
-        run(self.db.transaction())
+        self._commit(run)
 
     def list_quizzes(self) -> list[dict[str, Any]]:
         return [
@@ -170,7 +181,7 @@ class Store:
                 txn.set(ref, _session_to_doc(after))
             return before, after
 
-        return cast(tuple[Session, Session | None], run(self.db.transaction()))
+        return cast(tuple[Session, Session | None], self._commit(run))
 
     # -- participants -------------------------------------------------------------
 
@@ -225,7 +236,7 @@ class Store:
         participants = session_ref.collection("participants")
         if not participant_ref.get().exists and _count(participants) >= self._max_participants(session_id):
             raise GameError(ErrorCode.SESSION_FULL, "Session at capacity")
-        joined = cast(Joined, run(self.db.transaction()))
+        joined = cast(Joined, self._commit(run))
         count = _count(participants)
         if joined.is_new and count > joined.session.max_participants:
             seated = (
@@ -283,7 +294,7 @@ class Store:
             txn.set(session_ref.collection("banned").document(uid), {"uid": uid})
             return participant
 
-        return cast(Participant, run(self.db.transaction()))
+        return cast(Participant, self._commit(run))
 
     def has_answered(self, session_id: str, uid: str, question_id: str) -> bool:
         ref = self._session_ref(session_id).collection("answers").document(answer_id(uid, question_id))
@@ -391,7 +402,7 @@ class Store:
             )
             return Scored(the_answer_id, scored, question_id, verdict, replayed=False)
 
-        return cast(Scored, run(self.db.transaction()))
+        return cast(Scored, self._commit(run))
 
     def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
         query = (

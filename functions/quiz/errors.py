@@ -12,3 +12,9 @@ class GameError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class Busy(Exception):
+    """The store could not commit under contention, after its own retries. Nothing was
+    written: the caller answers 503 and the sender (Pub/Sub, Cloud Tasks, a host's
+    browser) tries again."""

@@ -21,7 +21,10 @@ GATEWAY_UNSET = {
     "GATEWAY_ID": "each instance derives its own id, which names its own events subscription; "
     "a shared value would make every instance share (and delete) one subscription",
 }
-FUNCTIONS_UNSET: dict[str, str] = {}
+FUNCTIONS_UNSET = {
+    "QUIZ_FAULTS": "injects failures for the fault tests; with QUIZ_ENV=production the "
+    "functions refuse every command rather than inject one",
+}
 # Any *_EMULATOR_HOST points a client library at a local emulator; a production gateway
 # refuses to start with one set, and the functions would silently talk to nothing.
 LOCAL_ONLY_SUFFIX = "_EMULATOR_HOST"

@@ -34,6 +34,7 @@ locals {
     SNAPSHOT_WINDOW_MS    = tostring(var.timing.snapshot_window_ms)
     REVEAL_PAUSE_MS       = tostring(var.timing.reveal_pause_ms)
     API_ALLOWED_ORIGINS   = join(",", var.api_allowed_origins)
+    QUIZ_ENV              = "production"
   }
 }
 
