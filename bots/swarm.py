@@ -1,52 +1,440 @@
-"""A bot swarm: N players in S sessions play Q questions through a running stack and
-measure what players feel (its own process; load from loopback only).
+"""A bot swarm: N players in S sessions play Q questions and measure what players feel,
+from worker processes of their own (load from loopback only).
 
-    python -m bots.swarm --players 200 --sessions 1 --questions 3
+    python -m bots.swarm --players 200 --sessions 1 --questions 3   # against `make run`
 
-Per answer: answer -> own SCORE_UPDATED, answer -> first LEADERBOARD_UPDATED flushed
-after it; per question: QUESTION_STARTED skew across players; per session: leaderboard
-frames per second; the gateway's RSS and CPU. Prints a summary; --json writes it all.
+`make bench` (bench/e2e) drives the same swarm up a ladder of player counts, against the
+local stack and against an in-memory python-socketio server. Bots speak the quiz
+protocol over a bare WebSocket (`gateway`) or over Socket.IO (`socketio`, frames as the
+payload of a "frame" event), stamp every frame with the wall clock on arrival, and decode
+only what they measure: a leaderboard is matched by its first bytes, never parsed.
+
+Per answer: sent, ACK, own SCORE_UPDATED (and the server stamps in them: the gateway's
+receive time, the function's commit time), first LEADERBOARD_UPDATED of a window at or
+after the commit; per question: QUESTION_STARTED arrival per player; per session: when
+each leaderboard version first arrived.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
 import multiprocessing
 import os
+import queue
 import random
+import re
 import sys
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Origin
 
-from bots.client import Host, Player, sign_up_anonymously
-from devstack.stack import PROJECT_ID, ROOT, load_endpoints
+from bots.tokens import unsigned_id_token
 from protocol import parse_timestamp_ms
 
+GATEWAY, SOCKETIO = "gateway", "socketio"
 CORRECT_SHARE = 0.7
+FLUSH_WINDOW_MS = 100
+# A leaderboard's version and stamp sit in its first bytes, whichever server sent it.
+_BOARD_VERSION = re.compile(r'"version":\s*(\d+)')
+_TIMESTAMP = re.compile(r'"timestamp":\s*"([^"]+)"')
+_SIO_FRAME = '42["frame",'
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What every worker process needs to play its slice of the players."""
+
+    transport: str  # GATEWAY or SOCKETIO
+    ws_url: str
+    origin: str | None
+    session_ids: list[str]
+    questions: int
+    time_limit_s: float
+    seed: int
+    run_id: str
+
+
+def answer_delay_s(rng: random.Random, time_limit_s: float) -> float:
+    """When a player answers: log-normal, median 2.5 s, most within 1.2-5 s (a few
+    fast clickers, a long tail of ponderers), never after the deadline."""
+    return min(max(0.3, rng.lognormvariate(math.log(2.5), 0.45)), time_limit_s - 0.7)
 
 
 @dataclass
-class Samples:
-    to_score_ms: list[float] = field(default_factory=list)
-    to_board_ms: list[float] = field(default_factory=list)
-    start_skew_ms: list[float] = field(default_factory=list)
-    boards_per_s: list[int] = field(default_factory=list)
+class Answer:
+    index: int
+    sent: float
+    message_id: str
+    ack_at: float = math.nan
+    ack_ts_ms: float = math.nan
+    score_at: float = math.nan
+    score_ts_ms: float = math.nan
+    time_taken_ms: float = math.nan
+
+
+class Socket(Protocol):
+    async def send_frame(self, frame: dict[str, Any]) -> None: ...
+    def frames(self) -> AsyncIterator[str]: ...
+    async def close(self) -> None: ...
+
+
+class GatewaySocket:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(frame, separators=(",", ":")))
+
+    async def frames(self) -> AsyncIterator[str]:
+        async for message in self.ws:
+            yield message if isinstance(message, str) else message.decode()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+class SocketIOSocket:
+    """The few Engine.IO/Socket.IO packets a bot needs: open, namespace connect with the
+    token, ping -> pong, and events named "frame" carrying one quiz frame each."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+
+    @classmethod
+    async def open(cls, ws: ClientConnection, token: str) -> SocketIOSocket:
+        opening = await ws.recv()
+        if not str(opening).startswith("0"):
+            raise ConnectionError(f"not an Engine.IO open packet: {str(opening)[:60]}")
+        await ws.send("40" + json.dumps({"token": token}))
+        while not str(reply := await ws.recv()).startswith("40"):
+            if str(reply).startswith("44"):
+                raise ConnectionError(f"Socket.IO connect refused: {reply!s:.80}")
+        return cls(ws)
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.ws.send("42" + json.dumps(["frame", frame], separators=(",", ":")))
+
+    async def frames(self) -> AsyncIterator[str]:
+        async for message in self.ws:
+            text = message if isinstance(message, str) else message.decode()
+            if text.startswith(_SIO_FRAME):
+                yield text[len(_SIO_FRAME) : -1]
+            elif text == "2":
+                await self.ws.send("3")
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+async def open_socket(plan: Plan, uid: str) -> Socket:
+    token = unsigned_id_token(uid, expires_in_s=3 * 3600)
+    if plan.transport == SOCKETIO:
+        ws = await connect(plan.ws_url, compression=None, max_size=None, ping_interval=None)
+        return await SocketIOSocket.open(ws, token)
+    origin = Origin(plan.origin) if plan.origin else None
+    ws = await connect(
+        plan.ws_url,
+        additional_headers={"Authorization": f"Bearer {token}"},
+        origin=origin,
+        compression=None,
+        max_size=None,
+    )
+    return GatewaySocket(ws)
+
+
+@dataclass
+class Bot:
+    """One player: reads every frame, stamps it, keeps only what the measures need."""
+
+    number: int
+    session_id: str
+    socket: Socket
+    joined: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    started: dict[int, asyncio.Future[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
+    answers: dict[str, Answer] = field(default_factory=dict)  # by question id
+    by_message: dict[str, Answer] = field(default_factory=dict)
+    boards: list[tuple[float, int, str]] = field(default_factory=list)  # arrival, version, stamp
     errors: Counter[str] = field(default_factory=Counter)
+    reader: asyncio.Task[None] | None = None
+
+    def question(self, index: int) -> asyncio.Future[tuple[float, dict[str, Any]]]:
+        if index not in self.started:
+            self.started[index] = asyncio.get_running_loop().create_future()
+        return self.started[index]
+
+    async def read(self) -> None:
+        with contextlib.suppress(Exception):
+            async for text in self.socket.frames():
+                self.on_frame(text, time.time())
+        self.ended.set()
+
+    def on_frame(self, text: str, at: float) -> None:
+        head = text[:40]
+        if head.startswith('{"type":"LEADERBOARD_UPDATED"'):
+            version, stamp = _BOARD_VERSION.search(text, 0, 400), _TIMESTAMP.search(text, 0, 200)
+            if version and stamp:
+                self.boards.append((at, int(version.group(1)), stamp.group(1)))
+            return
+        frame = json.loads(text)
+        kind, payload = frame["type"], frame["payload"]
+        if kind == "ACK":
+            answer = self.by_message.get(payload["message_id"])
+            if answer is not None:
+                answer.ack_at, answer.ack_ts_ms = at, parse_timestamp_ms(frame["timestamp"])
+        elif kind == "SCORE_UPDATED":
+            answer = self.answers.get(payload["question_id"])
+            if answer is not None and math.isnan(answer.score_at):
+                answer.score_at, answer.score_ts_ms = at, parse_timestamp_ms(frame["timestamp"])
+                answer.time_taken_ms = payload["time_taken_ms"]
+        elif kind == "QUESTION_STARTED":
+            future = self.question(payload["index"])
+            if not future.done():
+                future.set_result((at, payload))
+        elif kind == "SESSION_JOINED":
+            self.joined.set()
+        elif kind == "SESSION_ENDED":
+            self.ended.set()
+        elif kind == "ERROR":
+            self.errors[f"ERROR {payload['code']}"] += 1
+
+    async def play(self, plan: Plan, rng: random.Random, progress: Counter[str]) -> None:
+        for index in range(plan.questions):
+            try:
+                _, payload = await asyncio.wait_for(self.question(index), plan.time_limit_s + 180)
+            except TimeoutError:
+                self.errors["no QUESTION_STARTED"] += 1
+                return
+            await asyncio.sleep(answer_delay_s(rng, plan.time_limit_s))
+            right = rng.random() < CORRECT_SHARE
+            qid = payload["question"]["question_id"]
+            answer = Answer(index, time.time(), uuid.uuid4().hex)
+            self.answers[qid] = self.by_message[answer.message_id] = answer
+            await self.socket.send_frame(
+                {
+                    "type": "SUBMIT_ANSWER",
+                    "payload": {
+                        "session_id": self.session_id,
+                        "question_id": qid,
+                        "answer": "right" if right else rng.choice(["wrong", "other", "none"]),
+                    },
+                    "message_id": answer.message_id,
+                }
+            )
+            progress["sent"] += 1
+
+    def results(self) -> dict[str, Any]:
+        """Plain data for the parent: per answer, its times and its first leaderboard."""
+        boards = sorted(self.boards)
+        starts = {
+            index: (future.result()[0], parse_timestamp_ms(future.result()[1]["started_at"]))
+            for index, future in self.started.items()
+            if future.done()
+        }
+        rows = []
+        for answer in self.answers.values():
+            row = {
+                "session": self.session_id,
+                "index": answer.index,
+                "sent": answer.sent,
+                "ack_at": answer.ack_at,
+                "ack_ts_ms": answer.ack_ts_ms,
+                "score_at": answer.score_at,
+                "score_ts_ms": answer.score_ts_ms,
+                "received_ms": starts[answer.index][1] + answer.time_taken_ms
+                if answer.index in starts
+                else math.nan,
+                "board_at": math.nan,
+                "board_ts_ms": math.nan,
+            }
+            if not math.isnan(answer.score_ts_ms):
+                window = int(answer.score_ts_ms) // FLUSH_WINDOW_MS
+                board = next((b for b in boards if b[1] >= window and b[0] >= answer.sent), None)
+                if board is not None:
+                    row["board_at"], row["board_ts_ms"] = board[0], parse_timestamp_ms(board[2])
+            rows.append(row)
+        versions = [b[1] for b in self.boards]
+        if versions != sorted(set(versions)):
+            self.errors["leaderboard versions repeated or out of order"] += 1
+        return {
+            "answers": rows,
+            "starts": [(self.session_id, index, at) for index, (at, _) in starts.items()],
+            "boards": [(self.session_id, version, at) for at, version, _ in self.boards],
+            "errors": dict(self.errors),
+        }
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+def play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any, out: Any, nice: int) -> None:
+    """A worker process: `count` bots from bot number `first` on one event loop."""
+    if nice:
+        os.nice(nice)
+    try:
+        import uvloop
+
+        runner: Any = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    out.put(("done", first, runner(_play_slice(plan, first, count, ready, go, out))))
+
+
+async def _play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any, out: Any) -> dict[str, Any]:
+    rng = random.Random(plan.seed * 100_003 + first)
+    limit = asyncio.Semaphore(25)
+
+    async def join(number: int) -> Bot:
+        async with limit:
+            session_id = plan.session_ids[number % len(plan.session_ids)]
+            uid = f"swarm-{plan.run_id}-{number}"
+            bot = Bot(number, session_id, await open_socket(plan, uid))
+            bot.reader = asyncio.create_task(bot.read())
+            await bot.socket.send_frame(
+                {
+                    "type": "JOIN_SESSION",
+                    "payload": {"session_id": session_id, "username": f"bot {number}"},
+                    "message_id": uuid.uuid4().hex,
+                }
+            )
+            return bot
+
+    bots = await asyncio.gather(*(join(first + i) for i in range(count)))
+    # Joins queue up behind each other in the stack (not measured): allow them time.
+    await asyncio.wait_for(asyncio.gather(*(bot.joined.wait() for bot in bots)), 120 + 2 * count)
+    ready.set()
+    await asyncio.to_thread(go.wait, 900)
+    cpu_at_go = time.process_time()
+    progress: Counter[str] = Counter()
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(1)
+            scored = sum(1 for b in bots for a in b.answers.values() if not math.isnan(a.score_at))
+            out.put(("progress", first, {"sent": progress["sent"], "scored": scored}))
+
+    reporter = asyncio.create_task(report())
+    await asyncio.gather(*(bot.play(plan, rng, progress) for bot in bots))
+    deadline = time.monotonic() + plan.time_limit_s + 180
+    for bot in bots:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(bot.ended.wait(), max(0.1, deadline - time.monotonic()))
+        if not bot.ended.is_set():
+            bot.errors["no SESSION_ENDED"] += 1
+    reporter.cancel()
+    cpu_s = time.process_time() - cpu_at_go
+    results = [bot.results() for bot in bots]
+    await asyncio.gather(*(bot.socket.close() for bot in bots), return_exceptions=True)
+    errors: Counter[str] = Counter()
+    for r in results:
+        errors.update(r["errors"])
+    return {
+        "answers": [row for r in results for row in r["answers"]],
+        "starts": [s for r in results for s in r["starts"]],
+        "boards": _first_arrivals([b for r in results for b in r["boards"]]),
+        "errors": dict(errors),
+        "cpu_s": cpu_s,
+    }
+
+
+def _first_arrivals(boards: list[tuple[str, int, float]]) -> list[tuple[str, int, float]]:
+    """Each (session, version) once, at the first arrival any bot saw."""
+    first: dict[tuple[str, int], float] = {}
+    for session, version, at in boards:
+        key = (session, version)
+        first[key] = min(at, first.get(key, at))
+    return [(s, v, at) for (s, v), at in first.items()]
+
+
+@dataclass
+class Swarm:
+    """The worker processes of one run: start them, wait until every bot is in its
+    session, let them play, gather what they measured."""
+
+    plan: Plan
+    players: int
+    workers: int
+    nice: int = 0
+    processes: list[Any] = field(default_factory=list)
+
+    def start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.go, self.out = context.Event(), context.Queue()
+        self.readies = []
+        for w in range(self.workers):
+            first, end = w * self.players // self.workers, (w + 1) * self.players // self.workers
+            ready = context.Event()
+            process = context.Process(
+                target=play_slice,
+                args=(self.plan, first, end - first, ready, self.go, self.out, self.nice),
+                daemon=True,
+            )
+            process.start()
+            self.processes.append(process)
+            self.readies.append(ready)
+
+    async def wait_joined(self) -> None:
+        deadline = time.monotonic() + 180 + self.players
+        for ready, process in zip(self.readies, self.processes, strict=True):
+            while not await asyncio.to_thread(ready.wait, 1):
+                if not process.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError("a swarm worker did not get its players into their sessions")
+
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid is not None]
+
+    async def play(self, expected_answers: int, show: Any = print) -> dict[str, Any]:
+        """Let the bots play; `show` gets a progress line every couple of seconds."""
+        self.go.set()
+        progress: dict[int, dict[str, int]] = {}
+        parts: list[dict[str, Any]] = []
+        shown, started = 0.0, time.monotonic()
+        while len(parts) < self.workers:
+            try:
+                kind, first, body = await asyncio.to_thread(self.out.get, True, 2)
+            except queue.Empty:
+                kind = ""
+                if not any(p.is_alive() for p in self.processes):
+                    raise RuntimeError("every swarm worker exited before reporting") from None
+            if kind == "progress":
+                progress[first] = body
+            elif kind == "done":
+                parts.append(body)
+            if time.monotonic() - shown >= 2:
+                shown = time.monotonic()
+                sent = sum(p["sent"] for p in progress.values())
+                scored = sum(p["scored"] for p in progress.values())
+                show(
+                    f"    {shown - started:5.0f} s  answers sent {sent}/{expected_answers}"
+                    f"  scored {scored}  workers done {len(parts)}/{self.workers}"
+                )
+        for process in self.processes:
+            process.join(10)
+        errors: Counter[str] = Counter()
+        for part in parts:
+            errors.update(part["errors"])
+        return {
+            "answers": [row for part in parts for row in part["answers"]],
+            "starts": [s for part in parts for s in part["starts"]],
+            "boards": _first_arrivals([b for part in parts for b in part["boards"]]),
+            "errors": dict(errors),
+            "bots_cpu_s": sum(part["cpu_s"] for part in parts),  # while playing, every worker
+        }
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.is_alive():
+                process.terminate()
+            process.join(5)
 
 
 def make_quiz(questions: int, time_limit_s: int) -> dict[str, Any]:
@@ -67,265 +455,57 @@ def make_quiz(questions: int, time_limit_s: int) -> dict[str, Any]:
     }
 
 
-def seed(quiz: dict[str, Any], firestore_host: str) -> None:
-    os.environ["FIRESTORE_EMULATOR_HOST"] = firestore_host
-    sys.path.insert(0, str(ROOT / "functions"))
-    from google.cloud import firestore
-
-    from backends.store import Store
-    from quiz.quizfile import quiz_from_dict
-
-    Store(firestore.Client(project=PROJECT_ID)).save_quiz(quiz_from_dict(quiz))
-
-
-async def connect_players(count: int, ws_url: str, auth_url: str, origin: str) -> list[Player]:
-    limit = asyncio.Semaphore(50)
-
-    async def one() -> Player:
-        async with limit:
-            uid, token = await sign_up_anonymously(auth_url)
-            player = Player(ws_url, token, uid, origin=origin)
-            await player.connect()
-            return player
-
-    return list(await asyncio.gather(*(one() for _ in range(count))))
+async def create_sessions(
+    api_url: str, host_uid: str, quiz: dict[str, Any], sessions: int, max_participants: int
+) -> list[str]:
+    """Upload the quiz and create the sessions through the host API (auto-advance on)."""
+    headers = {"Authorization": f"Bearer {unsigned_id_token(host_uid)}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as http:
+        (await http.post("/api/v1/quizzes", content=json.dumps(quiz))).raise_for_status()
+        ids = []
+        for _ in range(sessions):
+            body = {"quiz_id": quiz["id"], "auto_advance": True, "max_participants": max_participants}
+            response = await http.post("/api/v1/sessions", json=body)
+            response.raise_for_status()
+            ids.append(response.json()["session_id"])
+        return ids
 
 
-async def play_question(
-    player: Player, session_id: str, index: int, rng: random.Random, spread_s: float, samples: Samples
-) -> None:
-    started = await player.expect("QUESTION_STARTED", index=index, timeout_s=60)
-    await asyncio.sleep(rng.uniform(0.2, spread_s))
-    answer = "right" if rng.random() < CORRECT_SHARE else rng.choice(["wrong", "other", "none"])
-    qid = started["payload"]["question"]["question_id"]
-    sent = time.monotonic()
-    await player.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": qid, "answer": answer})
-    try:
-        score = await player.expect("SCORE_UPDATED", question_id=qid, timeout_s=30)
-    except TimeoutError:
-        samples.errors["no SCORE_UPDATED"] += 1
-        return
-    samples.to_score_ms.append((player.arrival_of(score) - sent) * 1000)
-    # The first leaderboard flushed in or after the window in which the score committed.
-    window = parse_timestamp_ms(score["timestamp"]) // 100
-    try:
-        board = await player.expect("LEADERBOARD_UPDATED", timeout_s=10)
-        while board["payload"]["version"] < window:
-            board = await player.expect("LEADERBOARD_UPDATED", timeout_s=10)
-        samples.to_board_ms.append((player.arrival_of(board) - sent) * 1000)
-    except TimeoutError:
-        samples.errors["no LEADERBOARD_UPDATED"] += 1
-
-
-def watch_leaderboards(
-    session_id: str, ws_url: str, auth_url: str, origin: str, ready: Any, out: Any
-) -> None:
-    """In its own process, so a busy swarm cannot bunch up its arrival times: one socket
-    in the session records when each LEADERBOARD_UPDATED arrives, until SESSION_ENDED."""
-
-    async def watch() -> list[float]:
-        uid, token = await sign_up_anonymously(auth_url)
-        watcher = Player(ws_url, token, uid, origin=origin)
-        await watcher.connect()
-        await watcher.send("JOIN_SESSION", {"session_id": session_id, "username": f"watcher {uid[:6]}"})
-        await watcher.expect("SESSION_JOINED")
-        ready.set()
-        await watcher.expect("SESSION_ENDED", timeout_s=600)
-        await watcher.close()
-        return [
-            t
-            for raw, t in zip(watcher.raw, watcher.arrivals, strict=True)
-            if raw.startswith('{"type":"LEADERBOARD_UPDATED"')
-        ]
-
-    out.put(asyncio.run(watch()))
-
-
-def gateway_usage() -> dict[str, float]:
-    """RSS and CPU seconds of every local gateway process (read from /proc)."""
-    usage = {"rss_mib": 0.0, "cpu_s": 0.0}
-    ticks = os.sysconf("SC_CLK_TCK")
-    for proc in Path("/proc").iterdir():
-        try:
-            if b"-m\x00gateway" not in (proc / "cmdline").read_bytes():
-                continue
-            status = (proc / "status").read_text()
-            stat = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        usage["rss_mib"] += (
-            int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS"))) / 1024
-        )
-        usage["cpu_s"] += (int(stat[11]) + int(stat[12])) / ticks
-    return usage
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What every worker process needs to play its slice of the players."""
-
-    ws_url: str
-    auth_url: str
-    origin: str
-    session_ids: list[str]
-    questions: int
-    spread_s: float
-    seed: int
-
-
-def play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any, out: Any) -> None:
-    """A worker process: `count` bots, from bot number `first`, in their own event loop,
-    so no one process's lag is charged to the system under test."""
-    out.put(asyncio.run(_play_slice(plan, first, count, ready, go)))
-
-
-async def _play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any) -> dict[str, Any]:
-    rng = random.Random(plan.seed * 100_003 + first)
-    bots = await connect_players(count, plan.ws_url, plan.auth_url, plan.origin)
-    membership = {
-        bot.uid: plan.session_ids[(first + i) % len(plan.session_ids)] for i, bot in enumerate(bots)
-    }
-    for i, bot in enumerate(bots):
-        await bot.send("JOIN_SESSION", {"session_id": membership[bot.uid], "username": f"bot{first + i}"})
-    await asyncio.gather(*(bot.expect("SESSION_JOINED", timeout_s=120) for bot in bots))
-    ready.set()
-    await asyncio.to_thread(go.wait, 600)
-    samples = Samples()
-    for index in range(plan.questions):
-        await asyncio.gather(
-            *(play_question(b, membership[b.uid], index, rng, plan.spread_s, samples) for b in bots)
-        )
-    await asyncio.gather(*(b.expect("SESSION_ENDED", timeout_s=120) for b in bots))
-    starts = []
-    for bot in bots:
-        for index, raw in enumerate(bot.raw):
-            if raw.startswith('{"type":"QUESTION_STARTED"'):
-                # CLOCK_MONOTONIC is one clock for every process on the machine.
-                starts.append(
-                    (membership[bot.uid], bot.frame(index)["payload"]["index"], bot.arrivals[index])
-                )
-        versions = [
-            bot.frame(i)["payload"]["version"]
-            for i, raw in enumerate(bot.raw)
-            if raw.startswith('{"type":"LEADERBOARD_UPDATED"')
-        ]
-        if len(versions) != len(set(versions)) or versions != sorted(versions):
-            samples.errors["leaderboard versions repeated or out of order"] += 1
-    await asyncio.gather(*(b.close() for b in bots))
-    return {
-        "to_score_ms": samples.to_score_ms,
-        "to_board_ms": samples.to_board_ms,
-        "starts": starts,
-        "errors": dict(samples.errors),
-    }
-
-
-async def run(
-    players: int, sessions: int, questions: int, time_limit_s: int, spread_s: float, seed_: int, workers: int
-) -> dict[str, Any]:
-    e = load_endpoints()
-    ws_url, origin = f"ws://{e['gateway'].address}/ws", f"http://127.0.0.1:{e['gateway'].port}"
-    quiz = make_quiz(questions, time_limit_s)
-    seed(quiz, e["firestore"].address)
-    _, host_token = await sign_up_anonymously(e["auth"].url)
-    host = Host(e["sessions_api"].url, host_token)
-    session_ids = [
-        (await host.create_session(quiz["id"], auto_advance=True, max_participants=players + 1))["session_id"]
-        for _ in range(sessions)
-    ]
-    plan = Plan(ws_url, e["auth"].url, origin, session_ids, questions, spread_s, seed_)
-    context = multiprocessing.get_context("spawn")
-    go, results_out, boards_out = context.Event(), context.Queue(), context.Queue()
-    print(f"Connecting {players} players to {sessions} session(s) from {workers} process(es) ...", flush=True)
-    t0 = time.monotonic()
-    slices = [(w * players // workers, (w + 1) * players // workers) for w in range(workers)]
-    processes, readies = [], []
-    for first, end in slices:
-        ready = context.Event()
-        process = context.Process(target=play_slice, args=(plan, first, end - first, ready, go, results_out))
-        process.start()
-        processes.append(process)
-        readies.append(ready)
-    for ready in readies:
-        if not await asyncio.to_thread(ready.wait, 300):
-            raise TimeoutError("a worker did not get its players into the session")
-    print(f"  joined in {time.monotonic() - t0:.1f} s", flush=True)
-    watchers = []
-    for session_id in session_ids:
-        ready = context.Event()
-        watcher = context.Process(
-            target=watch_leaderboards, args=(session_id, ws_url, e["auth"].url, origin, ready, boards_out)
-        )
-        watcher.start()
-        await asyncio.to_thread(ready.wait, 60)
-        watchers.append(watcher)
-
-    usage_before, clock_before = gateway_usage(), time.monotonic()
-    go.set()
-    async with httpx.AsyncClient(timeout=30) as http:
+async def start_sessions(api_url: str, host_uid: str, session_ids: list[str]) -> None:
+    headers = {"Authorization": f"Bearer {unsigned_id_token(host_uid)}"}
+    async with httpx.AsyncClient(base_url=api_url, headers=headers, timeout=30) as http:
         for session_id in session_ids:
-            await http.post(
-                f"{host.api_url}/api/v1/sessions/{session_id}/start",
-                headers={"Authorization": f"Bearer {host.token}"},
-            )
-    samples = Samples()
-    starts: defaultdict[tuple[str, int], list[float]] = defaultdict(list)
-    for done in range(workers):
-        part = await asyncio.to_thread(results_out.get, True, 900)
-        samples.to_score_ms += part["to_score_ms"]
-        samples.to_board_ms += part["to_board_ms"]
-        samples.errors.update(part["errors"])
-        for session_id, index, arrived in part["starts"]:
-            starts[(session_id, index)].append(arrived)
-        print(f"  worker {done + 1}/{workers} done: {len(part['to_score_ms'])} answers scored", flush=True)
-    usage_after, clock_after = gateway_usage(), time.monotonic()
-    for process in processes:
-        process.join(30)
-    samples.start_skew_ms = [(max(a) - min(a)) * 1000 for a in starts.values()]
-    for _ in watchers:
-        arrivals = await asyncio.to_thread(boards_out.get, True, 60)
-        # The most frames any one-second window of this session's leaderboards holds.
-        samples.boards_per_s.append(
-            max((sum(1 for t in arrivals if start <= t < start + 1) for start in arrivals), default=0)
-        )
-    for watcher in watchers:
-        watcher.join(10)
-
-    return {
-        "players": players,
-        "sessions": sessions,
-        "questions": questions,
-        "answers": len(samples.to_score_ms),
-        "answer_to_score_ms": {q: percentile(samples.to_score_ms, q) for q in (50, 95, 99)},
-        "answer_to_leaderboard_ms": {q: percentile(samples.to_board_ms, q) for q in (50, 95, 99)},
-        "question_start_skew_ms": {q: percentile(samples.start_skew_ms, q) for q in (50, 99)},
-        "leaderboard_frames_per_session_s_max": max(samples.boards_per_s, default=0),
-        "gateway_rss_mib": usage_after["rss_mib"],
-        "gateway_cpu_pct": 100
-        * (usage_after["cpu_s"] - usage_before["cpu_s"])
-        / (clock_after - clock_before),
-        "errors": dict(samples.errors),
-    }
+            (await http.post(f"/api/v1/sessions/{session_id}/start")).raise_for_status()
 
 
-def print_summary(s: dict[str, Any]) -> None:
-    print(f"\n{s['players']} players, {s['sessions']} session(s), {s['questions']} questions")
-    print(f"{s['answers']} answers scored")
-    print(f"{'':34}{'p50':>8}{'p95':>8}{'p99':>8}")
-    for label, key in (
-        ("answer -> own SCORE_UPDATED (ms)", "answer_to_score_ms"),
-        ("answer -> LEADERBOARD_UPDATED (ms)", "answer_to_leaderboard_ms"),
-    ):
-        p = s[key]
-        print(f"{label:34}{p[50]:8.0f}{p[95]:8.0f}{p[99]:8.0f}")
-    skew = s["question_start_skew_ms"]
-    print(f"{'QUESTION_STARTED skew (ms)':34}{skew[50]:8.0f}{'':>8}{skew[99]:8.0f}")
-    print(
-        f"leaderboard frames per session in any 1 s window: max {s['leaderboard_frames_per_session_s_max']}"
+async def run_against_local_stack(args: argparse.Namespace) -> dict[str, Any]:
+    from devstack.stack import load_endpoints
+
+    e = load_endpoints()
+    quiz = make_quiz(args.questions, args.time_limit)
+    host_uid = f"swarm-host-{uuid.uuid4().hex[:8]}"
+    session_ids = await create_sessions(
+        e["sessions_api"].url, host_uid, quiz, args.sessions, args.players + 1
     )
-    print(f"gateway: RSS {s['gateway_rss_mib']:.0f} MiB, CPU {s['gateway_cpu_pct']:.0f}% of one core")
-    if s["errors"]:
-        print(f"errors: {s['errors']}")
+    plan = Plan(
+        GATEWAY,
+        f"ws://{e['gateway'].address}/ws",
+        f"http://127.0.0.1:{e['gateway'].port}",
+        session_ids,
+        args.questions,
+        args.time_limit,
+        args.seed,
+        uuid.uuid4().hex[:8],
+    )
+    swarm = Swarm(plan, args.players, args.workers or max(1, -(-args.players // 500)))
+    print(f"Joining {args.players} players to {args.sessions} session(s) ...", flush=True)
+    swarm.start()
+    try:
+        await swarm.wait_joined()
+        await start_sessions(e["sessions_api"].url, host_uid, session_ids)
+        return await swarm.play(args.players * args.questions, show=lambda line: print(line, flush=True))
+    finally:
+        swarm.stop()
 
 
 def main() -> None:
@@ -336,18 +516,19 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1)
     parser.add_argument("--questions", type=int, default=3)
     parser.add_argument("--time-limit", type=int, default=10, help="seconds per question")
-    parser.add_argument("--spread", type=float, default=6.0, help="answers spread over this many seconds")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, help="bot processes (default: one per 250 players)")
-    parser.add_argument("--json", type=Path, help="write the summary here")
+    parser.add_argument("--workers", type=int, help="bot processes (default: one per 500 players)")
+    parser.add_argument("--json", type=Path, help="write every measurement here")
     args = parser.parse_args()
-    workers = args.workers or max(1, -(-args.players // 250))
-    summary = asyncio.run(
-        run(args.players, args.sessions, args.questions, args.time_limit, args.spread, args.seed, workers)
-    )
-    print_summary(summary)
+    raw = asyncio.run(run_against_local_stack(args))
+    from bench.e2e.stats import summarise_swarm
+
+    summary = summarise_swarm(raw)
+    for name, value in summary.items():
+        print(f"{name:40} {value}")
     if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
+        args.json.write_text(json.dumps({"summary": summary, "raw": raw}, indent=1))
+    sys.exit(0)
 
 
 if __name__ == "__main__":

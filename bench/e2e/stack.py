@@ -1,0 +1,130 @@
+"""The bench's own local stack (free ports, beside any `make run`): the stack `make run`
+starts, except that functions-framework loads the functions through bench/e2e/probe.py,
+so each call logs where its time went. Plus CPU and memory accounting from /proc."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from devstack.processes import StartError, wait_for_port
+from devstack.stack import FUNCTIONS, ROOT, Stack, free_endpoints
+
+PROBE = ROOT / "bench" / "e2e" / "probe.py"
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+class BenchStack(Stack):
+    def _start_services(self) -> None:
+        e, env = self.endpoints, self.service_env()
+        started = []
+        for name in FUNCTIONS:
+            argv = [
+                sys.executable,
+                "-m",
+                "functions_framework",
+                f"--target={name}",
+                f"--source={PROBE}",
+                f"--host={e[name].host}",
+                f"--port={e[name].port}",
+            ]
+            started.append(self._spawn(name, argv, env))
+        gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
+        started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
+        for child in started:
+            wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
+
+    def groups(self) -> dict[str, int]:
+        """Service name -> process group (each child leads its own)."""
+        return {child.name: child.process.pid for child in self.children}
+
+    def probe_lines(
+        self, offsets: dict[str, int] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        """The probe's log lines written since `offsets` (per function log), and the new offsets."""
+        lines: list[dict[str, Any]] = []
+        new_offsets = {}
+        for name in FUNCTIONS:
+            path = self.log_dir / f"{name}.log"
+            with path.open("rb") as log:
+                log.seek((offsets or {}).get(name, 0))
+                for raw in log:
+                    if b'"bench hop"' in raw:
+                        try:
+                            lines.append(json.loads(raw))
+                        except ValueError:
+                            continue
+                new_offsets[name] = log.tell()
+        return lines, new_offsets
+
+
+@contextmanager
+def bench_stack(log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
+    stack = BenchStack(
+        free_endpoints(), log_dir or Path(tempfile.mkdtemp(prefix="quiz-bench-")), extra_env=extra_env or {}
+    )
+    stack.log_dir.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(ROOT / "functions"))  # provisioning seeds through the functions' store
+    try:
+        stack.start()
+    except StartError:
+        stack.endpoints = free_endpoints()  # a port drawn free was taken before it bound: once more
+        stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+# -- /proc ------------------------------------------------------------------------------
+
+
+def cpu_seconds_by_group(groups: dict[str, int]) -> dict[str, float]:
+    """utime + stime of every live process in each process group (a gcloud wrapper's JVM
+    included), in seconds."""
+    totals = dict.fromkeys(groups, 0.0)
+    by_pgid = {pgid: name for name, pgid in groups.items()}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        name = by_pgid.get(int(fields[2]))
+        if name is not None:
+            totals[name] += (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+    return totals
+
+
+def cpu_seconds_of(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+    return total
+
+
+def rss_mib(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((line for line in status.splitlines() if line.startswith("VmRSS")), "VmRSS: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
+def machine_busy_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values) - idle) / TICKS_PER_S, sum(values) / TICKS_PER_S
