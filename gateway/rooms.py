@@ -12,20 +12,23 @@ C = TypeVar("C", bound=Hashable)
 class Rooms(Generic[C]):
     def __init__(self) -> None:
         self.by_id: dict[str, C] = {}
-        self.by_uid: defaultdict[str, set[C]] = defaultdict(set)
+        # A list, not a set: a user has one socket or a few (capped at the handshake),
+        # and a set costs ~150 bytes more per idle socket.
+        self.by_uid: dict[str, list[C]] = {}
         self.members: defaultdict[str, set[C]] = defaultdict(set)
         self._sessions_of: defaultdict[C, set[str]] = defaultdict(set)
 
     def connect(self, connection_id: str, uid: str, conn: C) -> None:
         self.by_id[connection_id] = conn
-        self.by_uid[uid].add(conn)
+        self.by_uid.setdefault(uid, []).append(conn)
 
     def disconnect(self, connection_id: str, uid: str) -> None:
         conn = self.by_id.pop(connection_id, None)
         if conn is None:
             return
-        self.by_uid[uid].discard(conn)
-        if not self.by_uid[uid]:
+        sockets = self.by_uid[uid]
+        sockets.remove(conn)
+        if not sockets:
             del self.by_uid[uid]
         for session_id in self._sessions_of.pop(conn, ()):
             self.members[session_id].discard(conn)

@@ -60,6 +60,7 @@ log = logging.getLogger("quiz.gateway")
 SUBPROTOCOL = "quiz.v1"
 BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: token rides here
 ACCEPTED_IDS_KEPT = 256
+RANKS_SPLICE = b',"%s":' % RANKS_KEY.encode()  # ranks: the last key of a board's payload
 
 
 class Connection(ServerConnection):
@@ -72,7 +73,7 @@ class Connection(ServerConnection):
         self.connection_id = uuid.uuid4().hex
         self.tokens = float(rate_burst)
         self.refill_at = time.monotonic()
-        self.accepted_ids: OrderedDict[str, None] = OrderedDict()
+        self.accepted_ids: OrderedDict[str, None] | None = None  # made at the first publish
         # Refused frames, leaking away at the allowed rate: a client that stays over the
         # limit piles them up; one that briefly bursts does not.
         self.strikes = 0.0
@@ -162,8 +163,7 @@ class Gateway:
         assert isinstance(connection, Connection)
         self.rooms.connect(connection.connection_id, connection.uid, connection)
         self.metrics.connections.inc()
-        ids = {"uid": connection.uid, "connection_id": connection.connection_id}
-        log.info("socket opened", extra={"json_fields": ids})
+        log.info("socket opened", extra={"json_fields": _ids(connection)})
         try:
             async for raw in connection:
                 await self.relay(connection, raw, now_ms())
@@ -172,7 +172,7 @@ class Gateway:
         finally:
             self.metrics.connections.dec()
             self.rooms.disconnect(connection.connection_id, connection.uid)
-            log.info("socket closed", extra={"json_fields": ids | {"code": connection.close_code}})
+            log.info("socket closed", extra={"json_fields": _ids(connection, code=connection.close_code)})
 
     async def relay(self, conn: Connection, raw: str | bytes, received_at_ms: int) -> None:
         if conn.state is not State.OPEN:
@@ -204,7 +204,8 @@ class Gateway:
             )
             await self._send(conn, pong)
             return
-        if frame.message_id not in conn.accepted_ids:
+        accepted = conn.accepted_ids
+        if accepted is None or frame.message_id not in accepted:
             data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
             attributes = {
                 ATTR_UID: conn.uid,
@@ -222,9 +223,11 @@ class Gateway:
                 await self._send(conn, failed)
                 return
             self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
-            conn.accepted_ids[frame.message_id] = None
-            if len(conn.accepted_ids) > ACCEPTED_IDS_KEPT:
-                conn.accepted_ids.popitem(last=False)
+            if accepted is None:
+                conn.accepted_ids = accepted = OrderedDict()
+            accepted[frame.message_id] = None
+            if len(accepted) > ACCEPTED_IDS_KEPT:
+                accepted.popitem(last=False)
         # Accepted = stored by Pub/Sub; a resend of an accepted id is acknowledged again.
         await self._send(conn, server_frame(ServerType.ACK, {"message_id": frame.message_id}))
 
@@ -297,15 +300,20 @@ class Gateway:
             self.boards_sent_at.pop(session_id, None)
 
     def _deliver_leaderboard(self, data: bytes, recipients: list[Connection]) -> None:
-        """Encode the shared frame once; each socket gets it with its own `your_rank`."""
-        frame: dict[str, Any] = json.loads(data)
-        ranks: dict[str, int] = frame["payload"].pop(RANKS_KEY, {})
-        # Payload last, so a socket's rank is spliced in before the two closing braces.
-        ordered = {k: frame[k] for k in ("type", "timestamp", "message_id")} | {"payload": frame["payload"]}
-        shared = encode_frame(ordered)[:-2]
+        """Each socket gets the board with its own `your_rank` in place of `ranks`. The
+        functions encode the payload last and `ranks` last in it, so this only slices and
+        splices bytes: the 100-entry board is never decoded here."""
+        shared, ranks = _split_board(data)
+        frames: dict[int | None, bytes] = {}  # ties share a rank, and so a frame
         for conn in recipients:
             rank = ranks.get(conn.uid)
-            broadcast([conn], f'{shared},"your_rank":{"null" if rank is None else rank}}}}}')
+            frame = frames.get(rank)
+            if frame is None:
+                frame = frames[rank] = b'%s,"your_rank":%s}}' % (
+                    shared,
+                    b"null" if rank is None else b"%d" % rank,
+                )
+            broadcast([conn], frame, text=True)
         self.metrics.frames_out.labels(ServerType.LEADERBOARD_UPDATED.value).inc(len(recipients))
 
     def _keeping_up(self, conn: Connection) -> bool:
@@ -385,8 +393,25 @@ def _forget_token(headers: Headers) -> None:
         headers["Sec-WebSocket-Protocol"] = ", ".join(kept)
 
 
+def _ids(conn: Connection, **more: Any) -> dict[str, Any]:
+    """A socket's ids for a lifecycle log line (built then: a dict kept per socket costs memory)."""
+    return {"uid": conn.uid, "connection_id": conn.connection_id, **more}
+
+
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
+
+
+def _split_board(data: bytes) -> tuple[bytes, dict[str, int]]:
+    """(the board up to its `ranks`, without the closing braces; the ranks). A board from
+    functions older than the payload-last encoding (a rolling deploy) is re-encoded."""
+    at = data.rfind(RANKS_SPLICE)
+    if at > 0 and data.endswith(b"}}}"):
+        return data[:at], json.loads(data[at + len(RANKS_SPLICE) : -2])
+    frame = json.loads(data)
+    ranks = frame["payload"].pop(RANKS_KEY, {})
+    ordered = {k: v for k, v in frame.items() if k != "payload"} | {"payload": frame["payload"]}
+    return encode_frame(ordered).encode()[:-2], ranks
 
 
 def _board_version(data: bytes) -> int:

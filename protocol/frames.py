@@ -207,11 +207,13 @@ def server_frame(
     message_id: str | None = None,
     at_ms: int | None = None,
 ) -> dict[str, Any]:
+    # Type first and payload last, as the gateway relies on: it reads the type from the
+    # front of an encoded frame, and splices a player's rank in at the end of a board.
     return {
         "type": frame_type.value,
-        "payload": payload,
         "timestamp": format_timestamp(now_ms() if at_ms is None else at_ms),
         "message_id": message_id or uuid.uuid4().hex,
+        "payload": payload,
     }
 
 
