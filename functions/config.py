@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from protocol.tracing import TraceConfigError, TraceSettings, parse_sample_ratio, select_exporter
+
 
 class ConfigError(RuntimeError):
     pass
@@ -34,6 +36,20 @@ class Config:
     environment: str
     # Injected failures for the fault tests (functions/faults.py); empty in the cloud.
     faults: str
+    # Where spans go (protocol/tracing.py): Cloud Trace in production, else an OTLP
+    # endpoint if one is set, else nowhere (trace ids still reach the logs).
+    trace_exporter: str
+    otlp_endpoint: str
+    trace_sample_ratio: float
+
+    def trace_settings(self) -> TraceSettings:
+        return TraceSettings(
+            service_name="quiz-functions",
+            project_id=self.project_id,
+            exporter=self.trace_exporter,
+            otlp_endpoint=self.otlp_endpoint,
+            sample_ratio=self.trace_sample_ratio,
+        )
 
 
 _REQUIRED = ("GOOGLE_CLOUD_PROJECT", "FLUSH_URL", "TIMER_URL")
@@ -43,6 +59,15 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
     missing = [key for key in _REQUIRED if not env.get(key)]
     if missing:
         raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
+    environment = env.get("QUIZ_ENV", "local")
+    otlp_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    try:
+        trace_exporter = select_exporter(
+            env.get("OTEL_TRACES_EXPORTER", ""), environment == "production", otlp_endpoint
+        )
+        trace_sample_ratio = parse_sample_ratio(env.get("TRACE_SAMPLE_RATIO", "1.0"))
+    except TraceConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return Config(
         project_id=env["GOOGLE_CLOUD_PROJECT"],
         events_topic=env.get("EVENTS_TOPIC", "quiz-events"),
@@ -60,6 +85,9 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         api_allowed_origins=frozenset(
             o.strip() for o in env.get("API_ALLOWED_ORIGINS", "").split(",") if o.strip()
         ),
-        environment=env.get("QUIZ_ENV", "local"),
+        environment=environment,
         faults=env.get("QUIZ_FAULTS", "").strip(),
+        trace_exporter=trace_exporter,
+        otlp_endpoint=otlp_endpoint,
+        trace_sample_ratio=trace_sample_ratio,
     )

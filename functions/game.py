@@ -9,6 +9,7 @@ same frames under the same message ids instead of changing anything.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from protocol import (
     ProtocolError,
     ServerType,
     error_frame,
+    logs,
     now_ms,
     server_frame,
     validate_client_frame,
@@ -59,6 +61,10 @@ class Game:
         """Run one player command; a refusal goes back to that connection as ERROR."""
         payload = command.frame.get("payload")
         session_id = str(payload.get("session_id", "")) if isinstance(payload, dict) else ""
+        with logs.bind(session_id=session_id):
+            self._handle_command(command, session_id)
+
+    def _handle_command(self, command: Command, session_id: str) -> None:
         try:
             frame = validate_client_frame(command.frame)
             handler = {
@@ -88,12 +94,17 @@ class Game:
             [Event(joined.session.id, messages.user_joined(joined.participant, joined.participant_count))]
         )
         self._request_flush(joined.session.id)
+        log.info(
+            "player joined",
+            extra={"json_fields": {"participant_count": joined.participant_count, "is_new": joined.is_new}},
+        )
 
     def rejoin(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         session = self.store.get_session(payload["session_id"])
         participant, count = self.store.set_connected(session.id, command.uid, True)
         self._welcome(command, session, participant.uid, count)
         self._request_flush(session.id)  # a reloaded page gets its leaderboard back soon
+        log.info("player rejoined", extra={"json_fields": {"participant_count": count}})
 
     def _welcome(self, command: Command, session: Session, uid: str, count: int) -> None:
         """SESSION_JOINED with score and rank to this connection (which enters the room),
@@ -131,6 +142,7 @@ class Game:
         )
         self._publish_welcome(command, session, quiz, joined)
         self._request_flush(session.id)
+        log.info("host watching")
 
     def _publish_welcome(
         self, command: Command, session: Session, quiz: Quiz, joined: dict[str, Any]
@@ -151,6 +163,7 @@ class Game:
         self.publisher.publish(events)
 
     def submit_answer(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
+        started = time.perf_counter()
         scored = self.store.score_answer(
             payload["session_id"],
             command.uid,
@@ -159,11 +172,33 @@ class Game:
             command.received_at_ms,
             f"{command.uid}/{message_id}",
         )
+        transaction_ms = (time.perf_counter() - started) * 1000
         frame = messages.score_updated(
             scored.answer_id, scored.participant, scored.question_id, scored.verdict
         )
         self.publisher.publish([Event(payload["session_id"], frame, target_uid=command.uid)])
-        self._request_flush(payload["session_id"])
+        created = self._request_flush(payload["session_id"])
+        # One line per answer: the trail of its trace, and what the answer metrics count
+        # (terraform/modules/monitoring reads these fields).
+        log.info(
+            "answer scored",
+            extra={
+                "json_fields": {
+                    "question_id": scored.question_id,
+                    "message_id": message_id,
+                    "correct": scored.verdict.correct,
+                    "points": scored.verdict.points,
+                    "time_taken_ms": scored.verdict.time_taken_ms,
+                    "replayed": scored.replayed,
+                    "attempts": scored.attempts,
+                    "transaction_ms": round(transaction_ms, 1),
+                    # Gateway receive -> scored, published and flush requested: server clocks.
+                    "latency_ms": self.clock() - command.received_at_ms,
+                    "task_kind": "lb",
+                    "task_created": created,
+                }
+            },
+        )
 
     def leave(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         participant, count = self.store.set_connected(payload["session_id"], command.uid, False)
@@ -174,6 +209,7 @@ class Game:
                 Event(payload["session_id"], left, target_uid=command.uid, room=ROOM_LEAVE),
             ]
         )
+        log.info("player left", extra={"json_fields": {"participant_count": count}})
 
     def _reply(
         self, session_id: str, command: Command, frame: dict[str, Any], room: str | None = None
@@ -184,25 +220,44 @@ class Game:
 
     # -- leaderboards (from Cloud Tasks) -----------------------------------------------
 
-    def _request_flush(self, session_id: str) -> None:
-        """One named task per (session, window): Cloud Tasks refuses the rest."""
+    def _request_flush(self, session_id: str) -> bool:
+        """One named task per (session, window): Cloud Tasks refuses the rest. True when
+        this call created the window's task (False: ALREADY_EXISTS, already requested)."""
         window = self.clock() // self.config.flush_window_ms
-        self.tasks.create(flush_request(self.config, session_id, window))
+        return self.tasks.create(flush_request(self.config, session_id, window))
 
     def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
         """Every flush window: LEADERBOARD_UPDATED to the session. Every snapshot window
         (a second): the Firestore copy for direct readers, and the host's live answer
         stats (they cost a read per answer so far, so not ten times a second)."""
+        started = time.perf_counter()
         ranked = leaderboard.rank_participants(self.standings.participants(session_id))
         payload = leaderboard.leaderboard_payload(session_id, window, ranked)
+        fields: dict[str, Any] = {
+            "session_id": session_id,
+            "window": window,
+            "snapshot": snapshot,
+            "participants": len(ranked),
+        }
+        window_ms = self.config.snapshot_window_ms if snapshot else self.config.flush_window_ms
         if snapshot:
             self.store.save_leaderboard_snapshot(session_id, payload, self.clock())
             self._publish_answer_stats(session_id)
-            return
-        frame = server_frame(ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}")
-        self.publisher.publish([Event(session_id, frame)])
-        second = self.clock() // self.config.snapshot_window_ms
-        self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
+        else:
+            frame = server_frame(
+                ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}"
+            )
+            self.publisher.publish([Event(session_id, frame)])
+            second = self.clock() // self.config.snapshot_window_ms
+            created = self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
+            fields |= {"task_kind": "snap", "task_created": created}
+        # One line per flush (at most one per session and window), never one per frame.
+        fields |= {
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            # How long after its window closed the flush was done: the leaderboard's delay.
+            "lag_ms": self.clock() - (window + 1) * window_ms,
+        }
+        log.info("leaderboard flushed", extra={"json_fields": fields})
 
     def _publish_answer_stats(self, session_id: str) -> None:
         session = self.store.get_session(session_id)
@@ -290,6 +345,17 @@ class Game:
             before, after = self.store.transition(session_id, open_next)
         else:
             raise ValueError(f"Unknown timer action {action!r}")
+        log.info(
+            "timer fired",
+            extra={
+                "json_fields": {
+                    "session_id": session_id,
+                    "action": action,
+                    "index": index,
+                    "changed": after is not None,
+                }
+            },
+        )
         if after is not None:
             self._announce(before, after, quiz)
         elif before.current is not None and before.current.index == index:
@@ -307,6 +373,9 @@ class Game:
             question = quiz.questions[closed.index]
             stats = messages.question_stats(question, self.store.answers_to(after.id, question.id))
             events.append(Event(after.id, messages.question_ended(after, question, closed, stats)))
+            log.info(
+                "question revealed", extra={"json_fields": {"session_id": after.id, "index": closed.index}}
+            )
             if after.auto_advance and after.status is Status.ACTIVE:
                 self.tasks.create(
                     timer_request(
@@ -320,12 +389,16 @@ class Game:
         opened = after.open_question
         if opened is not None and not _same_question(before.open_question if before else None, opened):
             events.append(Event(after.id, messages.question_started(after, quiz, opened)))
+            log.info(
+                "question opened", extra={"json_fields": {"session_id": after.id, "index": opened.index}}
+            )
             self.tasks.create(
                 timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS)
             )
         if after.status is Status.COMPLETED:
             ranked = leaderboard.rank_participants(self.store.participants(after.id))
             events.append(Event(after.id, messages.session_ended(after, ranked)))
+            log.info("session ended", extra={"json_fields": {"session_id": after.id}})
         self.publisher.publish(events)
 
 

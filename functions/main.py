@@ -14,7 +14,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import firebase_admin
 import flask
@@ -22,6 +22,7 @@ import functions_framework
 from cloudevents.http import CloudEvent
 from firebase_admin import auth as firebase_auth
 from google.cloud import firestore
+from opentelemetry.trace import SpanKind
 from werkzeug.exceptions import ServiceUnavailable
 
 import api
@@ -31,13 +32,55 @@ from backends.store import Store
 from backends.tasks import CloudTasksQueue
 from config import load_config
 from game import Game
-from protocol import logs
-from protocol.envelope import command_from_message
+from protocol import logs, tracing
+from protocol.envelope import ATTR_CONNECTION_ID, ATTR_UID, command_from_message
 from protocol.tokens import require_unexpired
 from quiz.errors import Busy, GameError
 
-logs.configure()
+logs.configure(project_id=load_config().project_id)
+tracing.configure(load_config().trace_settings())
 log = logging.getLogger("quiz.functions")
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def continue_command_trace(handler: Handler) -> Handler:
+    """A command continues the trace its Pub/Sub attributes carry (the gateway's), and
+    every line logged while handling it names the user and connection."""
+
+    @functools.wraps(handler)
+    def traced(event: CloudEvent) -> Any:
+        message = event.data["message"]
+        attributes = message.get("attributes") or {}
+        with (
+            tracing.tracer().start_as_current_span(
+                handler.__name__,
+                context=tracing.extract(attributes),
+                kind=SpanKind.CONSUMER,
+                attributes={"messaging.message.id": str(message.get("messageId", ""))},
+            ),
+            logs.bind(uid=attributes.get(ATTR_UID), connection_id=attributes.get(ATTR_CONNECTION_ID)),
+        ):
+            return handler(event)
+
+    return cast(Handler, traced)
+
+
+def continue_request_trace(handler: Handler) -> Handler:
+    """An HTTP entry point continues the trace its request carries: a Cloud Task's
+    headers hold the context of the span that created it (backends/tasks.py)."""
+
+    @functools.wraps(handler)
+    def traced(request: flask.Request) -> Any:
+        with tracing.tracer().start_as_current_span(
+            handler.__name__,
+            context=tracing.extract(request.headers),  # type: ignore[arg-type]
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": request.method, "url.path": request.path},
+        ):
+            return handler(request)
+
+    return cast(Handler, traced)
 
 
 @functools.cache
@@ -58,6 +101,7 @@ def injected_faults() -> faults.Injector:
 
 
 @functions_framework.cloud_event
+@continue_command_trace
 def on_command(event: CloudEvent) -> None:
     injector = injected_faults()
     message = event.data["message"]
@@ -101,6 +145,7 @@ def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> 
 
 
 @functions_framework.http
+@continue_request_trace
 def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
     return _run_task(
         request,
@@ -109,6 +154,7 @@ def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
 
 
 @functions_framework.http
+@continue_request_trace
 def advance_question(request: flask.Request) -> tuple[str, int]:
     return _run_task(request, lambda b: game().on_timer(b["session_id"], str(b["action"]), int(b["index"])))
 
@@ -132,6 +178,7 @@ _api = api.create_app(game, verify_token, load_config().api_allowed_origins)
 
 
 @functions_framework.http
+@continue_request_trace
 def sessions_api(request: flask.Request) -> Any:
     with _api.request_context(request.environ):
         return _api.full_dispatch_request()

@@ -19,6 +19,10 @@ ATTR_RECEIVED_AT_MS = "received_at_ms"
 ATTR_CONNECTION_ID = "connection_id"
 ATTR_GATEWAY_ID = "gateway_id"
 
+# Both topics: the W3C trace context of the frame (protocol/tracing.py), so one trace
+# follows it from the gateway through the functions and their tasks back to the sockets.
+ATTR_TRACEPARENT = "traceparent"
+
 # Event attributes: the session whose sockets get the frame, optionally narrowed to
 # one user or one connection.
 ATTR_SESSION_ID = "session_id"

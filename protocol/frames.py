@@ -1,4 +1,5 @@
-"""Frames on the wire: `{"type", "payload", "timestamp", "message_id"}` (seed design §6).
+"""Frames on the wire: `{"type", "payload", "timestamp", "message_id"}` (seed design §6);
+a client frame may add a W3C `traceparent` to have its trace continue through the system.
 
 Client frames are parsed strictly (unknown types or fields are refused) because they
 come from the internet; server frames are built here so their shape lives in one place.
@@ -82,6 +83,9 @@ class ClientFrame:
     type: ClientType
     payload: dict[str, Any]
     message_id: str
+    # Optional W3C trace context from the client (protocol/tracing.py); a malformed one
+    # is ignored there and the gateway starts a new trace.
+    traceparent: str | None = None
 
 
 # Per type: field -> (python type, required, max length for strings).
@@ -104,7 +108,8 @@ _CLIENT_FIELDS: dict[ClientType, dict[str, tuple[type, bool, int]]] = {
     ClientType.WATCH_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.PING: {},
 }
-_ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id"})
+_ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id", "traceparent"})
+MAX_TRACEPARENT_CHARS = 64  # a W3C traceparent is 55
 # Ids become Firestore document ids and Cloud Tasks names: a "/" or "__x__" there is not
 # a refusal but a crash on every redelivery, so ids are refused at the door instead.
 _ID_FIELDS = frozenset({"session_id", "question_id"})
@@ -156,7 +161,14 @@ def validate_client_frame(data: Any) -> ClientFrame:
     if not isinstance(payload, dict):
         raise _invalid("payload must be a JSON object", message_id)
     _check_payload(frame_type, payload, message_id)
-    return ClientFrame(frame_type, payload, message_id)
+    traceparent = data.get("traceparent")
+    if traceparent is not None and (
+        not isinstance(traceparent, str) or len(traceparent) > MAX_TRACEPARENT_CHARS
+    ):
+        raise _invalid(
+            f"traceparent must be a string of at most {MAX_TRACEPARENT_CHARS} characters", message_id
+        )
+    return ClientFrame(frame_type, payload, message_id, traceparent)
 
 
 def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: str) -> None:

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
+from opentelemetry.trace import SpanKind
 
+from protocol import tracing
 from protocol.envelope import Event
 
 
@@ -26,13 +28,29 @@ class PubSubPublisher:
         self.topic_path = self.client.topic_path(project_id, topic)
 
     def publish(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        with tracing.tracer().start_as_current_span(
+            "publish quiz-events",
+            kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "gcp_pubsub", "messaging.batch.message_count": len(events)},
+        ):
+            carrier: dict[str, str] = {}
+            self._publish(events, tracing.inject(carrier))
+
+    def _publish(self, events: Sequence[Event], trace_attributes: dict[str, str]) -> None:
         # Ordering key = session: every gateway instance sees a session's frames in the
-        # order they were published.
+        # order they were published. Each event carries this span's trace context: the
+        # gateway's fan-out continues it.
         futures = [
             (
                 event.session_id,
                 self.client.publish(
-                    self.topic_path, event.data(), ordering_key=event.session_id, **event.attributes()
+                    self.topic_path,
+                    event.data(),
+                    ordering_key=event.session_id,
+                    **event.attributes(),
+                    **trace_attributes,
                 ),
             )
             for event in events

@@ -21,7 +21,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from backends.naming import answer_id
-from protocol import ErrorCode
+from protocol import ErrorCode, tracing
 from quiz import names
 from quiz.errors import Busy, GameError
 from quiz.model import Kind, Participant, Question, Quiz, Session, Status, Timing, Verdict
@@ -52,6 +52,8 @@ class Scored:
     verdict: Verdict
     # True when this command was already scored (a redelivery): republish, change nothing.
     replayed: bool
+    # Times the transaction ran (more than one: Firestore aborted it on contention).
+    attempts: int = 1
 
 
 class Store:
@@ -347,8 +349,12 @@ class Store:
         if question is None:
             raise GameError(ErrorCode.INVALID_QUESTION, f"No question {question_id} in this quiz")
 
+        attempts = 0
+
         @firestore.transactional
         def run(txn: firestore.Transaction) -> Scored:
+            nonlocal attempts
+            attempts += 1
             session_snap, participant_snap, answer_snap = _get_all(
                 txn, session_ref, participant_ref, answer_ref
             )
@@ -402,7 +408,12 @@ class Store:
             )
             return Scored(the_answer_id, scored, question_id, verdict, replayed=False)
 
-        return cast(Scored, self._commit(run))
+        with tracing.tracer().start_as_current_span("score transaction") as span:
+            try:
+                scored = cast(Scored, self._commit(run))
+            finally:
+                span.set_attribute("firestore.transaction.attempts", attempts)
+        return dataclasses.replace(scored, attempts=attempts)
 
     def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
         query = (

@@ -13,9 +13,11 @@ from typing import Any, Protocol
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
 from google.protobuf import timestamp_pb2
+from opentelemetry.trace import SpanKind
 
 from backends.naming import stable_hash, task_id
 from config import Config
+from protocol import tracing
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +27,7 @@ class TaskRequest:
     url: str
     body: dict[str, Any]
     due_ms: int
+    kind: str  # "lb", "snap", or a timer's action: for spans and logs
 
 
 class TaskQueue(Protocol):
@@ -41,6 +44,7 @@ def flush_request(config: Config, session_id: str, window: int, snapshot: bool =
         url=config.flush_url,
         body={"session_id": session_id, "window": window, "snapshot": snapshot},
         due_ms=(window + 1) * window_ms,
+        kind="snap" if snapshot else "lb",
     )
 
 
@@ -51,6 +55,7 @@ def timer_request(config: Config, session_id: str, action: str, index: int, due_
         url=config.timer_url,
         body={"session_id": session_id, "action": action, "index": index},
         due_ms=due_ms,
+        kind=action,
     )
 
 
@@ -65,11 +70,23 @@ class CloudTasksQueue:
         self.config = config
 
     def create(self, request: TaskRequest) -> bool:
+        with tracing.tracer().start_as_current_span(
+            f"create task {request.kind}",
+            kind=SpanKind.PRODUCER,
+            attributes={"cloud_tasks.queue": request.queue, "cloud_tasks.task_id": request.task_id},
+        ) as span:
+            created = self._create(request)
+            span.set_attribute("cloud_tasks.already_exists", not created)
+            return created
+
+    def _create(self, request: TaskRequest) -> bool:
         parent = self.client.queue_path(self.config.project_id, self.config.tasks_location, request.queue)
+        # The task's handler continues this trace: Cloud Tasks passes the headers through.
+        headers = tracing.inject({"Content-Type": "application/json"})
         http = tasks_v2.HttpRequest(
             http_method=tasks_v2.HttpMethod.POST,
             url=request.url,
-            headers={"Content-Type": "application/json"},
+            headers=headers,
             body=json.dumps(request.body).encode(),
         )
         if self.config.tasks_service_account:
