@@ -47,12 +47,14 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "cloudtasks.googleapis.com",
+    "cloudtrace.googleapis.com",
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "identitytoolkit.googleapis.com",
     "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
     "securetoken.googleapis.com",
@@ -161,6 +163,7 @@ module "functions" {
   flush_queue_count           = var.flush_queue_count
   api_allowed_origins         = local.web_origins
   timing                      = var.quiz_timing
+  trace_sample_ratio          = var.trace_sample_ratio
   min_instances               = var.function_min_instances
   max_instances               = var.function_max_instances
 
@@ -201,4 +204,18 @@ module "gateway" {
 
   # Its startup probe reads the commands topic, and it creates its subscription at start.
   depends_on = [module.apis, module.iam]
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+
+  project_id                 = var.project_id
+  function_service_names     = module.functions.service_names
+  gateway_service_name       = local.gateway_name
+  commands_subscription_name = module.pubsub.on_command_subscription_name
+  dashboard_file             = "${path.root}/../dashboards/quiz-overview.json"
+  notification_channels      = var.alert_notification_channels
+  thresholds                 = var.alert_thresholds
+
+  depends_on = [module.apis]
 }

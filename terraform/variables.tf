@@ -126,3 +126,32 @@ variable "deletion_protection" {
   description = "Protect the database and the gateway from deletion (turn off only to tear an environment down)."
   default     = true
 }
+
+variable "alert_notification_channels" {
+  type = object({
+    critical = optional(list(string), [])
+    warning  = optional(list(string), [])
+  })
+  description = "Cloud Monitoring notification channel ids paged by critical alerts and told of warnings (create the channels in the console; see docs/observability.md)."
+  default     = {}
+}
+
+variable "alert_thresholds" {
+  type = object({
+    error_ratio_critical         = optional(number)
+    error_ratio_warning          = optional(number)
+    answer_latency_p99_ms        = optional(number)
+    flush_lag_p99_ms             = optional(number)
+    command_backlog_age_s        = optional(number)
+    memory_utilization_ratio     = optional(number)
+    gateway_sockets_per_instance = optional(number)
+  })
+  description = "Overrides of the alert thresholds (modules/monitoring); unset keeps the seed design's values."
+  default     = {}
+}
+
+variable "trace_sample_ratio" {
+  type        = number
+  description = "Share of new traces recorded and exported to Cloud Trace (TRACE_SAMPLE_RATIO); trace ids reach the logs either way."
+  default     = 0.1
+}

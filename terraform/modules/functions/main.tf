@@ -35,6 +35,10 @@ locals {
     REVEAL_PAUSE_MS       = tostring(var.timing.reveal_pause_ms)
     API_ALLOWED_ORIGINS   = join(",", var.api_allowed_origins)
     QUIZ_ENV              = "production"
+    TRACE_SAMPLE_RATIO    = tostring(var.trace_sample_ratio)
+    # Production exports spans to Cloud Trace (QUIZ_ENV); these choose otherwise on a laptop.
+    OTEL_TRACES_EXPORTER        = null
+    OTEL_EXPORTER_OTLP_ENDPOINT = null
   }
 }
 

@@ -90,6 +90,12 @@ variable "timing" {
   default     = {}
 }
 
+variable "trace_sample_ratio" {
+  type        = number
+  description = "Share of new traces recorded and exported to Cloud Trace (TRACE_SAMPLE_RATIO); trace ids reach the logs either way."
+  default     = 0.1
+}
+
 variable "invokers" {
   type        = map(map(string))
   description = "IAM members allowed to invoke each function: entry point => { label => member }, e.g. { on_command = { pubsub_push = \"serviceAccount:...\" } }."

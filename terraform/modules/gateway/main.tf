@@ -49,6 +49,7 @@ resource "google_cloud_run_v2_service" "main" {
     }
 
     containers {
+      name  = "gateway"
       image = var.image
 
       ports {
@@ -95,6 +96,22 @@ resource "google_cloud_run_v2_service" "main" {
         http_get {
           path = "/health/live"
           port = 8080
+        }
+      }
+    }
+
+    # Managed Service for Prometheus: its default RunMonitoring scrapes the gateway's
+    # /metrics on port 8080 into Cloud Monitoring, where the dashboard and the alerts in
+    # modules/monitoring read it (prometheus.googleapis.com/quiz_gateway_*).
+    containers {
+      name       = "prometheus"
+      image      = var.prometheus_sidecar_image
+      depends_on = ["gateway"]
+
+      resources {
+        limits = {
+          cpu    = "500m"
+          memory = "256Mi"
         }
       }
     }

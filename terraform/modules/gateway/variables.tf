@@ -125,3 +125,9 @@ variable "deletion_protection" {
   description = "Refuse to destroy the service from terraform."
   default     = true
 }
+
+variable "prometheus_sidecar_image" {
+  type        = string
+  description = "The Managed Service for Prometheus sidecar that ships /metrics to Cloud Monitoring (pin a released tag)."
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
+}

@@ -141,3 +141,24 @@ resource "google_service_account_iam_member" "pubsub_agent_signs_push_tokens" {
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:${var.pubsub_service_agent_email}"
 }
+
+# -- observability: spans to Cloud Trace (both), Prometheus metrics (the gateway's sidecar) --
+# Logs need no grant here: Cloud Run and Cloud Functions ship stdout themselves.
+
+resource "google_project_iam_member" "gateway_writes_traces" {
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = "serviceAccount:${google_service_account.gateway.email}"
+}
+
+resource "google_project_iam_member" "functions_write_traces" {
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = "serviceAccount:${google_service_account.functions.email}"
+}
+
+resource "google_project_iam_member" "gateway_writes_metrics" {
+  project = var.project_id
+  role    = "roles/monitoring.metricWriter"
+  member  = "serviceAccount:${google_service_account.gateway.email}"
+}
