@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults
+.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults bench
 
 $(STAMP): requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ demo: $(STAMP)
 # The gateway against bare websockets and python-socketio (~6 min, docs/bench-gateway.md).
 bench-gateway: $(STAMP)
 	$(PY) -m bench.gateway
+
+# The whole system under a bot swarm, 100 to 2,000 players, beside an in-memory
+# python-socketio server (under 15 min, docs/bench.md): artifacts/bench.json and PNGs.
+bench: deps
+	$(PY) -m bench.e2e $(BENCH_ARGS)
 
 # The fault run: 10,000 answers under injected faults, counted against two oracles
 # (~30 min; a smaller run is part of make test). FAULTS_ARGS="--answers 300" for a quick one.

@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from bots.swarm import Answer, Bot, answer_delay_s
+from bots.swarm import Answer, Bot, answer_delay_s, bot_name
 
 
 class Silent:
@@ -52,3 +52,12 @@ def test_answers_come_after_a_moment_and_before_the_deadline() -> None:
     delays = [answer_delay_s(rng, 8) for _ in range(2000)]
     assert min(delays) >= 0.3 and max(delays) <= 7.3
     assert 2.0 < sorted(delays)[1000] < 3.0
+
+
+def test_bot_names_are_distinct_and_pass_the_name_rules() -> None:
+    from quiz.names import clean_display_name
+
+    names = [bot_name(n) for n in range(3000)]
+    assert len(set(names)) == len(names)
+    for name in names:
+        clean_display_name(name)
