@@ -7,7 +7,7 @@ import sys
 
 from gateway.config import ConfigError, load_config
 from gateway.server import Gateway
-from protocol import logs
+from protocol import logs, tracing
 
 
 def main() -> int:
@@ -17,6 +17,8 @@ def main() -> int:
     except ConfigError as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
+    logs.configure(project_id=config.project_id)  # lines now name their trace in this project
+    tracing.configure(config.trace_settings())
     try:
         import uvloop
     except ImportError:

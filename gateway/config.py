@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from protocol import MAX_FRAME_BYTES
+from protocol.tracing import TraceConfigError, TraceSettings, parse_sample_ratio, select_exporter
 
 
 class ConfigError(RuntimeError):
@@ -39,6 +40,20 @@ class GatewayConfig:
     public_api_url: str
     firebase_api_key: str
     auth_emulator_url: str
+    # Where spans go (protocol/tracing.py): Cloud Trace in production, else an OTLP
+    # endpoint if one is set, else nowhere (trace ids still reach the logs).
+    trace_exporter: str
+    otlp_endpoint: str
+    trace_sample_ratio: float
+
+    def trace_settings(self) -> TraceSettings:
+        return TraceSettings(
+            service_name="quiz-gateway",
+            project_id=self.project_id,
+            exporter=self.trace_exporter,
+            otlp_endpoint=self.otlp_endpoint,
+            sample_ratio=self.trace_sample_ratio,
+        )
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
@@ -51,6 +66,12 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         # firebase-admin skips token signature checks when the Auth emulator is set.
         raise ConfigError(f"Refusing a production start with {', '.join(emulated)} set")
     origins = frozenset(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
+    otlp_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+    try:
+        trace_exporter = select_exporter(env.get("OTEL_TRACES_EXPORTER", ""), production, otlp_endpoint)
+        trace_sample_ratio = parse_sample_ratio(env.get("TRACE_SAMPLE_RATIO", "1.0"))
+    except TraceConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return GatewayConfig(
         host=env.get("HOST", "0.0.0.0"),
         port=int(env.get("PORT", "8080")),
@@ -72,4 +93,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         auth_emulator_url=f"http://{env['FIREBASE_AUTH_EMULATOR_HOST']}"
         if env.get("FIREBASE_AUTH_EMULATOR_HOST")
         else "",
+        trace_exporter=trace_exporter,
+        otlp_endpoint=otlp_endpoint,
+        trace_sample_ratio=trace_sample_ratio,
     )

@@ -11,11 +11,13 @@ import signal
 import time
 import uuid
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 from http import HTTPStatus
 from typing import Any
 
 import firebase_admin
 from firebase_admin import auth as firebase_auth
+from opentelemetry.trace import Span, SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
@@ -29,6 +31,7 @@ from gateway.pubsub import CommandPublisher, EventSubscription
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
 from protocol import (
+    ClientFrame,
     ClientType,
     ErrorCode,
     ProtocolError,
@@ -39,6 +42,7 @@ from protocol import (
     now_ms,
     parse_client_frame,
     server_frame,
+    tracing,
 )
 from protocol.envelope import (
     ATTR_CONNECTION_ID,
@@ -48,6 +52,7 @@ from protocol.envelope import (
     ATTR_SESSION_ID,
     ATTR_TARGET_CONNECTION,
     ATTR_TARGET_UID,
+    ATTR_TRACEPARENT,
     ATTR_UID,
     RANKS_KEY,
     ROOM_ENTER,
@@ -89,6 +94,7 @@ class Gateway:
         self.metrics = Metrics()
         self.closing: set[asyncio.Task[None]] = set()
         self.boards_pending: dict[str, bytes] = {}
+        self.boards_trace: dict[str, str] = {}  # the pending board's traceparent
         self.boards_sent_at: dict[str, float] = {}
         self.boards_version: dict[str, int] = {}
         self.static = StaticFiles(
@@ -206,23 +212,8 @@ class Gateway:
             return
         accepted = conn.accepted_ids
         if accepted is None or frame.message_id not in accepted:
-            data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
-            attributes = {
-                ATTR_UID: conn.uid,
-                ATTR_RECEIVED_AT_MS: str(received_at_ms),
-                ATTR_CONNECTION_ID: conn.connection_id,
-                ATTR_GATEWAY_ID: self.config.gateway_id,
-            }
-            try:
-                await self.publisher.publish(json.dumps(data, separators=(",", ":")).encode(), attributes)
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
-                log.error("publish failed", extra={"json_fields": {"uid": conn.uid, "error": str(exc)}})
-                failed = error_frame(
-                    ErrorCode.INTERNAL, "Not accepted: send it again", message_id=frame.message_id
-                )
-                await self._send(conn, failed)
+            if not await self._publish(conn, frame, received_at_ms):
                 return
-            self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
             if accepted is None:
                 conn.accepted_ids = accepted = OrderedDict()
             accepted[frame.message_id] = None
@@ -230,6 +221,42 @@ class Gateway:
                 accepted.popitem(last=False)
         # Accepted = stored by Pub/Sub; a resend of an accepted id is acknowledged again.
         await self._send(conn, server_frame(ServerType.ACK, {"message_id": frame.message_id}))
+
+    async def _publish(self, conn: Connection, frame: ClientFrame, received_at_ms: int) -> bool:
+        """Publish a command in its own span, which continues the client's trace if the
+        frame names one; its context rides in the attributes to on_command. False when
+        Pub/Sub did not take it (the client is told to send it again)."""
+        data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
+        with tracing.tracer().start_as_current_span(
+            "publish quiz-commands",
+            context=tracing.from_client_traceparent(frame.traceparent),
+            kind=SpanKind.PRODUCER,
+            attributes={"quiz.frame_type": frame.type.value},
+        ):
+            attributes = tracing.inject(
+                {
+                    ATTR_UID: conn.uid,
+                    ATTR_RECEIVED_AT_MS: str(received_at_ms),
+                    ATTR_CONNECTION_ID: conn.connection_id,
+                    ATTR_GATEWAY_ID: self.config.gateway_id,
+                }
+            )
+            try:
+                await self.publisher.publish(json.dumps(data, separators=(",", ":")).encode(), attributes)
+            except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
+                log.error("publish failed", extra={"json_fields": _ids(conn, error=str(exc))})
+                failed = error_frame(
+                    ErrorCode.INTERNAL, "Not accepted: send it again", message_id=frame.message_id
+                )
+                await self._send(conn, failed)
+                return False
+            self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
+            # One line per command a player sends (join, answer, leave...), with its trace:
+            # where following an answer through the logs starts. Never one per frame sent.
+            session_id = frame.payload.get("session_id")
+            fields = _ids(conn, type=frame.type.value, message_id=frame.message_id, session_id=session_id)
+            log.info("command accepted", extra={"json_fields": fields})
+        return True
 
     async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
@@ -268,19 +295,25 @@ class Gateway:
         if room == ROOM_ENTER:
             self.rooms.enter(session_id, recipients)
         if b'"LEADERBOARD_UPDATED"' in data[:40]:
-            self._pace_leaderboard(session_id, data)
+            self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
         recipients = [c for c in recipients if self._keeping_up(c)]
-        broadcast(recipients, data.decode())
-        self.metrics.frames_out.labels(_frame_type(data)).inc(len(recipients))
+        frame_type = _frame_type(data)
+        with _fan_out_span(frame_type, attributes, len(recipients)):
+            broadcast(recipients, data.decode())
+        self.metrics.frames_out.labels(frame_type).inc(len(recipients))
         self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
-    def _pace_leaderboard(self, session_id: str, data: bytes) -> None:
+    def _pace_leaderboard(self, session_id: str, data: bytes, traceparent: str | None) -> None:
         """Conflate bursts: a backlog upstream or a batch from the subscription must not
         reach players as a flurry. At most one leaderboard per session per gap, the newest
         (the session's ordering key delivers them oldest first)."""
         scheduled = session_id in self.boards_pending
         self.boards_pending[session_id] = data
+        if traceparent:
+            self.boards_trace[session_id] = traceparent
+        else:
+            self.boards_trace.pop(session_id, None)
         if not scheduled:
             loop = asyncio.get_running_loop()
             due = self.boards_sent_at.get(session_id, 0.0) + self.config.leaderboard_gap_s
@@ -288,6 +321,7 @@ class Gateway:
 
     def _send_leaderboard(self, session_id: str) -> None:
         data = self.boards_pending.pop(session_id)
+        traceparent = self.boards_trace.pop(session_id, None)
         version = _board_version(data)
         if version <= self.boards_version.get(session_id, -1):
             return  # flushes can publish out of window order: never show an older board
@@ -295,7 +329,11 @@ class Gateway:
         recipients = [c for c in self.rooms.recipients(session_id, None, None) if self._keeping_up(c)]
         if recipients:
             self.boards_sent_at[session_id] = asyncio.get_running_loop().time()
-            self._deliver_leaderboard(data, recipients)
+            # The fan-out continues the trace of the flush that published this board (of
+            # the answer that asked for it): one span however many sockets get it.
+            carrier = {ATTR_TRACEPARENT: traceparent} if traceparent else {}
+            with _fan_out_span(ServerType.LEADERBOARD_UPDATED.value, carrier, len(recipients)):
+                self._deliver_leaderboard(data, recipients)
         else:
             self.boards_sent_at.pop(session_id, None)
 
@@ -391,6 +429,16 @@ def _forget_token(headers: Headers) -> None:
     kept = [p for p in offered if p and not p.startswith(BEARER_PREFIX)]
     if kept:
         headers["Sec-WebSocket-Protocol"] = ", ".join(kept)
+
+
+def _fan_out_span(frame_type: str, carrier: dict[str, str], recipients: int) -> AbstractContextManager[Span]:
+    """One span per event fanned out, never one per socket, in the trace the event carries."""
+    return tracing.tracer().start_as_current_span(
+        f"fan-out {frame_type}",
+        context=tracing.extract(carrier),
+        kind=SpanKind.CONSUMER,
+        attributes={"quiz.recipients": recipients},
+    )
 
 
 def _ids(conn: Connection, **more: Any) -> dict[str, Any]:

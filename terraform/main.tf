@@ -193,6 +193,7 @@ module "gateway" {
   public_api_url        = module.functions.urls["sessions_api"]
   limits                = var.gateway_limits
   leaderboard_gap_ms    = var.quiz_timing.flush_window_ms
+  trace_sample_ratio    = var.trace_sample_ratio
   min_instances         = var.gateway_min_instances
   max_instances         = var.gateway_max_instances
   max_concurrency       = var.gateway_max_concurrency

@@ -128,6 +128,18 @@ def test_functions_config_exports_nowhere_locally_and_to_cloud_trace_in_producti
         load_config(base | {"TRACE_SAMPLE_RATIO": "2"})
 
 
+def test_gateway_config_exports_like_the_functions() -> None:
+    from gateway.config import ConfigError, load_config
+
+    assert load_config({"GOOGLE_CLOUD_PROJECT": "p"}).trace_settings().exporter == "none"
+    local_otlp = load_config({"GOOGLE_CLOUD_PROJECT": "p", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"})
+    assert (local_otlp.trace_exporter, local_otlp.otlp_endpoint) == ("otlp", "http://c:4318")
+    production = load_config({"GOOGLE_CLOUD_PROJECT": "p", "QUIZ_ENV": "production"})
+    assert production.trace_settings().exporter == "cloud_trace"
+    with pytest.raises(ConfigError, match="OTEL_TRACES_EXPORTER"):
+        load_config({"GOOGLE_CLOUD_PROJECT": "p", "OTEL_TRACES_EXPORTER": "zipkin"})
+
+
 # -- the log line ---------------------------------------------------------------------
 
 

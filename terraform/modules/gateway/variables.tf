@@ -131,3 +131,9 @@ variable "prometheus_sidecar_image" {
   description = "The Managed Service for Prometheus sidecar that ships /metrics to Cloud Monitoring (pin a released tag)."
   default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
 }
+
+variable "trace_sample_ratio" {
+  type        = number
+  description = "Share of new traces recorded and exported to Cloud Trace (TRACE_SAMPLE_RATIO); trace ids reach the logs either way."
+  default     = 0.1
+}
