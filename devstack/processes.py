@@ -79,6 +79,19 @@ def wait_for_port(child: Child, host: str, port: int, timeout_s: float) -> None:
     raise StartError(f"{child.name} did not open {host}:{port} in {timeout_s:.0f} s:\n{child.log_tail()}")
 
 
+def wait_for_line(child: Child, needle: str, timeout_s: float) -> None:
+    """For a child that opens no port: wait until its log says it is ready."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if child.process.poll() is not None:
+            raise StartError(f"{child.name} exited with {child.process.returncode}:\n{child.log_tail()}")
+        with contextlib.suppress(OSError):
+            if needle in child.log_path.read_text(errors="replace"):
+                return
+        time.sleep(0.1)
+    raise StartError(f"{child.name} did not log {needle!r} in {timeout_s:.0f} s:\n{child.log_tail()}")
+
+
 def free_port() -> int:
     return free_ports(1)[0]
 

@@ -1,5 +1,9 @@
-"""What terraform/ creates in the cloud, created on the emulators: topics, the push
-subscription to on_command, Cloud Tasks queues; plus the quizzes under quizzes/."""
+"""What terraform/ creates in the cloud, created on the emulators: topics, the on_command
+subscription, Cloud Tasks queues; plus the quizzes under quizzes/.
+
+The on_command subscription is a pull subscription here: devstack/pusher.py pulls it and
+pushes to on_command, many requests at once, with terraform's ack deadline and retry
+backoff (the emulator's own push delivers one message at a time)."""
 
 from __future__ import annotations
 
@@ -23,13 +27,12 @@ def provision(stack: Stack) -> None:
     for topic in (s.COMMANDS_TOPIC, s.EVENTS_TOPIC):
         with contextlib.suppress(gexc.AlreadyExists):
             publisher.create_topic(name=publisher.topic_path(s.PROJECT_ID, topic))
-    push = pubsub_v1.types.PushConfig(push_endpoint=stack.endpoints["on_command"].url + "/")
+    # No message ordering, as in terraform: commands of one session may be pushed at once.
     with contextlib.suppress(gexc.AlreadyExists):
         subscriber.create_subscription(
-            name=subscriber.subscription_path(s.PROJECT_ID, f"{s.COMMANDS_TOPIC}-on-command"),
+            name=subscriber.subscription_path(s.PROJECT_ID, s.COMMANDS_SUBSCRIPTION),
             topic=publisher.topic_path(s.PROJECT_ID, s.COMMANDS_TOPIC),
-            push_config=push,
-            ack_deadline_seconds=30,
+            ack_deadline_seconds=s.COMMANDS_ACK_DEADLINE_S,
         )
 
     from tasks_emulator.client import make_client

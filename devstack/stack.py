@@ -1,5 +1,6 @@
 """The whole system on one machine: emulators, the Cloud Tasks stand-in, the functions
-(functions-framework, one process each) and the gateway, wired as in the cloud.
+(functions-framework, one process each), the gateway, and the pusher that delivers
+commands to on_command as Pub/Sub push does (devstack/pusher.py), wired as in the cloud.
 
 Ports come from emulator.json (its `emulators` block is also the Firebase CLI's config).
 Tests build a Stack on free ports so they never collide with a running `make run`.
@@ -20,7 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack.processes import Child, StartError, free_port, free_ports, spawn, wait_for_port
+from devstack.processes import (
+    Child,
+    StartError,
+    free_port,
+    free_ports,
+    spawn,
+    wait_for_line,
+    wait_for_port,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_ID = "demo-quiz"  # a demo- project never reaches a real one
@@ -29,6 +38,15 @@ SERVICES = ("firestore", "pubsub", "auth", "tasks", *FUNCTIONS, "gateway")
 FIREBASE_ONLY = ("hub", "logging")  # ports the Firebase CLI reserves beside the Auth emulator
 COMMANDS_TOPIC = "quiz-commands"
 EVENTS_TOPIC = "quiz-events"
+COMMANDS_SUBSCRIPTION = f"{COMMANDS_TOPIC}-on-command"
+# terraform/modules/pubsub's on_command subscription (its variables' defaults).
+COMMANDS_ACK_DEADLINE_S = 60
+COMMANDS_MINIMUM_BACKOFF_S = 1
+COMMANDS_MAXIMUM_BACKOFF_S = 30
+# How many pushes to on_command may be outstanding at once (env var, read at start).
+PUSH_MAX_IN_FLIGHT_VAR = "PUSH_MAX_IN_FLIGHT"
+PUSH_MAX_IN_FLIGHT_DEFAULT = 32
+PUSHER_STARTED = "push delivery started"  # the pusher's ready line (it opens no port)
 TIMER_QUEUE = "question-timers"
 FLUSH_QUEUE_PREFIX = "leaderboard-flush"
 FLUSH_QUEUE_COUNT = 4
@@ -144,6 +162,7 @@ class Stack:
 
             provision.provision(self)
             self._start_services()
+            self._start_pusher()
             provision.seed_quizzes(self)
         except BaseException:
             self.stop()
@@ -229,6 +248,31 @@ class Stack:
         for child in started:
             wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
 
+    def push_max_in_flight(self) -> int:
+        raw = self.extra_env.get(PUSH_MAX_IN_FLIGHT_VAR, os.environ.get(PUSH_MAX_IN_FLIGHT_VAR, ""))
+        if not raw:
+            return PUSH_MAX_IN_FLIGHT_DEFAULT
+        if not raw.isdigit() or int(raw) < 1:
+            raise StartError(f"{PUSH_MAX_IN_FLIGHT_VAR} must be a whole number of at least 1, not {raw!r}")
+        return int(raw)
+
+    def _start_pusher(self) -> None:
+        """Push delivery to on_command, many requests at once as in the cloud (the
+        emulator's own push sends one at a time)."""
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.pusher",
+            f"--subscription=projects/{PROJECT_ID}/subscriptions/{COMMANDS_SUBSCRIPTION}",
+            f"--endpoint={self.endpoints['on_command'].url}/",
+            f"--max-in-flight={self.push_max_in_flight()}",
+            f"--ack-deadline-s={COMMANDS_ACK_DEADLINE_S}",
+            f"--minimum-backoff-s={COMMANDS_MINIMUM_BACKOFF_S}",
+            f"--maximum-backoff-s={COMMANDS_MAXIMUM_BACKOFF_S}",
+        ]
+        child = self._spawn("pusher", argv, self.service_env())
+        wait_for_line(child, PUSHER_STARTED, timeout_s=60)
+
     def spawn_gateway(self, name: str, **env: str) -> tuple[Child, Endpoint]:
         """Another gateway instance on a free port (scale-out and shutdown tests); its
         origin is allowed too. The caller stops it (it is also stopped with the stack)."""
@@ -267,6 +311,8 @@ class Stack:
         endpoint = self.endpoints.get(name)
         if endpoint is not None:
             wait_for_port(child, endpoint.host, endpoint.port, timeout_s=60)
+        elif name == "pusher":
+            wait_for_line(child, PUSHER_STARTED, timeout_s=60)
         return child
 
     def child(self, name: str) -> Child:

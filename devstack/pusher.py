@@ -1,0 +1,291 @@
+"""Pub/Sub push delivery for the local stack, as Cloud Pub/Sub does it: many messages
+outstanding at once. The emulator's own push pulls one message, POSTs it, waits and acks
+before the next, which capped the whole stack at ~30 commands/s; this pulls the (pull)
+subscription and POSTs each message in push's wrapped JSON format, up to `max_in_flight`
+at once. A documented success status acks; any other answer, no answer, or none within the
+ack deadline is retried after the subscription's retry-policy backoff.
+
+    python -m devstack.pusher --subscription projects/P/subscriptions/S --endpoint URL
+
+Not modelled: the push window's slow start (a fixed cap instead), dead-lettering (a
+failing message is retried for ever, as the emulator's push did), OIDC tokens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import os
+import signal
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import aiohttp
+import grpc
+from google.api_core import exceptions as gexc
+from google.pubsub_v1 import types
+from google.pubsub_v1.services.subscriber import SubscriberAsyncClient
+from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcAsyncIOTransport
+
+from devstack.stack import PUSHER_STARTED
+from protocol import logs
+
+log = logging.getLogger("devstack.pusher")
+
+# What acknowledges a push (Pub/Sub's push documentation); anything else is a nack.
+SUCCESS_STATUSES = frozenset({102, 200, 201, 202, 204})
+PULL_WAIT_S = 10.0  # the emulator holds a pull open until a message arrives or this passes
+SETTLE_TIMEOUT_S = 10.0  # an ack or deadline change; longer than any emulator freeze we inject
+STATS_EVERY_S = 10.0
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    subscription: str  # projects/<project>/subscriptions/<name>
+    endpoint: str
+    max_in_flight: int = 32
+    ack_deadline_s: int = 60  # also the push endpoint's deadline
+    minimum_backoff_s: int = 1
+    maximum_backoff_s: int = 30
+
+
+def push_body(message: Any, subscription: str, delivery_attempt: int) -> dict[str, Any]:
+    """The wrapped push request body for a PubsubMessage (protobuf): camelCase and
+    snake_case ids and times both, as documented; `orderingKey` only when set;
+    `deliveryAttempt` because the cloud subscription has a dead-letter policy."""
+    publish_time = message.publish_time.ToJsonString()
+    wrapped: dict[str, Any] = {
+        "data": base64.b64encode(message.data).decode("ascii"),
+        "attributes": dict(message.attributes),
+        "messageId": message.message_id,
+        "message_id": message.message_id,
+        "publishTime": publish_time,
+        "publish_time": publish_time,
+    }
+    if message.ordering_key:
+        wrapped["orderingKey"] = message.ordering_key
+    return {"message": wrapped, "subscription": subscription, "deliveryAttempt": delivery_attempt}
+
+
+def retry_delay_s(failed_attempts: int, settings: PushSettings) -> int:
+    """Exponential backoff between the retry policy's bounds: the minimum after the first
+    failure, doubling after each further one."""
+    delay = settings.minimum_backoff_s * 2 ** max(0, failed_attempts - 1)
+    return int(min(settings.maximum_backoff_s, delay))
+
+
+def make_subscriber(emulator_host: str) -> tuple[SubscriberAsyncClient, grpc.aio.Channel]:
+    """An async client on the emulator's plain-text port, and its channel (to close)."""
+    channel = grpc.aio.insecure_channel(emulator_host)
+    return SubscriberAsyncClient(transport=SubscriberGrpcAsyncIOTransport(channel=channel)), channel
+
+
+def make_http_client(settings: PushSettings) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        # Idle connections close before gunicorn's 2 s keep-alive would close them under
+        # a request (a spurious failure, retried a second later).
+        connector=aiohttp.TCPConnector(limit=settings.max_in_flight, keepalive_timeout=1.0),
+        timeout=aiohttp.ClientTimeout(total=settings.ack_deadline_s),
+        headers={"User-Agent": "APIs-Google; (+https://developers.google.com/webmasters/APIs-Google.html)"},
+        skip_auto_headers=("Accept", "Accept-Encoding"),
+        trust_env=False,
+    )
+
+
+class Pusher:
+    def __init__(
+        self, settings: PushSettings, subscriber: SubscriberAsyncClient, http: aiohttp.ClientSession
+    ) -> None:
+        self.settings = settings
+        self.subscriber = subscriber
+        self.http = http
+        self.in_flight: dict[str, asyncio.Task[None]] = {}  # ack id -> its delivery
+        self.slot_freed = asyncio.Event()
+        self.failures: dict[str, int] = {}  # message id -> failed deliveries so far
+        self.stats = {"pushed": 0, "acked": 0, "retried": 0, "max_in_flight": 0}
+        self.pulling_failed = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then hand what is in flight back to the subscription."""
+        puller = asyncio.create_task(self._pull_loop())
+        reporter = asyncio.create_task(self._report_loop())
+        try:
+            await stop.wait()
+        finally:
+            unsettled = list(self.in_flight)
+            tasks = [puller, reporter, *self.in_flight.values()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            # A restarted pusher gets them at once rather than after their ack deadline.
+            await self._modify_deadline(unsettled, 0, timeout_s=2)
+            self._report()
+
+    async def _pull_loop(self) -> None:
+        while True:
+            while len(self.in_flight) >= self.settings.max_in_flight:
+                self.slot_freed.clear()
+                await self.slot_freed.wait()
+            try:
+                response = await self.subscriber.pull(
+                    subscription=self.settings.subscription,
+                    max_messages=self.settings.max_in_flight - len(self.in_flight),
+                    timeout=PULL_WAIT_S,
+                    retry=None,
+                )
+            except gexc.DeadlineExceeded:
+                continue  # nothing arrived (or the emulator is frozen)
+            except gexc.GoogleAPICallError as exc:
+                if not self.pulling_failed:
+                    log.warning("pull failing", extra={"json_fields": {"error": str(exc)}})
+                self.pulling_failed = True
+                await asyncio.sleep(0.5)
+                continue
+            if self.pulling_failed:
+                log.info("pull recovered")
+                self.pulling_failed = False
+            for received in types.PullResponse.pb(response).received_messages:
+                if received.ack_id not in self.in_flight:
+                    self.in_flight[received.ack_id] = asyncio.create_task(self._deliver(received))
+            self.stats["max_in_flight"] = max(self.stats["max_in_flight"], len(self.in_flight))
+
+    async def _deliver(self, received: Any) -> None:
+        message = received.message
+        attempt = self.failures.get(message.message_id, 0) + 1
+        try:
+            body = push_body(message, self.settings.subscription, attempt)
+            outcome = await self._post(json.dumps(body).encode())
+            self.stats["pushed"] += 1
+            if isinstance(outcome, int) and outcome in SUCCESS_STATUSES:
+                self.failures.pop(message.message_id, None)
+                self.stats["acked"] += 1
+                await self._acknowledge(received.ack_id)
+                return
+            self.failures[message.message_id] = attempt
+            self.stats["retried"] += 1
+            delay_s = retry_delay_s(attempt, self.settings)
+            log.info(
+                "push failed",
+                extra={
+                    "json_fields": {
+                        "message_id": message.message_id,
+                        "attempt": attempt,
+                        "outcome": outcome,
+                        "retry_in_s": delay_s,
+                    }
+                },
+            )
+            # The message comes back when this new deadline passes: the retry backoff.
+            await self._modify_deadline([received.ack_id], delay_s, timeout_s=SETTLE_TIMEOUT_S)
+        finally:
+            self.in_flight.pop(received.ack_id, None)
+            self.slot_freed.set()
+
+    async def _post(self, body: bytes) -> int | str:
+        """The endpoint's status, or why there was none."""
+        try:
+            async with self.http.post(
+                self.settings.endpoint, data=body, headers={"Content-Type": "application/json"}
+            ) as response:
+                await response.read()
+                return response.status
+        except TimeoutError:
+            return f"no answer within the ack deadline ({self.settings.ack_deadline_s} s)"
+        except aiohttp.ClientError as exc:
+            return f"{type(exc).__name__}: {exc}"
+
+    async def _acknowledge(self, ack_id: str) -> None:
+        error = ""
+        for _ in range(3):
+            try:
+                await self.subscriber.acknowledge(
+                    subscription=self.settings.subscription,
+                    ack_ids=[ack_id],
+                    timeout=SETTLE_TIMEOUT_S,
+                    retry=None,
+                )
+                return
+            except (gexc.DeadlineExceeded, gexc.ServiceUnavailable) as exc:
+                error = str(exc)
+                await asyncio.sleep(0.5)
+        log.warning(
+            "ack failed: the message comes back after its ack deadline",
+            extra={"json_fields": {"error": error}},
+        )
+
+    async def _modify_deadline(self, ack_ids: list[str], seconds: int, timeout_s: float) -> None:
+        if not ack_ids:
+            return
+        try:
+            await self.subscriber.modify_ack_deadline(
+                subscription=self.settings.subscription,
+                ack_ids=ack_ids,
+                ack_deadline_seconds=seconds,
+                timeout=timeout_s,
+                retry=None,
+            )
+        except gexc.GoogleAPICallError as exc:
+            log.warning(
+                "nack failed: the message comes back after its ack deadline",
+                extra={"json_fields": {"error": str(exc)}},
+            )
+
+    async def _report_loop(self) -> None:
+        while True:
+            await asyncio.sleep(STATS_EVERY_S)
+            if self.stats["pushed"]:
+                self._report()
+
+    def _report(self) -> None:
+        """How many pushes, and the most at once, since the last report."""
+        log.info("push stats", extra={"json_fields": dict(self.stats, in_flight=len(self.in_flight))})
+        self.stats = dict.fromkeys(self.stats, 0)
+
+
+def parse_args(argv: list[str] | None = None) -> PushSettings:
+    defaults = PushSettings("", "")
+    parser = argparse.ArgumentParser(prog="python -m devstack.pusher", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscription", required=True, help="projects/<project>/subscriptions/<name>")
+    parser.add_argument("--endpoint", required=True, help="the push endpoint URL")
+    for name in ("max_in_flight", "ack_deadline_s", "minimum_backoff_s", "maximum_backoff_s"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    args = parser.parse_args(argv)
+    if args.max_in_flight < 1 or not 0 < args.minimum_backoff_s <= args.maximum_backoff_s:
+        parser.error("--max-in-flight must be at least 1, and 0 < minimum backoff <= maximum backoff")
+    return PushSettings(**vars(args))
+
+
+async def serve(settings: PushSettings, emulator_host: str) -> int:
+    subscriber, channel = make_subscriber(emulator_host)
+    try:
+        await subscriber.get_subscription(subscription=settings.subscription, timeout=30)
+    except gexc.GoogleAPICallError as exc:
+        log.error("cannot read the subscription", extra={"json_fields": {"error": str(exc)}})
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with make_http_client(settings) as http:
+        log.info(PUSHER_STARTED, extra={"json_fields": asdict(settings) | {"emulator": emulator_host}})
+        await Pusher(settings, subscriber, http).run(stop)
+    await channel.close()
+    log.info("push delivery stopped")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = parse_args(argv)
+    logs.configure()
+    emulator_host = os.environ.get("PUBSUB_EMULATOR_HOST")
+    if not emulator_host:
+        log.error("PUBSUB_EMULATOR_HOST is not set: the pusher only talks to the emulator")
+        return 2
+    return asyncio.run(serve(settings, emulator_host))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
