@@ -19,7 +19,7 @@ from quiz.model import Participant
 STREAM_MARKER = '{"type":"QUESTION_STARTED"'
 BOARD_MARKER = '{"type":"LEADERBOARD_UPDATED"'
 SOCKETIO_MARKER = '42["quiz"'
-LEADERBOARD_SIZE = 100
+LEADERBOARD_SIZE = 100  # players per session in (c)'s boards (its sockets and others)
 
 
 def stream_message(session_id: str = "bench") -> str:
@@ -66,8 +66,9 @@ def session_joined(session_id: str, uid: str) -> bytes:
 
 
 def leaderboard_event(session_id: str, version: int, member_uids: list[str], seed: int) -> bytes:
-    """LEADERBOARD_UPDATED as functions/game.py publishes it: a 100-entry leaderboard
-    plus the `ranks` map (every participant's rank) that the gateway splices per socket."""
+    """LEADERBOARD_UPDATED as functions/game.py publishes it, for a session of 100 players:
+    the live top 10 plus the `ranks` map (every player's rank) that the gateway swaps for
+    each socket's own `your_rank`."""
     rng = random.Random(seed)
     uids = member_uids + [f"{session_id}-p{i:03d}" for i in range(LEADERBOARD_SIZE - len(member_uids))]
     participants = [

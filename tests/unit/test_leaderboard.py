@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from quiz.leaderboard import TOP_N, leaderboard_payload, rank_participants
+from quiz.leaderboard import LIVE_TOP_N, leaderboard_payload, rank_participants
 from quiz.model import Participant
 
 
@@ -24,10 +24,11 @@ def test_everyone_on_zero_shares_first_place() -> None:
     assert {r.rank for r in rank_participants([player("a", 0), player("b", 0)])} == {1}
 
 
-def test_payload_carries_top_100_and_every_players_rank() -> None:
+def test_live_payload_carries_the_top_10_and_every_players_rank() -> None:
     ranked = rank_participants([player(f"p{i:03d}", i, 0) for i in range(250)])
     payload = leaderboard_payload("S1", 7, ranked)
-    assert len(payload["leaderboard"]) == TOP_N  # type: ignore[arg-type]
+    assert len(payload["leaderboard"]) == LIVE_TOP_N == 10  # type: ignore[arg-type]
+    assert list(payload)[-1] == "ranks"  # last: the gateway splices there
     assert payload["total_participants"] == 250
     assert payload["ranks"]["p000"] == 250  # type: ignore[index]
     assert payload["leaderboard"][0] == {"rank": 1, "user_id": "p249", "username": "P249", "score": 249}  # type: ignore[index]

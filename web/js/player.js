@@ -214,7 +214,12 @@ function onLeaderboard(p) {
   if (typeof p.version === "number" && p.version < state.boardVersion) return; // a late, older flush
   state.boardVersion = p.version ?? state.boardVersion;
   const entries = p.leaderboard || [];
-  renderLeaderboard($("board"), entries, { meUid: auth.uid });
+  // The board carries the top 10; below it, this player's own row comes from your_rank.
+  const listed = entries.some((entry) => entry.user_id === auth.uid);
+  const own = !listed && typeof p.your_rank === "number" && state.joined
+    ? [{ rank: p.your_rank, user_id: auth.uid, username: state.joined.username, score: state.score }]
+    : [];
+  renderLeaderboard($("board"), [...entries, ...own], { meUid: auth.uid });
   setText("board-total", plural(p.total_participants ?? entries.length, "player"));
   state.total = p.total_participants ?? entries.length;
   const mine = entries.find((entry) => entry.user_id === auth.uid);
