@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from gateway.server import _split_board
+from gateway.server import PARSE_RANKS_FROM, _rank_lookup, _split_board
 from protocol import ServerType, encode_frame, server_frame
 from quiz.leaderboard import leaderboard_payload, rank_participants
 from quiz.model import Participant
@@ -25,9 +25,9 @@ def _board() -> dict[str, object]:
     return server_frame(ServerType.LEADERBOARD_UPDATED, payload, message_id="lb-1", at_ms=0)
 
 
-def _spliced(data: bytes, uid: str) -> dict[str, object]:
+def _spliced(data: bytes, uid: str, recipients: int = 1) -> dict[str, object]:
     shared, ranks = _split_board(data)
-    rank = ranks.get(uid)
+    rank = _rank_lookup(ranks, recipients)(uid)
     return dict(json.loads(shared + b',"your_rank":%s}}' % (b"null" if rank is None else str(rank).encode())))
 
 
@@ -37,11 +37,14 @@ def _expected(your_rank: int | None) -> dict[str, object]:
     return frame | {"payload": payload | {"your_rank": your_rank}}
 
 
-@pytest.mark.parametrize(("uid", "rank"), [("u1", 1), ("u2", 2), ("u3", 2), ("outsider", None)])
-def test_board_as_the_functions_encode_it_is_spliced_per_player(uid: str, rank: int | None) -> None:
+@pytest.mark.parametrize("recipients", [1, PARSE_RANKS_FROM])  # ranks searched, or parsed
+@pytest.mark.parametrize(("uid", "rank"), [("u1", 1), ("u2", 2), ("u3", 2), ("u", None), ("outsider", None)])
+def test_board_as_the_functions_encode_it_is_spliced_per_player(
+    uid: str, rank: int | None, recipients: int
+) -> None:
     data = encode_frame(_board()).encode()
     assert data.endswith(b"}}}")  # payload last, ranks last in it
-    assert _spliced(data, uid) == _expected(rank)
+    assert _spliced(data, uid, recipients) == _expected(rank)
 
 
 def test_board_with_the_payload_first_is_re_encoded_alike() -> None:
