@@ -224,6 +224,16 @@ async def cloud_run(args: argparse.Namespace, gateway: Server, stack: BenchStack
     )
 
 
+async def bare_cloud_run(args: argparse.Namespace, bare: Server) -> None:
+    """(c)'s frames sent by the bare server from memory: the floor the gateway's (c) is
+    measured against (run alone: the other servers idle)."""
+    await bare.pool.all("close", keep=args.c_sockets, settle_s=2.0)
+    say(f"(c) bare-uvloop: the same boards to {args.c_sockets:,} sockets, from memory ...")
+    bare.results["cloud_run"] = await scenarios.bare_cloud_run_load(
+        bare.results["process"], bare.pool, bare.pid, args.c_rate, args.c_warm, args.c_seconds
+    )
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for package in (
@@ -281,6 +291,9 @@ async def main(argv: list[str]) -> int:
         await idle_cpu(args, servers)
         await fanout_interleaved(args, servers)
         gateway = next((s for s in servers if s.name == "gateway"), None)
+        bare = next((s for s in servers if s.name == "bare-uvloop"), None)
+        if gateway is not None and bare is not None:
+            await bare_cloud_run(args, bare)
         for server in servers:
             if server is not gateway and server.stop is not None:
                 await server.stop()

@@ -30,6 +30,7 @@ from bench.gateway.common import (
     fanout_rooms_of,
     raise_nofile,
     serve_control,
+    session_c_of,
 )
 from bots.tokens import unsigned_id_token
 
@@ -198,7 +199,7 @@ class ClientProcess:
         key = base64.b64encode(os.urandom(16)).decode()
         headers = [f"Host: {self.host}:{self.port}", "Upgrade: websocket", "Connection: Upgrade"]
         headers += [f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
-        rooms = ",".join(fanout_rooms_of(g, self.sizes))
+        rooms = ",".join([*fanout_rooms_of(g, self.sizes), session_c_of(g)])
         if self.mode == GATEWAY:
             path = "/ws"
             headers += [

@@ -32,8 +32,11 @@ def fanout_rooms_of(g: int, sizes: list[int]) -> list[str]:
     return [fanout_room(size) for size in sizes if g < size]
 
 
+SESSION_ROOM_PREFIX = "c"
+
+
 def session_c_of(g: int) -> str:
-    return f"c{g % SESSIONS_C}"
+    return f"{SESSION_ROOM_PREFIX}{g % SESSIONS_C}"
 
 
 def raise_nofile() -> int:

@@ -82,7 +82,7 @@ def build_rows(results: dict[str, dict[str, Any]]) -> list[Row]:
                 )
     for size in sizes:
         rows += _fanout_rows(results, size)
-    rows += _cloud_run_rows(gw)
+    rows += _cloud_run_rows(gw, results.get("bare-uvloop", {}).get("cloud_run"))
     return rows
 
 
@@ -143,7 +143,7 @@ def _fanout_rows(results: dict[str, dict[str, Any]], size: int) -> list[Row]:
     return rows
 
 
-def _cloud_run_rows(gw: dict[str, Any]) -> list[Row]:
+def _cloud_run_rows(gw: dict[str, Any], bare: dict[str, Any] | None) -> list[Row]:
     load = gw.get("cloud_run")
     if not load:
         return []
@@ -206,6 +206,35 @@ def _cloud_run_rows(gw: dict[str, Any]) -> list[Row]:
                     "info",
                 )
             )
+            if bare and bare["frames_per_s"]:
+                # Per 1,000 frames/s delivered: the gateway's sending (its CPU less the
+                # receiving) against the bare server sending the same boards from memory.
+                per_k = 1000 * (cpu - receive) / load["frames_per_s"]
+                bare_per_k = 1000 * bare["server_cpu_pct"] / bare["frames_per_s"]
+                rows.append(
+                    Row(
+                        scenario,
+                        "  sending: CPU % per 1,000 frames/s (bare: same boards, from memory)",
+                        per_k,
+                        BASELINES["bare-uvloop"],
+                        bare_per_k,
+                        _ratio(per_k, bare_per_k),
+                        "info",
+                        "info",
+                    )
+                )
+                rows.append(
+                    Row(
+                        scenario,
+                        f"  bare websockets sending all {offered:g} boards/s (no receiving)",
+                        projected,
+                        BASELINES["bare-uvloop"],
+                        bare_per_k * offered * load["sockets_in_sessions"] / 1000,
+                        None,
+                        "info (the floor of sending alone)",
+                        "info",
+                    )
+                )
     return rows
 
 

@@ -30,6 +30,7 @@ from bench.gateway.common import (
 from bench.gateway.control import ClientPool
 from bench.gateway.frames import BOARD_MARKER, leaderboard_event, session_joined
 from bench.gateway.stack import BenchStack
+from gateway.server import _split_board as split_board
 from protocol.envelope import ATTR_ROOM, ATTR_SESSION_ID, ATTR_TARGET_CONNECTION, ROOM_ENTER
 
 Trigger = Callable[[str, int], Awaitable[Any]]  # (room, count): send `count` messages to a room
@@ -244,9 +245,11 @@ async def cloud_run_load(
     members: dict[str, list[str]] = {session_c_of(k): [] for k in range(SESSIONS_C)}
     for g in range(sockets):
         members[session_c_of(g)].append(bench_uid(g))
+    # Ten boards per session, each sent with the next version: the gateway drops a board
+    # whose version is not above the last one it sent (it is older news).
     versions = 10
     events = {
-        s: [leaderboard_event(s, v, uids, seed=1000 * v + int(s[1:])) for v in range(versions)]
+        s: [leaderboard_event(s, 0, uids, seed=1000 * v + int(s[1:])) for v in range(versions)]
         for s, uids in members.items()
     }
     sizes = [len(e) for evs in events.values() for e in evs]
@@ -270,7 +273,11 @@ async def cloud_run_load(
             break
         for s, evs in events.items():
             futures.append(
-                stack.publish(evs[n % versions], {ATTR_SESSION_ID: s}, ordering_key=s if ordered else "")
+                stack.publish(
+                    evs[n % versions].replace(b'"version":0,', b'"version":%d,' % n, 1),
+                    {ATTR_SESSION_ID: s},
+                    ordering_key=s if ordered else "",
+                )
             )
             published += 1
         n += 1
@@ -305,3 +312,33 @@ async def cloud_run_load(
 def _self_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+async def bare_cloud_run_load(
+    process: Any, pool: ClientPool, server_pid: int, per_session_hz: float, warm_s: float, measure_s: float
+) -> dict[str, Any]:
+    """(c) on the bare websockets server: the same boards (as a socket receives one, its
+    `your_rank` in place), `per_session_hz` per session room, each room its own broadcast,
+    from memory — the floor of sending (c)'s frames, without Pub/Sub or the gateway."""
+    shared, _ = split_board(leaderboard_event("c0", 1, [], seed=1))
+    board = (shared + b',"your_rank":42}}').decode()
+    await pool.all("reset", marker=BOARD_MARKER)
+    seconds = warm_s + measure_s
+    request = process.call("paced", timeout_s=seconds + 60, hz=per_session_hz, seconds=seconds, message=board)
+    paced = asyncio.create_task(request)
+    await asyncio.sleep(warm_s)
+    frames0 = sum(r["hits"] for r in await pool.all("snapshot"))
+    window = Window(server_pid, pool.pids)
+    await asyncio.sleep(measure_s)
+    measured = window.close()
+    frames = sum(r["hits"] for r in await pool.all("snapshot")) - frames0
+    sockets = sum(r["open"] for r in await pool.all("snapshot"))
+    await paced
+    wall = measured["wall_s"]
+    return {
+        "sockets": sockets,
+        "board_bytes": len(board),
+        "frames_per_s": frames / wall,
+        "frames_per_s_per_socket": frames / sockets / wall if sockets else 0.0,
+        **measured,
+    }

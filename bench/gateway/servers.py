@@ -4,9 +4,11 @@
   frame-size settings) that fans out with `websockets.broadcast`;
 - `socketio`: python-socketio's AsyncServer on aiohttp, `emit` to a room.
 
-Sockets name their rooms in the query string (`?rooms=s1k,s5k,...`); a `stream` request
+Sockets name their rooms in the query string (`?rooms=s1000,s5000,c7`); a `stream` request
 sends one message to a room `count` times, yielding to the loop between messages as the
-gateway does between Pub/Sub events.
+gateway does between Pub/Sub events; a `paced` request (the bare server's (c)) sends one
+message to every session room `hz` times a second, each room its own broadcast, as the
+gateway sends a session's board.
 
 `python -m bench.gateway.servers bare|socketio asyncio|uvloop PORT`
 """
@@ -21,7 +23,7 @@ from collections import defaultdict
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bench.gateway.common import die_with_parent, raise_nofile, serve_control
+from bench.gateway.common import SESSION_ROOM_PREFIX, die_with_parent, raise_nofile, serve_control
 from protocol import MAX_FRAME_BYTES
 
 HOST = "127.0.0.1"
@@ -56,6 +58,17 @@ async def run_bare(port: int) -> None:
             await asyncio.sleep(0)
         return {"recipients": len(members), "started": started, "ended": time.monotonic()}
 
+    async def paced(hz: float, seconds: float, message: str) -> dict[str, Any]:
+        data, loop = message.encode(), asyncio.get_running_loop()
+        sessions = [room for room in rooms if room.startswith(SESSION_ROOM_PREFIX)]
+        start, ticks = loop.time(), 0
+        while loop.time() - start < seconds:
+            for room in sessions:
+                broadcast(rooms[room], data, text=True)
+            ticks += 1
+            await asyncio.sleep(max(0.0, start + ticks / hz - loop.time()))
+        return {"ticks": ticks, "sessions": len(sessions)}
+
     async def members(room: str) -> dict[str, Any]:
         return {"recipients": len(rooms.get(room, ()))}
 
@@ -69,7 +82,7 @@ async def run_bare(port: int) -> None:
         ping_timeout=20,
         backlog=BACKLOG,
     ):
-        await serve_control({"stream": stream, "members": members})
+        await serve_control({"stream": stream, "paced": paced, "members": members})
 
 
 async def run_socketio(port: int) -> None:

@@ -82,6 +82,8 @@ class BenchStack:
             ALLOWED_ORIGINS="",
             PYTHONPATH=str(ROOT),
             PYTHONUNBUFFERED="1",
+            # As deployed (terraform's trace_sample_ratio): a tenth of new traces recorded.
+            TRACE_SAMPLE_RATIO="0.1",
         )
         child = spawn("gateway", [sys.executable, "-m", "gateway"], env, self.log_dir, cwd=ROOT)
         self.children.append(child)
