@@ -65,7 +65,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra
+	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra tests/observability
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q
