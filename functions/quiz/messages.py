@@ -84,15 +84,25 @@ def question_started(session: Session, quiz: Quiz, timing: Timing) -> dict[str, 
 
 
 def question_stats(question: Question, answers: Iterable[tuple[str, bool]]) -> dict[str, Any]:
-    """Answered, correct and the distribution of (normalised) answers for one question."""
+    """Answered, correct, the distribution of (normalised) answers for one question, and
+    which of them were judged correct (a typed answer within the typo allowance is, though
+    it is not one of the accepted spellings)."""
     distribution: Counter[str] = Counter()
+    judged_correct: set[str] = set()
     answered = correct = 0
     for text, is_correct in answers:
         answered += 1
         correct += is_correct
         key = judging.normalize_typed(text) if question.kind is Kind.TYPED else text.strip()
         distribution[key] += 1
-    return {"answered": answered, "correct": correct, "distribution": dict(distribution)}
+        if is_correct:
+            judged_correct.add(key)
+    return {
+        "answered": answered,
+        "correct": correct,
+        "distribution": dict(distribution),
+        "correct_answers": sorted(judged_correct),
+    }
 
 
 def answer_stats(session: Session, timing: Timing, stats: dict[str, Any]) -> dict[str, Any]:

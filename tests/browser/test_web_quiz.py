@@ -102,11 +102,12 @@ async def test_host_and_three_players_play_vocab_101_to_the_podium(
     for player in everyone:
         await player.expect_reveal("Answer: concise", None)
 
-    # Q3 (typed): Ada types "author"; Ben answers, reloads, and is told his answer is in.
+    # Q3 (typed): Ada types "auther" (one typo: still right); Ben answers, reloads, and is
+    # told his answer is in.
     await next_button.click()
     for player in everyone:
         await player.expect_question(Q3)
-    await ada.type_answer("author")
+    await ada.type_answer("auther")
     await ben.type_answer("Writer")
     await cy.type_answer("editor")
     await ada.expect_verdict(True)
@@ -124,7 +125,10 @@ async def test_host_and_three_players_play_vocab_101_to_the_podium(
         await player.expect_reveal(
             "Accepted answers: author, writer, novelist", "An author (or writer) creates books."
         )
-    await expect(host.locator("#chart li[data-answer='author']")).to_contain_text("correct")
+    # The host's chart ticks what was judged right, the typo included; not what was wrong.
+    await expect(host.locator("#chart li[data-answer='auther']")).to_contain_text("correct")
+    await expect(host.locator("#chart li[data-answer='writer']")).to_contain_text("correct")
+    await expect(host.locator("#chart li[data-answer='editor']")).not_to_contain_text("correct")
 
     # Q4: Cy moves with Tab and answers with Enter.
     await next_button.click()

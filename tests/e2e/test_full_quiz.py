@@ -145,7 +145,12 @@ async def test_full_session_with_timers_typed_answers_reconnect_and_ties(
     assert (await ann.expect("ERROR"))["payload"]["code"] == "ALREADY_ANSWERED"
     ended = [(await p.expect("QUESTION_ENDED", index=0, timeout_s=15))["payload"] for p in (ann, ben, cat)]
     assert ended[0]["accepted_answers"] == ["elated"]
-    assert ended[0]["stats"] == {"answered": 3, "correct": 2, "distribution": {"elated": 2, "weary": 1}}
+    assert ended[0]["stats"] == {
+        "answered": 3,
+        "correct": 2,
+        "distribution": {"elated": 2, "weary": 1},
+        "correct_answers": ["elated"],
+    }
     assert ended[0] == ended[1] == ended[2]
 
     # Q2 (typed): forgiving judging; Cat drops mid-question, rejoins, and is too late;
@@ -183,6 +188,7 @@ async def test_full_session_with_timers_typed_answers_reconnect_and_ties(
         "answered": 3,
         "correct": 2,
         "distribution": {"colour": 1, "colur": 1, "red": 1},
+        "correct_answers": ["colour", "colur"],  # "colur": one typo from "colour"
     }
 
     # Q3: Ben and Cat tie on 29; Ben got there first, so he is listed first.

@@ -6,8 +6,9 @@ import { el, optionMark } from "./ui.js";
 const TYPED_ROWS_SHOWN = 8;
 
 /**
- * question: {kind, options}; stats: {answered, distribution: {answer: count}};
- * accepted: the accepted answers once revealed, else null.
+ * question: {kind, options}; stats: {answered, distribution: {answer: count}, correct_answers};
+ * accepted: the accepted answers once revealed, else null (the host's screen is often
+ * shown to the room: nothing is marked correct before the reveal).
  */
 export function renderAnswerChart(list, question, stats, accepted) {
   const { answered, distribution } = stats;
@@ -18,7 +19,8 @@ export function renderAnswerChart(list, question, stats, accepted) {
           .sort((a, b) => b[1] - a[1])
           .slice(0, TYPED_ROWS_SHOWN)
           .map(([label, count]) => ({ label, count, index: null }));
-  const right = new Set((accepted || []).map(fold));
+  // Typed answers judged correct (a typo allowed) are ticked too, not only exact spellings.
+  const right = new Set(accepted ? [...accepted, ...(stats.correct_answers || [])].map(fold) : []);
   const items = rows.map((row) => barRow(row, answered, right.has(fold(row.label))));
   if (!items.length) items.push(el("li", { className: "hint" }, "No answers yet."));
   list.replaceChildren(...items);
