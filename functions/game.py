@@ -87,7 +87,11 @@ class Game:
 
     def join(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         joined = self.store.join(
-            payload["session_id"], command.uid, payload["username"], command.received_at_ms
+            payload["session_id"],
+            command.uid,
+            payload["username"],
+            command.received_at_ms,
+            command.connection_id,
         )
         self._welcome(command, joined.session, joined.participant.uid, joined.participant_count)
         self.publisher.publish(
@@ -101,8 +105,12 @@ class Game:
 
     def rejoin(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         session = self.store.get_session(payload["session_id"])
-        participant, count = self.store.set_connected(session.id, command.uid, True)
+        participant, count, was_connected = self.store.set_connected(
+            session.id, command.uid, True, command.connection_id
+        )
         self._welcome(command, session, participant.uid, count)
+        if not was_connected:  # back after a disconnect: the others see them again
+            self.publisher.publish([Event(session.id, messages.user_joined(participant, count))])
         self._request_flush(session.id)  # a reloaded page gets its leaderboard back soon
         log.info("player rejoined", extra={"json_fields": {"participant_count": count}})
 
@@ -201,12 +209,23 @@ class Game:
         )
 
     def leave(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
-        participant, count = self.store.set_connected(payload["session_id"], command.uid, False)
+        session_id = payload["session_id"]
+        if command.disconnected:
+            # The gateway's word that this connection closed without leaving: the player
+            # is away, unless they are already back on another connection.
+            away = self.store.disconnect(session_id, command.uid, command.connection_id)
+            if away is None:
+                return
+            participant, count = away
+            self.publisher.publish([Event(session_id, messages.user_left(participant, count))])
+            log.info("player disconnected", extra={"json_fields": {"participant_count": count}})
+            return
+        participant, count, _ = self.store.set_connected(session_id, command.uid, False)
         left = messages.user_left(participant, count)
         self.publisher.publish(
             [
-                Event(payload["session_id"], left),
-                Event(payload["session_id"], left, target_uid=command.uid, room=ROOM_LEAVE),
+                Event(session_id, left),
+                Event(session_id, left, target_uid=command.uid, room=ROOM_LEAVE),
             ]
         )
         log.info("player left", extra={"json_fields": {"participant_count": count}})

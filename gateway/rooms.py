@@ -35,6 +35,9 @@ class Rooms(Generic[C]):
             if not self.members[session_id]:
                 del self.members[session_id]
 
+    def sessions_of(self, conn: C) -> list[str]:
+        return list(self._sessions_of.get(conn, ()))
+
     def connections_of(self, uid: str) -> int:
         return len(self.by_uid.get(uid, ()))
 

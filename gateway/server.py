@@ -47,6 +47,7 @@ from protocol import (
 )
 from protocol.envelope import (
     ATTR_CONNECTION_ID,
+    ATTR_DISCONNECTED,
     ATTR_GATEWAY_ID,
     ATTR_RECEIVED_AT_MS,
     ATTR_ROOM,
@@ -95,6 +96,7 @@ class Gateway:
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
         self.metrics = Metrics()
         self.closing: set[asyncio.Task[None]] = set()
+        self.draining = False  # SIGTERM: sockets are closed to reconnect elsewhere
         self.boards_pending: dict[str, bytes] = {}
         self.boards_trace: dict[str, str] = {}  # the pending board's traceparent
         self.boards_sent_at: dict[str, float] = {}
@@ -179,7 +181,14 @@ class Gateway:
             pass  # an abnormal close (1006, 1007, 1009) is the client's, not a crash of ours
         finally:
             self.metrics.connections.dec()
+            sessions = self.rooms.sessions_of(connection)
             self.rooms.disconnect(connection.connection_id, connection.uid)
+            if sessions and not self.draining:
+                # Closed without LEAVE_SESSION (a tab closed, a phone gone): tell the
+                # sessions. Not when draining: those players are reconnecting elsewhere.
+                leaving = asyncio.create_task(self._publish_disconnected(connection, sessions))
+                self.closing.add(leaving)
+                leaving.add_done_callback(self.closing.discard)
             log.info("socket closed", extra={"json_fields": _ids(connection, code=connection.close_code)})
 
     async def relay(self, conn: Connection, raw: str | bytes, received_at_ms: int) -> None:
@@ -259,6 +268,27 @@ class Gateway:
             fields = _ids(conn, type=frame.type.value, message_id=frame.message_id, session_id=session_id)
             log.info("command accepted", extra={"json_fields": fields})
         return True
+
+    async def _publish_disconnected(self, conn: Connection, sessions: list[str]) -> None:
+        """A LEAVE_SESSION per session the closed socket was in, marked as a disconnect:
+        the functions mark the player away only if this was still their connection."""
+        attributes = {
+            ATTR_UID: conn.uid,
+            ATTR_RECEIVED_AT_MS: str(now_ms()),
+            ATTR_CONNECTION_ID: conn.connection_id,
+            ATTR_GATEWAY_ID: self.config.gateway_id,
+            ATTR_DISCONNECTED: "1",
+        }
+        for session_id in sessions:
+            frame = {
+                "type": ClientType.LEAVE_SESSION.value,
+                "payload": {"session_id": session_id},
+                "message_id": uuid.uuid4().hex,
+            }
+            try:
+                await self.publisher.publish(encode_frame(frame).encode(), attributes)
+            except Exception as exc:  # noqa: BLE001 - the player then shows as present until they return
+                log.warning("disconnect not published", extra={"json_fields": _ids(conn, error=str(exc))})
 
     async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
@@ -405,6 +435,7 @@ class Gateway:
                 ready.set()
             await stop
             log.info("gateway stopping: closing sockets with 1012")
+            self.draining = True
             server.close(close_connections=True, code=1012, reason="Service restarting")
             await server.wait_closed()
         await asyncio.to_thread(self.subscription.stop)

@@ -18,6 +18,9 @@ ATTR_UID = "uid"
 ATTR_RECEIVED_AT_MS = "received_at_ms"
 ATTR_CONNECTION_ID = "connection_id"
 ATTR_GATEWAY_ID = "gateway_id"
+# "1" on a LEAVE_SESSION the gateway publishes for a socket that closed without leaving:
+# the player is away unless they have since come back on another connection.
+ATTR_DISCONNECTED = "disconnected"
 
 # Both topics: the W3C trace context of the frame (protocol/tracing.py), so one trace
 # follows it from the gateway through the functions and their tasks back to the sockets.
@@ -47,6 +50,7 @@ class Command:
     uid: str
     received_at_ms: int
     connection_id: str
+    disconnected: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,4 +90,5 @@ def command_from_message(data: bytes, attributes: dict[str, str]) -> Command:
         uid=uid,
         received_at_ms=int(attributes[ATTR_RECEIVED_AT_MS]),
         connection_id=attributes.get(ATTR_CONNECTION_ID, ""),
+        disconnected=attributes.get(ATTR_DISCONNECTED) == "1",
     )

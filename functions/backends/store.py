@@ -32,6 +32,8 @@ CODE_LENGTH = 6
 # Every participant write stamps its commit time here: leaderboards read only what changed.
 CHANGED_AT = "changed_at"
 CHANGED_NOW = firestore.SERVER_TIMESTAMP
+# A participant's current gateway connection: a disconnect from an older one is stale.
+CONNECTION_ID = "connection_id"
 
 T = TypeVar("T")
 
@@ -187,7 +189,7 @@ class Store:
 
     # -- participants -------------------------------------------------------------
 
-    def join(self, session_id: str, uid: str, raw_name: str, now_ms: int) -> Joined:
+    def join(self, session_id: str, uid: str, raw_name: str, now_ms: int, connection_id: str = "") -> Joined:
         """Seat a player (or welcome one back) under a unique display name.
 
         Capacity is checked outside the transaction: a count query inside it would lock
@@ -224,13 +226,20 @@ class Store:
                 if old.username != username:
                     txn.delete(session_ref.collection("names").document(names.name_key(old.username)))
                 txn.update(
-                    participant_ref, {"username": username, "connected": True, CHANGED_AT: CHANGED_NOW}
+                    participant_ref,
+                    {
+                        "username": username,
+                        "connected": True,
+                        CONNECTION_ID: connection_id,
+                        CHANGED_AT: CHANGED_NOW,
+                    },
                 )
             else:
                 participant = Participant(uid, username, joined_at_ms=now_ms)
                 txn.create(
                     participant_ref,
-                    _participant_to_doc(participant) | {"seated_at": CHANGED_NOW, CHANGED_AT: CHANGED_NOW},
+                    _participant_to_doc(participant)
+                    | {CONNECTION_ID: connection_id, "seated_at": CHANGED_NOW, CHANGED_AT: CHANGED_NOW},
                 )
             txn.set(name_ref, {"uid": uid})
             return Joined(session, participant, 0, not existing.exists)
@@ -273,12 +282,40 @@ class Store:
             raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
         return _participant_from_doc(uid, snap.to_dict() or {})
 
-    def set_connected(self, session_id: str, uid: str, connected: bool) -> tuple[Participant, int]:
+    def set_connected(
+        self, session_id: str, uid: str, connected: bool, connection_id: str = ""
+    ) -> tuple[Participant, int, bool]:
+        """(the participant now, the participant count, whether they were connected
+        before). Connecting records the connection, so a late disconnect of an older one
+        (see `disconnect`) changes nothing."""
         ref = self._session_ref(session_id).collection("participants").document(uid)
         participant = self.participant(session_id, uid)
-        ref.update({"connected": connected, CHANGED_AT: CHANGED_NOW})
+        change: dict[str, Any] = {"connected": connected, CHANGED_AT: CHANGED_NOW}
+        if connected:
+            change[CONNECTION_ID] = connection_id
+        ref.update(change)
         count = _count(self._session_ref(session_id).collection("participants"))
-        return dataclasses.replace(participant, connected=connected), count
+        return dataclasses.replace(participant, connected=connected), count, participant.connected
+
+    def disconnect(self, session_id: str, uid: str, connection_id: str) -> tuple[Participant, int] | None:
+        """Mark a player away because their socket closed, if it was their current
+        connection and they were connected; None otherwise (they are back on another
+        socket, left already, or were never seated: a host watching, say)."""
+        ref = self._session_ref(session_id).collection("participants").document(uid)
+
+        @firestore.transactional
+        def run(txn: firestore.Transaction) -> Participant | None:
+            snap = ref.get(transaction=txn)
+            doc = snap.to_dict() or {}
+            if not snap.exists or not doc.get("connected") or doc.get(CONNECTION_ID) != connection_id:
+                return None
+            txn.update(ref, {"connected": False, CHANGED_AT: CHANGED_NOW})
+            return dataclasses.replace(_participant_from_doc(uid, doc), connected=False)
+
+        participant = cast(Participant | None, self._commit(run))
+        if participant is None:
+            return None
+        return participant, _count(self._session_ref(session_id).collection("participants"))
 
     def kick(self, session_id: str, uid: str) -> Participant:
         """Remove a player for good: their seat and name are freed, and a ban stops a rejoin."""
