@@ -338,6 +338,9 @@ def running_stack(
         extra_env=extra_env or {},
     )
     stack.log_dir.mkdir(parents=True, exist_ok=True)
+    # Provisioning points this process's clients at the stack (*_EMULATOR_HOST); a stack
+    # started inside another (a test's own) hands the outer one its environment back.
+    saved_env = dict(os.environ)
     try:
         stack.start()
     except StartError:
@@ -350,3 +353,5 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+        os.environ.clear()
+        os.environ.update(saved_env)
