@@ -351,15 +351,19 @@ async def _play_slice(plan: Plan, first: int, count: int, ready: Any, go: Any, o
     cpu_s = time.process_time() - cpu_at_go
     results = [bot.results() for bot in bots]
     await asyncio.gather(*(bot.socket.close() for bot in bots), return_exceptions=True)
+    return _merge(results) | {"cpu_s": cpu_s}
+
+
+def _merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """What several bots (or workers) measured, as one: rows joined, errors summed."""
     errors: Counter[str] = Counter()
-    for r in results:
-        errors.update(r["errors"])
+    for part in parts:
+        errors.update(part["errors"])
     return {
-        "answers": [row for r in results for row in r["answers"]],
-        "starts": [s for r in results for s in r["starts"]],
-        "boards": _first_arrivals([b for r in results for b in r["boards"]]),
+        "answers": [row for part in parts for row in part["answers"]],
+        "starts": [s for part in parts for s in part["starts"]],
+        "boards": _first_arrivals([b for part in parts for b in part["boards"]]),
         "errors": dict(errors),
-        "cpu_s": cpu_s,
     }
 
 
@@ -436,16 +440,8 @@ class Swarm:
                 )
         for process in self.processes:
             process.join(10)
-        errors: Counter[str] = Counter()
-        for part in parts:
-            errors.update(part["errors"])
-        return {
-            "answers": [row for part in parts for row in part["answers"]],
-            "starts": [s for part in parts for s in part["starts"]],
-            "boards": _first_arrivals([b for part in parts for b in part["boards"]]),
-            "errors": dict(errors),
-            "bots_cpu_s": sum(part["cpu_s"] for part in parts),  # while playing, every worker
-        }
+        bots_cpu_s = sum(part["cpu_s"] for part in parts)  # while playing, every worker
+        return _merge(parts) | {"bots_cpu_s": bots_cpu_s}
 
     def stop(self) -> None:
         for process in self.processes:
