@@ -37,8 +37,10 @@ from protocol.envelope import ATTR_CONNECTION_ID, ATTR_UID, command_from_message
 from protocol.tokens import require_unexpired
 from quiz.errors import Busy, GameError
 
-logs.configure(project_id=load_config().project_id)
-tracing.configure(load_config().trace_settings())
+# Read once per instance: the environment does not change under a running function.
+config = load_config()
+logs.configure(project_id=config.project_id)
+tracing.configure(config.trace_settings())
 log = logging.getLogger("quiz.functions")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
@@ -85,7 +87,6 @@ def continue_request_trace(handler: Handler) -> Handler:
 
 @functools.cache
 def game() -> Game:
-    config = load_config()
     return Game(
         Store(firestore.Client(project=config.project_id)),
         PubSubPublisher(config.project_id, config.events_topic),
@@ -96,7 +97,6 @@ def game() -> Game:
 
 @functools.cache
 def injected_faults() -> faults.Injector:
-    config = load_config()
     return faults.Injector(faults.load(config.faults, config.environment))
 
 
@@ -161,7 +161,7 @@ def advance_question(request: flask.Request) -> tuple[str, int]:
 
 @functools.cache
 def _firebase_app() -> firebase_admin.App:
-    return firebase_admin.initialize_app(options={"projectId": load_config().project_id})
+    return firebase_admin.initialize_app(options={"projectId": config.project_id})
 
 
 def verify_token(token: str) -> str:
@@ -174,7 +174,7 @@ def verify_token(token: str) -> str:
     return str(claims["uid"])
 
 
-_api = api.create_app(game, verify_token, load_config().api_allowed_origins)
+_api = api.create_app(game, verify_token, config.api_allowed_origins)
 
 
 @functions_framework.http
