@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from devstack.processes import (
     Child,
@@ -115,6 +116,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     # How each child was started, so one can be restarted (fault tests).
     launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    # What functions-framework loads the functions from (the bench loads them through a probe).
+    function_source: ClassVar[Path] = ROOT / "functions" / "main.py"
 
     def client_env(self) -> dict[str, str]:
         """What a client library needs to find the emulators (the standard variables)."""
@@ -238,7 +241,7 @@ class Stack:
                 "-m",
                 "functions_framework",
                 f"--target={name}",
-                f"--source={ROOT / 'functions' / 'main.py'}",
+                f"--source={self.function_source}",
                 f"--host={e[name].host}",
                 f"--port={e[name].port}",
             ]
@@ -331,8 +334,9 @@ def running_stack(
     endpoints: dict[str, Endpoint] | None = None,
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    stack_type: type[Stack] = Stack,
 ) -> Iterator[Stack]:
-    stack = Stack(
+    stack = stack_type(
         endpoints or free_endpoints(),
         log_dir or Path(tempfile.mkdtemp(prefix="quiz-stack-")),
         extra_env=extra_env or {},

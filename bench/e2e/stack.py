@@ -11,34 +11,16 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from devstack.processes import StartError, wait_for_port
-from devstack.stack import FUNCTIONS, ROOT, Stack, free_endpoints
+from devstack.stack import FUNCTIONS, ROOT, Stack, running_stack
 
 PROBE = ROOT / "bench" / "e2e" / "probe.py"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 
 
 class BenchStack(Stack):
-    def _start_services(self) -> None:
-        e, env = self.endpoints, self.service_env()
-        started = []
-        for name in FUNCTIONS:
-            argv = [
-                sys.executable,
-                "-m",
-                "functions_framework",
-                f"--target={name}",
-                f"--source={PROBE}",
-                f"--host={e[name].host}",
-                f"--port={e[name].port}",
-            ]
-            started.append(self._spawn(name, argv, env))
-        gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
-        started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
-        for child in started:
-            wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
+    function_source = PROBE
 
     def groups(self) -> dict[str, int]:
         """Service name -> process group (each child leads its own)."""
@@ -66,20 +48,13 @@ class BenchStack(Stack):
 
 @contextmanager
 def bench_stack(log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
-    stack = BenchStack(
-        free_endpoints(), log_dir or Path(tempfile.mkdtemp(prefix="quiz-bench-")), extra_env=extra_env or {}
-    )
-    stack.log_dir.mkdir(parents=True, exist_ok=True)
     sys.path.insert(0, str(ROOT / "functions"))  # provisioning seeds through the functions' store
-    try:
-        stack.start()
-    except StartError:
-        stack.endpoints = free_endpoints()  # a port drawn free was taken before it bound: once more
-        stack.start()
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    with running_stack(
+        log_dir=log_dir or Path(tempfile.mkdtemp(prefix="quiz-bench-")),
+        extra_env=extra_env,
+        stack_type=BenchStack,
+    ) as stack:
+        yield cast(BenchStack, stack)
 
 
 # -- /proc ------------------------------------------------------------------------------
