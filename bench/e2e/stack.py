@@ -68,25 +68,27 @@ def cpu_seconds_by_group(groups: dict[str, int]) -> dict[str, float]:
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
-        try:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        name = by_pgid.get(int(fields[2]))
+        fields = _stat_fields(proc)
+        name = by_pgid.get(int(fields[2])) if fields else None
         if name is not None:
-            totals[name] += (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+            totals[name] += _cpu_seconds(fields)
     return totals
 
 
 def cpu_seconds_of(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        total += (int(fields[11]) + int(fields[12])) / TICKS_PER_S
-    return total
+    return sum(_cpu_seconds(_stat_fields(Path(f"/proc/{pid}"))) for pid in pids)
+
+
+def _stat_fields(proc: Path) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces); [] if it is gone."""
+    try:
+        return (proc / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S if fields else 0.0
 
 
 def rss_mib(pid: int) -> float:
