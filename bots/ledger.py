@@ -954,7 +954,8 @@ def _describe(record: AnswerRecord, doc: dict[str, Any] | None) -> str:
     )
 
 
-MUST_BE_ZERO = (
+# Each answer acknowledged to a client scored exactly once, as both oracles say.
+ANSWER_INVARIANTS = (
     "lost",
     "duplicated",
     "unexpected",
@@ -966,9 +967,10 @@ MUST_BE_ZERO = (
     "conflicting SCORE_UPDATED for one answer",
     "acknowledged, scored, no SCORE_UPDATED",
     "SESSION_ENDED standings != stored score",
-    "leaderboard version seen twice",
-    "leaderboard version going back",
 )
+# Each client sees every leaderboard version at most once, and never an older one.
+LEADERBOARD_INVARIANTS = ("leaderboard version seen twice", "leaderboard version going back")
+MUST_BE_ZERO = ANSWER_INVARIANTS + LEADERBOARD_INVARIANTS
 
 
 @dataclass

@@ -8,23 +8,9 @@ from typing import Any
 
 import pytest
 
-from bots.ledger import Options, Report, run_ledger
+from bots.ledger import ANSWER_INVARIANTS, LEADERBOARD_INVARIANTS, Options, Report, run_ledger
 
 pytestmark = pytest.mark.stack
-
-ANSWER_INVARIANTS = (
-    "lost",
-    "duplicated",
-    "unexpected",
-    "document verdict != oracle",
-    "final score != oracle(documents)",
-    "final score != bots' SCORE_UPDATED",
-    "bot verdict != stored verdict",
-    "points outside the bot-clock oracle",
-    "conflicting SCORE_UPDATED for one answer",
-    "acknowledged, scored, no SCORE_UPDATED",
-    "SESSION_ENDED standings != stored score",
-)
 
 
 @pytest.fixture(scope="module")
@@ -60,4 +46,4 @@ def test_ledger_under_faults_leaves_no_traceback_in_any_log(report: Report) -> N
 
 
 def test_ledger_clients_see_each_leaderboard_version_once_in_order(report: Report) -> None:
-    assert report.violations(("leaderboard version seen twice", "leaderboard version going back")) == {}
+    assert report.violations(LEADERBOARD_INVARIANTS) == {}
