@@ -29,7 +29,6 @@ from bench.e2e.stack import (
     bench_stack,
     cpu_seconds_by_group,
     cpu_seconds_of,
-    machine_busy_s,
     rss_mib,
 )
 from bench.e2e.stats import (
@@ -39,7 +38,7 @@ from bench.e2e.stats import (
     summarise_probe,
     summarise_swarm,
 )
-from bench.gateway.common import raise_nofile
+from bench.gateway.common import CLK_TCK, machine_cpu, raise_nofile
 from bots.swarm import GATEWAY, SOCKETIO, Plan, Swarm, create_sessions, make_quiz, start_sessions
 from devstack.processes import free_port, port_open
 from devstack.stack import ROOT
@@ -109,7 +108,7 @@ async def play(
 
 
 def _machine() -> dict[str, float]:
-    return {"machine": machine_busy_s()[0]}  # busy CPU-seconds, every core, every process
+    return {"machine": machine_cpu()[0] / CLK_TCK}  # busy CPU-seconds, every core, every process
 
 
 def _rung_result(

@@ -98,10 +98,3 @@ def rss_mib(pid: int) -> float:
         return 0.0
     line = next((line for line in status.splitlines() if line.startswith("VmRSS")), "VmRSS: 0 kB")
     return int(line.split()[1]) / 1024
-
-
-def machine_busy_s() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, all cores."""
-    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / TICKS_PER_S, sum(values) / TICKS_PER_S
