@@ -244,16 +244,9 @@ class Gateway:
             kind=SpanKind.PRODUCER,
             attributes={"quiz.frame_type": frame.type.value},
         ):
-            attributes = tracing.inject(
-                {
-                    ATTR_UID: conn.uid,
-                    ATTR_RECEIVED_AT_MS: str(received_at_ms),
-                    ATTR_CONNECTION_ID: conn.connection_id,
-                    ATTR_GATEWAY_ID: self.config.gateway_id,
-                }
-            )
+            attributes = tracing.inject(self._stamps(conn, received_at_ms))
             try:
-                await self.publisher.publish(json.dumps(data, separators=(",", ":")).encode(), attributes)
+                await self.publisher.publish(encode_frame(data).encode(), attributes)
             except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
                 log.error("publish failed", extra={"json_fields": _ids(conn, error=str(exc))})
                 failed = error_frame(
@@ -272,13 +265,7 @@ class Gateway:
     async def _publish_disconnected(self, conn: Connection, sessions: list[str]) -> None:
         """A LEAVE_SESSION per session the closed socket was in, marked as a disconnect:
         the functions mark the player away only if this was still their connection."""
-        attributes = {
-            ATTR_UID: conn.uid,
-            ATTR_RECEIVED_AT_MS: str(now_ms()),
-            ATTR_CONNECTION_ID: conn.connection_id,
-            ATTR_GATEWAY_ID: self.config.gateway_id,
-            ATTR_DISCONNECTED: "1",
-        }
+        attributes = self._stamps(conn, now_ms()) | {ATTR_DISCONNECTED: "1"}
         for session_id in sessions:
             frame = {
                 "type": ClientType.LEAVE_SESSION.value,
@@ -289,6 +276,15 @@ class Gateway:
                 await self.publisher.publish(encode_frame(frame).encode(), attributes)
             except Exception as exc:  # noqa: BLE001 - the player then shows as present until they return
                 log.warning("disconnect not published", extra={"json_fields": _ids(conn, error=str(exc))})
+
+    def _stamps(self, conn: Connection, received_at_ms: int) -> dict[str, str]:
+        """What the gateway vouches for on every command it publishes."""
+        return {
+            ATTR_UID: conn.uid,
+            ATTR_RECEIVED_AT_MS: str(received_at_ms),
+            ATTR_CONNECTION_ID: conn.connection_id,
+            ATTR_GATEWAY_ID: self.config.gateway_id,
+        }
 
     async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
