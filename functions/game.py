@@ -15,7 +15,7 @@ from typing import Any
 
 from backends.events import EventPublisher
 from backends.store import Store
-from backends.tasks import TaskQueue, flush_request, timer_request
+from backends.tasks import FLUSH_KIND, SNAPSHOT_KIND, TaskQueue, flush_request, timer_request
 from config import Config
 from protocol import (
     ClientType,
@@ -202,7 +202,7 @@ class Game:
                     "transaction_ms": round(transaction_ms, 1),
                     # Gateway receive -> scored, published and flush requested: server clocks.
                     "latency_ms": self.clock() - command.received_at_ms,
-                    "task_kind": "lb",
+                    "task_kind": FLUSH_KIND,
                     "task_created": created,
                 }
             },
@@ -269,7 +269,7 @@ class Game:
             self.publisher.publish([Event(session_id, frame)])
             second = self.clock() // self.config.snapshot_window_ms
             created = self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
-            fields |= {"task_kind": "snap", "task_created": created}
+            fields |= {"task_kind": SNAPSHOT_KIND, "task_created": created}
         # One line per flush (at most one per session and window), never one per frame.
         fields |= {
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),

@@ -35,16 +35,20 @@ class TaskQueue(Protocol):
         """Create the task; False when a task of that name exists or existed recently."""
 
 
+FLUSH_KIND, SNAPSHOT_KIND = "lb", "snap"  # a flush task's kind: in its name, spans and logs
+
+
 def flush_request(config: Config, session_id: str, window: int, snapshot: bool = False) -> TaskRequest:
+    kind = SNAPSHOT_KIND if snapshot else FLUSH_KIND
     window_ms = config.snapshot_window_ms if snapshot else config.flush_window_ms
     queue = f"{config.flush_queue_prefix}-{stable_hash(session_id) % config.flush_queue_count}"
     return TaskRequest(
         queue=queue,
-        task_id=task_id("snap" if snapshot else "lb", session_id, window),
+        task_id=task_id(kind, session_id, window),
         url=config.flush_url,
         body={"session_id": session_id, "window": window, "snapshot": snapshot},
         due_ms=(window + 1) * window_ms,
-        kind="snap" if snapshot else "lb",
+        kind=kind,
     )
 
 
