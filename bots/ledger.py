@@ -58,6 +58,7 @@ from devstack.stack import (
     Stack,
     running_stack,
 )
+from protocol.envelope import commands_from_message
 
 RIGHT = "right"
 OPTIONS = [RIGHT, "wrong", "other", "none"]
@@ -391,24 +392,29 @@ class Duplicator:
             self.subscriber.delete_subscription(subscription=self.path, timeout=10)
 
     def _on_message(self, message: Any) -> None:
+        """A message is a command or the gateway's batch of one session's commands: the
+        whole message is published again (as Pub/Sub redelivers it), and counted per command."""
         attributes = dict(message.attributes)
         key = (bytes(message.data), tuple(sorted(attributes.items())))
         try:
-            frame = json.loads(message.data)
-            session_id, client_message_id = frame["payload"]["session_id"], frame["message_id"]
+            commands, _ = commands_from_message(bytes(message.data), attributes)
         except (ValueError, KeyError, TypeError):
-            session_id = client_message_id = None
+            commands = []
+        ours = [c for c in commands if c.session_id in self.sessions]
         with self.lock:
-            fresh = key not in self.seen and session_id in self.sessions
+            fresh = key not in self.seen and bool(ours)
             if fresh:
-                self.connections[client_message_id].add(attributes.get("connection_id", ""))
+                for command in ours:
+                    self.connections[str(command.frame.get("message_id"))].add(command.connection_id)
                 self.seen.add(key)
-                self.originals += 1
+                self.originals += len(ours)
                 delays = [0.0] + [self._delay() for _ in range(self.copies - 1)]
                 self.pending += len(delays[: self.copies])
         if fresh:
             for delay in delays[: self.copies]:
-                self.loop.call_soon_threadsafe(self._schedule, delay, bytes(message.data), attributes)
+                self.loop.call_soon_threadsafe(
+                    self._schedule, delay, bytes(message.data), attributes, len(ours)
+                )
         message.ack()
 
     def _delay(self) -> float:
@@ -417,17 +423,17 @@ class Duplicator:
             return self.rng.uniform(6, 10)  # long after the question closed
         return self.rng.uniform(0, 1.5)
 
-    def _schedule(self, delay: float, data: bytes, attributes: dict[str, str]) -> None:
-        self.loop.call_later(delay, self._publish, data, attributes)
+    def _schedule(self, delay: float, data: bytes, attributes: dict[str, str], commands: int) -> None:
+        self.loop.call_later(delay, self._publish, data, attributes, commands)
 
-    def _publish(self, data: bytes, attributes: dict[str, str]) -> None:
+    def _publish(self, data: bytes, attributes: dict[str, str], commands: int) -> None:
         future = self.publisher.publish(self.topic, data, **attributes)
 
         def done(f: Any) -> None:
             with self.lock:
                 self.pending -= 1
                 if f.exception() is None:
-                    self.published += 1
+                    self.published += commands
                 else:
                     self.failed += 1
 

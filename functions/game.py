@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from backends.events import EventPublisher
-from backends.store import Store
+from backends.naming import answer_id
+from backends.store import AnswersRefused, Scored, Store
 from backends.tasks import FLUSH_KIND, SNAPSHOT_KIND, TaskQueue, flush_request, timer_request
 from config import Config
 from protocol import (
+    ClientFrame,
     ClientType,
     ErrorCode,
     ProtocolError,
@@ -26,14 +30,14 @@ from protocol import (
     logs,
     now_ms,
     server_frame,
+    tracing,
     validate_client_frame,
 )
 from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
-from quiz import leaderboard, lifecycle, messages
+from quiz import leaderboard, lifecycle, messages, scoring
 from quiz.errors import GameError
-from quiz.model import Quiz, Session, Status, Timing
+from quiz.model import NewAnswer, Quiz, Session, Status, Timing
 from quiz.results import session_results
-from quiz.scoring import GRACE_MS
 from standings import Standings
 
 log = logging.getLogger("quiz.game")
@@ -54,36 +58,158 @@ class Game:
         self.config = config
         self.clock = clock
         self.standings = Standings(store, clock)
+        self._flush_requested: dict[str, int] = {}  # session -> the last window asked for
 
     # -- player commands (from quiz-commands) --------------------------------------
 
     def handle_command(self, command: Command) -> None:
         """Run one player command; a refusal goes back to that connection as ERROR."""
-        payload = command.frame.get("payload")
-        session_id = str(payload.get("session_id", "")) if isinstance(payload, dict) else ""
-        with logs.bind(session_id=session_id):
-            self._handle_command(command, session_id)
+        self.handle_commands([command])
 
-    def _handle_command(self, command: Command, session_id: str) -> None:
+    def handle_commands(self, commands: Sequence[Command]) -> None:
+        """Run a batch of commands (one Pub/Sub message). Answers are judged against one
+        read of their session and stored in one commit per session; the others run one
+        by one, in order, before them. Each refusal goes back to its own connection."""
+        answers: defaultdict[str, list[tuple[Command, ClientFrame]]] = defaultdict(list)
+        for command in commands:
+            with self._context(command):
+                try:
+                    frame = validate_client_frame(command.frame)
+                    if frame.type is ClientType.SUBMIT_ANSWER:
+                        answers[command.session_id].append((command, frame))
+                        continue
+                    handler = {
+                        ClientType.JOIN_SESSION: self.join,
+                        ClientType.REJOIN: self.rejoin,
+                        ClientType.LEAVE_SESSION: self.leave,
+                        ClientType.WATCH_SESSION: self.watch,
+                    }.get(frame.type)
+                    if handler is None:
+                        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{frame.type} is not a command")
+                    handler(command, frame.payload, frame.message_id)
+                except (GameError, ProtocolError) as refusal:
+                    self.publisher.publish([self._refusal(command, refusal)])
+        for session_id, submitted in answers.items():
+            with logs.bind(session_id=session_id):
+                self.submit_answers(session_id, submitted)
+
+    @staticmethod
+    @contextmanager
+    def _context(command: Command) -> Iterator[None]:
+        """Lines logged for a command name its session, user, connection and trace."""
+        with (
+            tracing.within(command.trace_carrier),
+            logs.bind(session_id=command.session_id, uid=command.uid, connection_id=command.connection_id),
+        ):
+            yield
+
+    def _refusal(self, command: Command, refusal: GameError | ProtocolError) -> Event:
+        log.info("command refused", extra={"json_fields": {"code": refusal.code}})
+        reply = error_frame(refusal.code, refusal.message, message_id=command.frame.get("message_id"))
+        return self._reply(command.session_id, command, reply)
+
+    def submit_answers(self, session_id: str, submitted: Sequence[tuple[Command, ClientFrame]]) -> None:
+        """Score a batch's answers to one session, each exactly once.
+
+        The session is read once, without a transaction, after the gateway received every
+        answer of the batch: a reveal this read does not see committed after all of them
+        arrived, so judging against it refuses exactly the answers received after a
+        reveal. The judged answers go to the store in one commit that creates each answer
+        only if absent and moves its player's totals; if that commit is refused (an answer
+        exists: a redelivery or a second attempt; a player is gone), each answer takes the
+        transactional path alone, which replays or refuses it."""
+        started = time.perf_counter()
+        events: list[Event] = []
         try:
-            frame = validate_client_frame(command.frame)
-            handler = {
-                ClientType.JOIN_SESSION: self.join,
-                ClientType.REJOIN: self.rejoin,
-                ClientType.SUBMIT_ANSWER: self.submit_answer,
-                ClientType.LEAVE_SESSION: self.leave,
-                ClientType.WATCH_SESSION: self.watch,
-            }.get(frame.type)
-            if handler is None:
-                raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"{frame.type} is not a command")
-            handler(command, frame.payload, frame.message_id)
-        except (GameError, ProtocolError) as refusal:
-            log.info(
-                "command refused",
-                extra={"json_fields": {"session_id": session_id, "uid": command.uid, "code": refusal.code}},
+            session = self.store.get_session(session_id)
+            quiz = self.store.session_quiz(session_id)
+        except GameError as refusal:
+            for command, _ in submitted:
+                with self._context(command):
+                    events.append(self._refusal(command, refusal))
+            self.publisher.publish(events)
+            return
+        judged: list[tuple[Command, NewAnswer]] = []
+        for command, frame in submitted:
+            with self._context(command):
+                try:
+                    judged.append((command, judge(session, quiz, command, frame)))
+                except GameError as refusal:
+                    events.append(self._refusal(command, refusal))
+        judged, repeated = scoring.first_answers(judged, answer=lambda item: item[1])
+        for command, _ in repeated:
+            with self._context(command):
+                events.append(self._refusal(command, ALREADY_ANSWERED))
+        results: list[tuple[Command, Scored]] = []
+        for round_ in scoring.one_per_player(judged, uid=lambda item: item[1].uid):
+            results += self._store_answers(session_id, round_, events)
+        events += [
+            Event(
+                session_id,
+                messages.score_updated(s.answer_id, s.participant, s.question_id, s.verdict),
+                target_uid=c.uid,
             )
-            reply = error_frame(refusal.code, refusal.message, message_id=command.frame.get("message_id"))
-            self.publisher.publish([self._reply(session_id, command, reply)])
+            for c, s in results
+        ]
+        commit_ms = (time.perf_counter() - started) * 1000
+        self.publisher.publish(events)
+        created = self._request_flush(session_id) if results else False
+        latency_end = self.clock()
+        for command, scored in results:
+            with self._context(command):
+                # One line per answer: the trail of its trace, and what the answer metrics
+                # count (terraform/modules/monitoring reads these fields).
+                log.info(
+                    "answer scored",
+                    extra={
+                        "json_fields": {
+                            "question_id": scored.question_id,
+                            "message_id": command.frame.get("message_id"),
+                            "correct": scored.verdict.correct,
+                            "points": scored.verdict.points,
+                            "time_taken_ms": scored.verdict.time_taken_ms,
+                            "replayed": scored.replayed,
+                            "attempts": scored.attempts,
+                            "batch_size": len(submitted),
+                            "transaction_ms": round(commit_ms, 1),
+                            # Gateway receive -> scored, published and flush requested: server clocks.
+                            "latency_ms": latency_end - command.received_at_ms,
+                            "task_kind": FLUSH_KIND,
+                            "task_created": created,
+                        }
+                    },
+                )
+            created = False  # the window's task: created (or not) once per batch
+
+    def _store_answers(
+        self, session_id: str, judged: Sequence[tuple[Command, NewAnswer]], events: list[Event]
+    ) -> list[tuple[Command, Scored]]:
+        """One commit for answers of distinct players; on a refusal, one at a time."""
+        with tracing.tracer().start_as_current_span("score commit", attributes={"quiz.answers": len(judged)}):
+            try:
+                totals = self.store.commit_answers(session_id, [answer for _, answer in judged])
+            except AnswersRefused:
+                pass
+            else:
+                return [
+                    (
+                        command,
+                        Scored(answer_id(a.uid, a.question_id), p, a.question_id, a.verdict, replayed=False),
+                    )
+                    for (command, a), p in zip(judged, totals, strict=True)
+                ]
+        scored: list[tuple[Command, Scored]] = []
+        for command, a in judged:
+            with self._context(command):
+                try:
+                    one = self.store.score_answer(
+                        session_id, a.uid, a.question_id, a.answer, a.received_at_ms, a.message_id
+                    )
+                except GameError as refusal:
+                    events.append(self._refusal(command, refusal))
+                else:
+                    scored.append((command, one))
+        return scored
 
     def join(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         joined = self.store.join(
@@ -170,44 +296,6 @@ class Game:
             )
         self.publisher.publish(events)
 
-    def submit_answer(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
-        started = time.perf_counter()
-        scored = self.store.score_answer(
-            payload["session_id"],
-            command.uid,
-            payload["question_id"],
-            payload["answer"],
-            command.received_at_ms,
-            f"{command.uid}/{message_id}",
-        )
-        transaction_ms = (time.perf_counter() - started) * 1000
-        frame = messages.score_updated(
-            scored.answer_id, scored.participant, scored.question_id, scored.verdict
-        )
-        self.publisher.publish([Event(payload["session_id"], frame, target_uid=command.uid)])
-        created = self._request_flush(payload["session_id"])
-        # One line per answer: the trail of its trace, and what the answer metrics count
-        # (terraform/modules/monitoring reads these fields).
-        log.info(
-            "answer scored",
-            extra={
-                "json_fields": {
-                    "question_id": scored.question_id,
-                    "message_id": message_id,
-                    "correct": scored.verdict.correct,
-                    "points": scored.verdict.points,
-                    "time_taken_ms": scored.verdict.time_taken_ms,
-                    "replayed": scored.replayed,
-                    "attempts": scored.attempts,
-                    "transaction_ms": round(transaction_ms, 1),
-                    # Gateway receive -> scored, published and flush requested: server clocks.
-                    "latency_ms": self.clock() - command.received_at_ms,
-                    "task_kind": FLUSH_KIND,
-                    "task_created": created,
-                }
-            },
-        )
-
     def leave(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         session_id = payload["session_id"]
         if command.disconnected:
@@ -240,10 +328,15 @@ class Game:
     # -- leaderboards (from Cloud Tasks) -----------------------------------------------
 
     def _request_flush(self, session_id: str) -> bool:
-        """One named task per (session, window): Cloud Tasks refuses the rest. True when
-        this call created the window's task (False: ALREADY_EXISTS, already requested)."""
+        """One named task per (session, window): Cloud Tasks refuses the rest, and this
+        instance does not ask twice. True when this call created the window's task
+        (False: ALREADY_EXISTS, or already requested here)."""
         window = self.clock() // self.config.flush_window_ms
-        return self.tasks.create(flush_request(self.config, session_id, window))
+        if self._flush_requested.get(session_id) == window:
+            return False
+        created = self.tasks.create(flush_request(self.config, session_id, window))
+        self._flush_requested[session_id] = window
+        return created
 
     def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
         """Every flush window: LEADERBOARD_UPDATED to the session. Every snapshot window
@@ -284,7 +377,7 @@ class Game:
         if open_question is None:
             return
         question = self.store.session_quiz(session_id).questions[open_question.index]
-        stats = messages.question_stats(question, self.store.answers_to(session_id, question.id))
+        stats = messages.question_stats(question, self.standings.answers_to(session_id, question.id))
         frame = messages.answer_stats(session, open_question, stats)
         self.publisher.publish([Event(session_id, frame, target_uid=session.host_uid)])
 
@@ -412,13 +505,38 @@ class Game:
                 "question opened", extra={"json_fields": {"session_id": after.id, "index": opened.index}}
             )
             self.tasks.create(
-                timer_request(self.config, after.id, "close", opened.index, opened.deadline_ms + GRACE_MS)
+                timer_request(
+                    self.config, after.id, "close", opened.index, opened.deadline_ms + scoring.GRACE_MS
+                )
             )
         if after.status is Status.COMPLETED:
             ranked = leaderboard.rank_participants(self.store.participants(after.id))
             events.append(Event(after.id, messages.session_ended(after, ranked)))
             log.info("session ended", extra={"json_fields": {"session_id": after.id}})
         self.publisher.publish(events)
+
+
+ALREADY_ANSWERED = GameError(ErrorCode.ALREADY_ANSWERED, "Only your first answer counts")
+
+
+def judge(session: Session, quiz: Quiz, command: Command, frame: ClientFrame) -> NewAnswer:
+    """An answer judged against the session as read for its batch."""
+    payload = frame.payload
+    question = quiz.question(payload["question_id"])
+    if question is None:
+        raise GameError(ErrorCode.INVALID_QUESTION, f"No question {payload['question_id']} in this quiz")
+    timing = session.timings.get(question.id)
+    if timing is None:
+        raise GameError(ErrorCode.QUESTION_CLOSED, f"Question {question.id} has not started")
+    verdict = scoring.judge_answer(question, timing, payload["answer"], command.received_at_ms)
+    return NewAnswer(
+        command.uid,
+        question.id,
+        payload["answer"],
+        verdict,
+        command.received_at_ms,
+        f"{command.uid}/{frame.message_id}",
+    )
 
 
 def _same_question(a: Timing | None, b: Timing) -> bool:

@@ -21,19 +21,19 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 from firebase_admin import auth as firebase_auth
-from google.cloud import firestore
 from opentelemetry.trace import SpanKind
 from werkzeug.exceptions import ServiceUnavailable
 
 import api
 import faults
+from backends import rpcs
 from backends.events import PubSubPublisher
 from backends.store import Store
 from backends.tasks import CloudTasksQueue
 from config import load_config
 from game import Game
 from protocol import logs, tracing
-from protocol.envelope import ATTR_CONNECTION_ID, ATTR_UID, command_from_message
+from protocol.envelope import Command, commands_from_message
 from protocol.tokens import require_unexpired
 from quiz.errors import Busy, GameError
 
@@ -44,28 +44,6 @@ tracing.configure(config.trace_settings())
 log = logging.getLogger("quiz.functions")
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
-
-
-def continue_command_trace(handler: Handler) -> Handler:
-    """A command continues the trace its Pub/Sub attributes carry (the gateway's), and
-    every line logged while handling it names the user and connection."""
-
-    @functools.wraps(handler)
-    def traced(event: CloudEvent) -> Any:
-        message = event.data["message"]
-        attributes = message.get("attributes") or {}
-        with (
-            tracing.tracer().start_as_current_span(
-                handler.__name__,
-                context=tracing.extract(attributes),
-                kind=SpanKind.CONSUMER,
-                attributes={"messaging.message.id": str(message.get("messageId", ""))},
-            ),
-            logs.bind(uid=attributes.get(ATTR_UID), connection_id=attributes.get(ATTR_CONNECTION_ID)),
-        ):
-            return handler(event)
-
-    return cast(Handler, traced)
 
 
 def continue_request_trace(handler: Handler) -> Handler:
@@ -85,10 +63,31 @@ def continue_request_trace(handler: Handler) -> Handler:
     return cast(Handler, traced)
 
 
+def count_invocation(handler: Handler) -> Handler:
+    """One line per invocation with its Firestore RPCs (counted on the emulator's channel)
+    and its duration: what the bench divides by the answers played."""
+
+    @functools.wraps(handler)
+    def counted(*args: Any) -> Any:
+        started = time.perf_counter()
+        with rpcs.counting() as firestore_rpcs:
+            try:
+                return handler(*args)
+            finally:
+                fields = {
+                    "function": handler.__name__,
+                    "firestore_rpcs": firestore_rpcs() if rpcs.channel_counted() else None,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                }
+                log.info("invocation", extra={"json_fields": fields})
+
+    return cast(Handler, counted)
+
+
 @functools.cache
 def game() -> Game:
     return Game(
-        Store(firestore.Client(project=config.project_id)),
+        Store(rpcs.CountingClient(project=config.project_id)),
         PubSubPublisher(config.project_id, config.events_topic),
         CloudTasksQueue(config),
         config,
@@ -101,20 +100,39 @@ def injected_faults() -> faults.Injector:
 
 
 @functions_framework.cloud_event
-@continue_command_trace
+@count_invocation
 def on_command(event: CloudEvent) -> None:
+    """One `quiz-commands` message: a command, or a batch of one session's commands the
+    gateway packed together. The invocation continues the first command's trace; each
+    command's own lines name its trace."""
     injector = injected_faults()
     message = event.data["message"]
     try:
-        command = command_from_message(base64.b64decode(message["data"]), message.get("attributes") or {})
-    except (KeyError, ValueError, TypeError, binascii.Error) as exc:
-        log.error(
-            "poison command dropped",
-            extra={"json_fields": {"message_id": message.get("messageId"), "error": str(exc)}},
+        commands, refused = commands_from_message(
+            base64.b64decode(message["data"]), message.get("attributes") or {}
         )
+    except (KeyError, ValueError, TypeError, binascii.Error) as exc:
+        commands, refused = [], [({}, str(exc))]
+    for part, error in refused:
+        fields = {"message_id": message.get("messageId"), "error": error, "part": str(part)[:200]}
+        log.error("poison command dropped", extra={"json_fields": fields})
+    if not commands:
         return
+    with tracing.tracer().start_as_current_span(
+        "on_command",
+        context=tracing.extract(commands[0].trace_carrier),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.message.id": str(message.get("messageId", "")),
+            "quiz.commands": len(commands),
+        },
+    ):
+        _run_commands(commands, injector)
+
+
+def _run_commands(commands: list[Command], injector: faults.Injector) -> None:
     try:
-        game().handle_command(command)
+        game().handle_commands(commands)
     except Busy as exc:
         fields = {"error": str(exc)}
         log.warning("command contended: Pub/Sub delivers it again", extra={"json_fields": fields})
@@ -145,6 +163,7 @@ def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> 
 
 
 @functions_framework.http
+@count_invocation
 @continue_request_trace
 def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
     return _run_task(
@@ -154,6 +173,7 @@ def flush_leaderboard(request: flask.Request) -> tuple[str, int]:
 
 
 @functions_framework.http
+@count_invocation
 @continue_request_trace
 def advance_question(request: flask.Request) -> tuple[str, int]:
     return _run_task(request, lambda b: game().on_timer(b["session_id"], str(b["action"]), int(b["index"])))

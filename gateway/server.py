@@ -26,8 +26,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
+from gateway.batching import CommandBatcher
 from gateway.config import GatewayConfig
 from gateway.metrics import Metrics
+from gateway.presence import PresencePacer, is_presence
 from gateway.pubsub import CommandPublisher, EventSubscription
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
@@ -46,6 +48,7 @@ from protocol import (
     tracing,
 )
 from protocol.envelope import (
+    ATTR_BUNDLE,
     ATTR_CONNECTION_ID,
     ATTR_DISCONNECTED,
     ATTR_GATEWAY_ID,
@@ -59,6 +62,8 @@ from protocol.envelope import (
     RANKS_KEY,
     ROOM_ENTER,
     ROOM_LEAVE,
+    encode_command,
+    split_bundle,
 )
 from protocol.tokens import TokenExpired, require_unexpired
 
@@ -93,6 +98,7 @@ class Gateway:
         self.config = config
         self.rooms: Rooms[Connection] = Rooms()
         self.publisher = CommandPublisher(config.project_id, config.commands_topic)
+        self.batcher = CommandBatcher(self.publisher.publish, config.command_batch_gap_s)
         self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
         self.metrics = Metrics()
         self.closing: set[asyncio.Task[None]] = set()
@@ -101,6 +107,7 @@ class Gateway:
         self.boards_trace: dict[str, str] = {}  # the pending board's traceparent
         self.boards_sent_at: dict[str, float] = {}
         self.boards_version: dict[str, int] = {}
+        self.presence = PresencePacer(config.leaderboard_gap_s)
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -245,8 +252,11 @@ class Gateway:
             attributes={"quiz.frame_type": frame.type.value},
         ):
             attributes = tracing.inject(self._stamps(conn, received_at_ms))
+            session_id = frame.payload.get("session_id")
             try:
-                await self.publisher.publish(encode_frame(data).encode(), attributes)
+                await self.batcher.submit(
+                    str(session_id or ""), encode_command(encode_frame(data).encode(), attributes)
+                )
             except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
                 log.error("publish failed", extra={"json_fields": _ids(conn, error=str(exc))})
                 failed = error_frame(
@@ -257,7 +267,6 @@ class Gateway:
             self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
             # One line per command a player sends (join, answer, leave...), with its trace:
             # where following an answer through the logs starts. Never one per frame sent.
-            session_id = frame.payload.get("session_id")
             fields = _ids(conn, type=frame.type.value, message_id=frame.message_id, session_id=session_id)
             log.info("command accepted", extra={"json_fields": fields})
         return True
@@ -273,7 +282,9 @@ class Gateway:
                 "message_id": uuid.uuid4().hex,
             }
             try:
-                await self.publisher.publish(encode_frame(frame).encode(), attributes)
+                await self.batcher.submit(
+                    session_id, encode_command(encode_frame(frame).encode(), attributes)
+                )
             except Exception as exc:  # noqa: BLE001 - the player then shows as present until they return
                 log.warning("disconnect not published", extra={"json_fields": _ids(conn, error=str(exc))})
 
@@ -312,6 +323,9 @@ class Gateway:
     def deliver(self, data: bytes, attributes: dict[str, str], published_s: float) -> None:
         """Fan one event out to this instance's sockets; runs on the event loop."""
         session_id = attributes.get(ATTR_SESSION_ID, "")
+        if attributes.get(ATTR_BUNDLE) == "1":
+            self._deliver_bundle(session_id, data, attributes, published_s)
+            return
         room = attributes.get(ATTR_ROOM)
         recipients = self.rooms.recipients(
             session_id, attributes.get(ATTR_TARGET_UID), attributes.get(ATTR_TARGET_CONNECTION)
@@ -325,6 +339,14 @@ class Gateway:
         if b'"LEADERBOARD_UPDATED"' in data[:40]:
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
+        if room is None and not attributes.get(ATTR_TARGET_UID) and is_presence(data):
+            self._pace_presence(session_id, data, attributes)
+            return
+        self._broadcast(recipients, data, attributes, published_s)
+
+    def _broadcast(
+        self, recipients: list[Connection], data: bytes, attributes: dict[str, str], published_s: float
+    ) -> None:
         recipients = [c for c in recipients if self._keeping_up(c)]
         frame_type = _frame_type(data)
         with _fan_out_span(frame_type, attributes, len(recipients)):
@@ -332,17 +354,56 @@ class Gateway:
         self.metrics.frames_out.labels(frame_type).inc(len(recipients))
         self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
+    def _pace_presence(self, session_id: str, data: bytes, attributes: dict[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        now_frames, release_at = self.presence.offer(session_id, data, loop.time())
+        for frame in now_frames:
+            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
+        if release_at is not None:
+            loop.call_later(
+                max(0.0, release_at - loop.time()), self._release_presence, session_id, attributes
+            )
+
+    def _release_presence(self, session_id: str, attributes: dict[str, str]) -> None:
+        now = asyncio.get_running_loop().time()
+        for frame in self.presence.release(session_id, now):
+            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
+        self.presence.forget_idle(now)
+
+    def _deliver_bundle(
+        self, session_id: str, data: bytes, attributes: dict[str, str], published_s: float
+    ) -> None:
+        """Frames for several users of a session in one event (a batch's scores): each
+        goes to its own user's sockets here, if this instance holds any."""
+        sent: dict[str, int] = {}
+        frames = split_bundle(data)
+        first_type = _frame_type(frames[0][1]) if frames else "bundle"
+        with _fan_out_span(first_type, attributes, 0) as span:
+            for uid, frame in frames:
+                recipients = [c for c in self.rooms.recipients(session_id, uid, None) if self._keeping_up(c)]
+                if recipients:
+                    broadcast(recipients, frame, text=True)
+                    frame_type = _frame_type(frame)
+                    sent[frame_type] = sent.get(frame_type, 0) + len(recipients)
+            span.set_attribute("quiz.recipients", sum(sent.values()))
+        for frame_type, count in sent.items():
+            self.metrics.frames_out.labels(frame_type).inc(count)
+        if sent:
+            self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
+
     def _pace_leaderboard(self, session_id: str, data: bytes, traceparent: str | None) -> None:
         """Conflate bursts: a backlog upstream or a batch from the subscription must not
         reach players as a flurry. At most one leaderboard per session per gap, the newest
-        (the session's ordering key delivers them oldest first)."""
-        scheduled = session_id in self.boards_pending
+        by version (boards travel unordered: an older one arriving late is dropped)."""
+        pending = self.boards_pending.get(session_id)
+        if pending is not None and _board_version(pending) > _board_version(data):
+            return
         self.boards_pending[session_id] = data
         if traceparent:
             self.boards_trace[session_id] = traceparent
         else:
             self.boards_trace.pop(session_id, None)
-        if not scheduled:
+        if pending is None:
             loop = asyncio.get_running_loop()
             due = self.boards_sent_at.get(session_id, 0.0) + self.config.leaderboard_gap_s
             loop.call_later(max(0.0, due - loop.time()), self._send_leaderboard, session_id)

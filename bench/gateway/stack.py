@@ -17,7 +17,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from bench.gateway.common import ROOT
 from devstack.processes import Child, free_port, spawn, wait_for_port
 from devstack.stack import COMMANDS_TOPIC, EVENTS_TOPIC, PROJECT_ID
-from protocol.envelope import ATTR_CONNECTION_ID, ATTR_UID
+from protocol.envelope import commands_from_message
 
 HOST = "127.0.0.1"
 COMMANDS_PULL = "bench-commands"
@@ -117,8 +117,9 @@ class BenchStack:
                 response = self.subscriber.pull(subscription=path, max_messages=1000, timeout=10)
                 ack_ids = []
                 for received in response.received_messages:
-                    attrs = received.message.attributes
-                    found[attrs[ATTR_UID]] = attrs[ATTR_CONNECTION_ID]
+                    message = received.message
+                    commands, _ = commands_from_message(message.data, dict(message.attributes))
+                    found.update((command.uid, command.connection_id) for command in commands)
                     ack_ids.append(received.ack_id)
                 if ack_ids:
                     self.subscriber.acknowledge(subscription=path, ack_ids=ack_ids)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -9,12 +10,34 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from opentelemetry.trace import SpanKind
 
 from protocol import tracing
-from protocol.envelope import Event
+from protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, encode_bundle
 
 
 class EventPublisher(Protocol):
     def publish(self, events: Sequence[Event]) -> None:
         """Publish all events and return once Pub/Sub has accepted every one."""
+
+
+# One Pub/Sub message: (ordering key, data, attributes).
+Message = tuple[str, bytes, dict[str, str]]
+
+
+def messages_for(events: Sequence[Event]) -> list[Message]:
+    """The messages that carry `events`: an ordered event on its session's key, an
+    unordered one without a key, and a session's per-user frames (a batch's scores)
+    bundled into one message the gateway splits."""
+    messages: list[Message] = []
+    bundles: defaultdict[str, list[tuple[str, bytes]]] = defaultdict(list)
+    for event in events:
+        if event.bundleable:
+            assert event.target_uid is not None
+            bundles[event.session_id].append((event.target_uid, event.data()))
+        else:
+            key = event.session_id if event.ordered else ""
+            messages.append((key, event.data(), event.attributes()))
+    for session_id, frames in bundles.items():
+        messages.append(("", encode_bundle(frames), {ATTR_SESSION_ID: session_id, ATTR_BUNDLE: "1"}))
+    return messages
 
 
 class PubSubPublisher:
@@ -36,24 +59,18 @@ class PubSubPublisher:
             attributes={"messaging.system": "gcp_pubsub", "messaging.batch.message_count": len(events)},
         ):
             carrier: dict[str, str] = {}
-            self._publish(events, tracing.inject(carrier))
+            self._publish(messages_for(events), tracing.inject(carrier))
 
-    def _publish(self, events: Sequence[Event], trace_attributes: dict[str, str]) -> None:
-        # Ordering key = session: every gateway instance sees a session's frames in the
-        # order they were published. Each event carries this span's trace context: the
-        # gateway's fan-out continues it.
+    def _publish(self, messages: list[Message], trace_attributes: dict[str, str]) -> None:
+        # Each event carries this span's trace context: the gateway's fan-out continues it.
         futures = [
             (
-                event.session_id,
+                key,
                 self.client.publish(
-                    self.topic_path,
-                    event.data(),
-                    ordering_key=event.session_id,
-                    **event.attributes(),
-                    **trace_attributes,
+                    self.topic_path, data, ordering_key=key, **attributes, **trace_attributes
                 ),
             )
-            for event in events
+            for key, data, attributes in messages
         ]
         for ordering_key, future in futures:
             try:
@@ -61,7 +78,8 @@ class PubSubPublisher:
             except Exception:
                 # A failed ordered publish pauses its key until resumed; the caller's
                 # retry (redelivery) publishes again.
-                self.client.resume_publish(self.topic_path, ordering_key)
+                if ordering_key:
+                    self.client.resume_publish(self.topic_path, ordering_key)
                 raise
 
 

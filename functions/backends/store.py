@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore_v1 import _helpers
 
 from backends.naming import answer_id
 from protocol import ErrorCode, tracing
 from quiz import names
 from quiz.errors import Busy, GameError
-from quiz.model import Kind, Participant, Question, Quiz, Session, Status, Timing, Verdict
+from quiz.model import Kind, NewAnswer, Participant, Question, Quiz, Session, Status, Timing, Verdict
 from quiz.scoring import judge_answer
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
@@ -44,6 +45,12 @@ class Joined:
     participant: Participant
     participant_count: int
     is_new: bool
+
+
+class AnswersRefused(Exception):
+    """A batch commit refused whole: an answer of it exists already (a redelivery or a
+    second attempt) or a player's document does not (never joined, or kicked). Nothing
+    was written; the caller scores that batch one answer at a time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +337,8 @@ class Store:
             participant = _participant_from_doc(uid, snap.to_dict() or {})
             txn.delete(participant_ref)
             txn.delete(session_ref.collection("names").document(names.name_key(participant.username)))
-            txn.set(session_ref.collection("banned").document(uid), {"uid": uid})
+            # A stamped tombstone: leaderboards that read only what changed see the removal.
+            txn.set(session_ref.collection("banned").document(uid), {"uid": uid, CHANGED_AT: CHANGED_NOW})
             return participant
 
         return cast(Participant, self._commit(run))
@@ -350,22 +358,43 @@ class Store:
     def participants(self, session_id: str) -> list[Participant]:
         return self.participants_changed(session_id, since=None)[0]
 
+    def answers_changed(
+        self, session_id: str, question_id: str, since: datetime | None
+    ) -> tuple[dict[str, tuple[str, bool]], datetime | None]:
+        """Answers to a question stored after `since` (all for None) by answer id, as
+        (answer, is_correct), and the time of this read (see participants_changed)."""
+        query: Any = (
+            self._session_ref(session_id)
+            .collection("answers")
+            .where(filter=firestore.FieldFilter("question_id", "==", question_id))
+        )
+        if since is not None:
+            query = query.where(filter=firestore.FieldFilter(CHANGED_AT, ">", since))
+        snapshots = list(query.select(["answer", "is_correct"]).stream())
+        read_time = snapshots[0].read_time if snapshots else None
+        return {doc.id: (doc.get("answer"), doc.get("is_correct")) for doc in snapshots}, read_time
+
     def participants_changed(
         self, session_id: str, since: datetime | None
-    ) -> tuple[list[Participant], datetime | None]:
-        """Participants written after `since` (all of them for None), and the time of
+    ) -> tuple[list[Participant], set[str], datetime | None]:
+        """Participants written after `since` (all of them for None), the uids removed
+        after `since` (a kick leaves a stamped tombstone in `banned`), and the time of
         this read: every write stamps `changed_at` with its commit time, so the next read
         asks for what changed after (about) this one."""
-        query: Any = self._session_ref(session_id).collection("participants")
+        participants = self._session_ref(session_id).collection("participants")
+        query: Any = participants
         if since is not None:
             query = query.where(filter=firestore.FieldFilter(CHANGED_AT, ">", since))
         query = query.select(["username", "score", "score_reached_at_ms", "correct_count", "answered_count"])
         snapshots = list(query.stream())
         read_time = snapshots[0].read_time if snapshots else None
-        return [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in snapshots], read_time
-
-    def participant_count(self, session_id: str) -> int:
-        return _count(self._session_ref(session_id).collection("participants"))
+        removed: set[str] = set()
+        if since is not None:
+            banned = self._session_ref(session_id).collection("banned")
+            tombstones = banned.where(filter=firestore.FieldFilter(CHANGED_AT, ">", since)).select([])
+            removed = {doc.id for doc in tombstones.stream()}
+        changed = [_participant_from_doc(doc.id, doc.to_dict() or {}) for doc in snapshots]
+        return changed, removed, read_time
 
     # -- answers ------------------------------------------------------------------
 
@@ -387,11 +416,13 @@ class Store:
             raise GameError(ErrorCode.INVALID_QUESTION, f"No question {question_id} in this quiz")
 
         attempts = 0
+        committed_at: datetime | None = None
 
         @firestore.transactional
         def run(txn: firestore.Transaction) -> Scored:
-            nonlocal attempts
+            nonlocal attempts, committed_at
             attempts += 1
+            committed_at = None
             session_snap, participant_snap, answer_snap = _get_all(
                 txn, session_ref, participant_ref, answer_ref
             )
@@ -405,7 +436,11 @@ class Store:
                 if stored.get("message_id") != message_id:
                     raise GameError(ErrorCode.ALREADY_ANSWERED, "Only your first answer counts")
                 verdict = Verdict(stored["is_correct"], stored["points"], stored["time_taken_ms"])
-                replay = dataclasses.replace(participant, score=stored["score_after"])
+                score_after = stored.get("score_after")
+                if score_after is None:  # stored by a batch commit: computed below, outside
+                    score_after = -1
+                    committed_at = answer_snap.update_time
+                replay = dataclasses.replace(participant, score=score_after)
                 return Scored(the_answer_id, replay, question_id, verdict, replayed=True)
             session = _session_from_doc(session_id, session_snap.to_dict() or {})
             timing = session.timings.get(question_id)
@@ -419,20 +454,8 @@ class Store:
                 answered_count=participant.answered_count + 1,
                 score_reached_at_ms=received_at_ms if verdict.points else participant.score_reached_at_ms,
             )
-            txn.create(
-                answer_ref,
-                {
-                    "uid": uid,
-                    "question_id": question_id,
-                    "answer": answer,
-                    "is_correct": verdict.correct,
-                    "points": verdict.points,
-                    "time_taken_ms": verdict.time_taken_ms,
-                    "received_at_ms": received_at_ms,
-                    "score_after": scored.score,
-                    "message_id": message_id,
-                },
-            )
+            new = NewAnswer(uid, question_id, answer, verdict, received_at_ms, message_id)
+            txn.create(answer_ref, _answer_to_doc(new) | {"score_after": scored.score})
             txn.update(
                 participant_ref,
                 {
@@ -450,7 +473,75 @@ class Store:
                 scored = cast(Scored, self._commit(run))
             finally:
                 span.set_attribute("firestore.transaction.attempts", attempts)
+        if committed_at is not None:
+            score = self._score_after(session_id, uid, committed_at)
+            scored = dataclasses.replace(
+                scored, participant=dataclasses.replace(scored.participant, score=score)
+            )
         return dataclasses.replace(scored, attempts=attempts)
+
+    def commit_answers(self, session_id: str, answers: Sequence[NewAnswer]) -> list[Participant]:
+        """Store judged answers in one atomic commit, with no read: each answer document
+        is created only if absent, and its player's totals move by field transforms whose
+        results (the new totals) come back with the commit. One answer per player (a
+        request may write a document once). Returns each player's totals, in order;
+        raises AnswersRefused when any answer exists already or any player does not."""
+        session_ref = self._session_ref(session_id)
+        batch = self.db.batch()
+        for a in answers:
+            answer_ref = session_ref.collection("answers").document(answer_id(a.uid, a.question_id))
+            batch.create(answer_ref, _answer_to_doc(a))
+            totals: dict[str, Any] = {
+                "score": firestore.Increment(a.verdict.points),
+                "correct_count": firestore.Increment(int(a.verdict.correct)),
+                "answered_count": firestore.Increment(1),
+                CHANGED_AT: CHANGED_NOW,
+            }
+            if a.verdict.points:
+                totals["score_reached_at_ms"] = firestore.Maximum(a.received_at_ms)
+            batch.update(session_ref.collection("participants").document(a.uid), totals)
+        try:
+            results = batch.commit()
+        except (gexc.AlreadyExists, gexc.NotFound) as exc:
+            raise AnswersRefused(str(exc)) from exc
+        except gexc.Aborted as exc:
+            raise Busy(str(exc)) from exc
+        # Writes alternate answer, participant; a write's transform results follow its
+        # transforms' field paths in sorted order (how the client library builds them).
+        participants = []
+        for a, result in zip(answers, results[1::2], strict=True):
+            fields = sorted(
+                ["score", "correct_count", "answered_count", CHANGED_AT]
+                + (["score_reached_at_ms"] if a.verdict.points else [])
+            )
+            new: dict[str, Any] = dict(
+                zip(
+                    fields, (_helpers.decode_value(v, self.db) for v in result.transform_results), strict=True
+                )
+            )
+            participants.append(
+                Participant(
+                    uid=a.uid,
+                    username="",
+                    score=int(new["score"]),
+                    correct_count=int(new["correct_count"]),
+                    answered_count=int(new["answered_count"]),
+                    score_reached_at_ms=int(new.get("score_reached_at_ms", 0)),
+                )
+            )
+        return participants
+
+    def _score_after(self, session_id: str, uid: str, committed: datetime) -> int:
+        """A player's score right after their answer committed at `committed`: the sum of
+        their answers committed up to then (one answer per player per commit, so commit
+        times order a player's answers). For answers stored without `score_after`."""
+        query = (
+            self._session_ref(session_id)
+            .collection("answers")
+            .where(filter=firestore.FieldFilter("uid", "==", uid))
+            .select(["points"])
+        )
+        return sum(int(doc.get("points")) for doc in query.stream() if doc.update_time <= committed)
 
     def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
         query = (
@@ -483,6 +574,20 @@ def _count(query: firestore.CollectionReference | firestore.Query) -> int:
 
 
 # -- documents <-> domain -------------------------------------------------------------
+
+
+def _answer_to_doc(a: NewAnswer) -> dict[str, Any]:
+    return {
+        CHANGED_AT: CHANGED_NOW,
+        "uid": a.uid,
+        "question_id": a.question_id,
+        "answer": a.answer,
+        "is_correct": a.verdict.correct,
+        "points": a.verdict.points,
+        "time_taken_ms": a.verdict.time_taken_ms,
+        "received_at_ms": a.received_at_ms,
+        "message_id": a.message_id,
+    }
 
 
 def _quiz_key(quiz: Quiz) -> dict[str, Any]:

@@ -106,3 +106,15 @@ class Verdict:
     correct: bool
     points: int
     time_taken_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAnswer:
+    """An answer judged against the session as read for its batch, to be stored."""
+
+    uid: str
+    question_id: str
+    answer: str
+    verdict: Verdict
+    received_at_ms: int
+    message_id: str  # "<uid>/<client message id>": tells a redelivery from a second attempt

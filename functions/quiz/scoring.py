@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
 from protocol import ErrorCode
 from quiz import judging
 from quiz.errors import GameError
-from quiz.model import Question, Timing, Verdict
+from quiz.model import NewAnswer, Question, Timing, Verdict
+
+T = TypeVar("T")
 
 MAX_TIME_BONUS = 5
 BONUS_STEP_MS = 2_000
@@ -31,3 +36,36 @@ def judge_answer(question: Question, timing: Timing, answer: str, received_at_ms
     time_taken_ms = max(0, received_at_ms - timing.started_at_ms)
     correct = judging.is_correct(question.kind.value, answer, question.accepted)
     return Verdict(correct, points_for(question, correct, time_taken_ms), time_taken_ms)
+
+
+def first_answers(items: Sequence[T], answer: Callable[[T], NewAnswer]) -> tuple[list[T], list[T]]:
+    """The first answer counts, within a batch too: (the items to store, in order; the
+    later attempts at a question the batch already answers, to refuse). A copy of the
+    same message (a resend published twice) is neither: its first copy speaks for it."""
+    kept: dict[tuple[str, str], NewAnswer] = {}
+    first: list[T] = []
+    repeated: list[T] = []
+    for item in items:
+        new = answer(item)
+        earlier = kept.setdefault((new.uid, new.question_id), new)
+        if earlier is new:
+            first.append(item)
+        elif earlier.message_id != new.message_id:
+            repeated.append(item)
+    return first, repeated
+
+
+def one_per_player(items: Sequence[T], uid: Callable[[T], str]) -> list[list[T]]:
+    """Rounds in which each player has at most one answer, in order: one commit writes
+    a document once, and a player's answers need commits of their own to be told apart."""
+    rounds: list[tuple[set[str], list[T]]] = []
+    for item in items:
+        player = uid(item)
+        for players, round_ in rounds:
+            if player not in players:
+                players.add(player)
+                round_.append(item)
+                break
+        else:
+            rounds.append(({player}, [item]))
+    return [round_ for _, round_ in rounds]

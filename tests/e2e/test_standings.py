@@ -34,9 +34,9 @@ def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(sto
     original = store.participants_changed
 
     def counting(session_id: str, since: Any) -> Any:
-        found, read_time = original(session_id, since)
-        reads.append(f"{'all' if since is None else 'changed'}:{len(found)}")
-        return found, read_time
+        found, removed, read_time = original(session_id, since)
+        reads.append(f"{'all' if since is None else 'changed'}:{len(found)}" + "-" * len(removed))
+        return found, removed, read_time
 
     store.participants_changed = counting
     standings = Standings(store, now_ms, overlap=timedelta(0))  # exact reads; overlap tested below
@@ -51,9 +51,9 @@ def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(sto
     assert len(standings.participants(session.id)) == 4
     assert reads[-1] == "changed:1"  # Ben's write, and only his
 
-    store.kick(session.id, dan)  # a deletion: only the count can tell
+    store.kick(session.id, dan)  # a deletion: its tombstone tells
     assert sorted(p.username for p in standings.participants(session.id)) == ["Ann", "Ben", "Cat"]
-    assert reads[-2:] == ["changed:0", "all:3"]
+    assert reads[-1] == "changed:0-"  # no full read
 
 
 def test_standings_read_again_what_changed_just_before_the_last_read(store: Any) -> None:
@@ -67,12 +67,44 @@ def test_standings_read_again_what_changed_just_before_the_last_read(store: Any)
     original = store.participants_changed
 
     def counting(session_id: str, since: Any) -> Any:
-        found, read_time = original(session_id, since)
+        found, removed, read_time = original(session_id, since)
         reads.append(len(found))
-        return found, read_time
+        return found, removed, read_time
 
     store.participants_changed = counting
     standings.participants(session.id)
     standings.participants(session.id)
     # Eve's join is older than the last read, but within the overlap: read once more.
     assert reads == [1, 1]
+
+
+def test_answer_stats_read_only_the_answers_stored_since_the_last_read(store: Any) -> None:
+    from protocol import now_ms
+    from quiz.model import NewAnswer, Verdict
+    from standings import Standings
+
+    session = store.create_session(store.load_quiz("vocab-101"), "host", 10, False, now_ms())
+    uids = [f"uid-{uuid.uuid4().hex[:6]}" for _ in range(2)]
+    for n, uid in enumerate(uids):
+        store.join(session.id, uid, f"P{n}", now_ms())
+    reads: list[str] = []
+    original = store.answers_changed
+
+    def counting(session_id: str, question_id: str, since: Any) -> Any:
+        found, read_time = original(session_id, question_id, since)
+        reads.append(f"{'all' if since is None else 'changed'}:{len(found)}")
+        return found, read_time
+
+    store.answers_changed = counting
+    standings = Standings(store, now_ms, overlap=timedelta(0))
+
+    def answer(uid: str, text: str, correct: bool) -> None:
+        verdict = Verdict(correct, 15 if correct else 0, 100)
+        store.commit_answers(session.id, [NewAnswer(uid, "q1", text, verdict, now_ms(), f"{uid}/m")])
+
+    answer(uids[0], "elated", True)
+    assert standings.answers_to(session.id, "q1") == [("elated", True)]
+    answer(uids[1], "weary", False)
+    assert sorted(standings.answers_to(session.id, "q1")) == [("elated", True), ("weary", False)]
+    assert standings.answers_to(session.id, "q2") == []
+    assert reads == ["all:1", "changed:1", "all:0"]

@@ -1,7 +1,8 @@
 """Transactions stay pure: when Firestore makes a transaction run again (contention), the
 retry publishes nothing twice and creates no task twice, because every publish and task
-happens after the transaction, once. In-process, against the Firestore emulator, with the
-in-memory publisher and task queue.
+happens after the transaction, once. An answer batch's single commit that contention
+aborts is Busy: nothing published, and the redelivery scores it once. In-process,
+against the Firestore emulator, with the in-memory publisher and task queue.
 
 The conflict is real: another client's transaction reads the contested document first and
 holds it; the emulator (pessimistic locking) times out our first commit with ABORTED, the
@@ -26,6 +27,7 @@ from devstack.stack import PROJECT_ID
 from game import Game
 from protocol import now_ms
 from protocol.envelope import Command
+from quiz.errors import Busy
 
 pytestmark = pytest.mark.stack
 
@@ -112,7 +114,7 @@ def _open_session(game: Game, auto_advance: bool = False) -> tuple[str, str, str
     return session.id, host_uid, uid
 
 
-def test_answer_whose_transaction_retries_publishes_one_score_and_creates_one_flush(
+def test_answer_whose_commit_meets_a_held_lock_is_busy_then_scored_once_when_delivered_again(
     contended: ContendedClient, game: Game
 ) -> None:
     session_id, host_uid, uid = _open_session(game)
@@ -128,9 +130,15 @@ def test_answer_whose_transaction_retries_publishes_one_score_and_creates_one_fl
         "payload": {"session_id": session_id, "question_id": "q1", "answer": "elated"},
         "message_id": "m1",
     }
-    game.handle_command(Command(frame, uid, now_ms(), "conn-1"))
+    command = Command(frame, uid, now_ms(), "conn-1")
+    # A batch is one commit, not a transaction: the emulator aborts it after its lock wait,
+    # and on_command answers 503 so Pub/Sub delivers the batch again.
+    with pytest.raises(Busy):
+        game.handle_command(command)
+    assert _types(game) == [] and _tasks(game) == []
+    contended.release()
+    game.handle_command(command)  # the redelivery
 
-    assert contended.aborted == 1 and contended.attempts == 2  # the transaction really ran twice
     assert _types(game) == ["SCORE_UPDATED"]
     assert _tasks(game) == ["lb"]
     answers = list(contended.collection(f"sessions/{session_id}/answers").stream())

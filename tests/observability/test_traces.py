@@ -82,7 +82,7 @@ async def test_one_answers_trace_holds_publish_score_task_flush_and_fan_out_span
 
     expected = {
         "gateway.log": {"publish quiz-commands", "fan-out SCORE_UPDATED", "fan-out LEADERBOARD_UPDATED"},
-        "on_command.log": {"on_command", "score transaction", "publish quiz-events", "create task lb"},
+        "on_command.log": {"on_command", "score commit", "publish quiz-events", "create task lb"},
         "flush_leaderboard.log": {"flush_leaderboard", "publish quiz-events"},
     }
     for name, spans in expected.items():

@@ -6,8 +6,8 @@ import pytest
 
 from protocol import ErrorCode
 from quiz.errors import GameError
-from quiz.model import Kind, Question, Timing
-from quiz.scoring import GRACE_MS, judge_answer, points_for
+from quiz.model import Kind, NewAnswer, Question, Timing, Verdict
+from quiz.scoring import GRACE_MS, first_answers, judge_answer, one_per_player, points_for
 
 QUESTION = Question("q1", Kind.CHOICE, "Pick", ("yes", "no"), ("yes",), points=10, time_limit_s=20)
 TIMING = Timing(0, "q1", started_at_ms=1_000_000, deadline_ms=1_020_000)
@@ -60,3 +60,29 @@ def test_answer_after_an_early_reveal_is_refused_though_the_deadline_is_far() ->
     with pytest.raises(GameError) as refused:
         judge_answer(QUESTION, revealed, "yes", received_at_ms=1_005_001)
     assert refused.value.code is ErrorCode.QUESTION_CLOSED
+
+
+def _answer(uid: str, question_id: str, message_id: str) -> NewAnswer:
+    return NewAnswer(uid, question_id, "yes", Verdict(True, 15, 0), 1_000_000, f"{uid}/{message_id}")
+
+
+def test_batch_keeps_a_players_first_answer_and_refuses_their_second_attempt() -> None:
+    first, second, other = _answer("u1", "q1", "m1"), _answer("u1", "q1", "m2"), _answer("u2", "q1", "m1")
+    kept, repeated = first_answers([first, second, other], answer=lambda a: a)
+    assert (kept, repeated) == ([first, other], [second])
+
+
+def test_batch_drops_a_second_copy_of_the_same_message_without_refusing_it() -> None:
+    copy = _answer("u1", "q1", "m1")
+    kept, repeated = first_answers([copy, _answer("u1", "q1", "m1")], answer=lambda a: a)
+    assert (kept, repeated) == ([copy], [])
+
+
+def test_batch_rounds_hold_each_player_at_most_once_in_arrival_order() -> None:
+    a1, a2, b1, a3 = (
+        _answer("a", "q1", "1"),
+        _answer("a", "q2", "2"),
+        _answer("b", "q1", "3"),
+        _answer("a", "q3", "4"),
+    )
+    assert one_per_player([a1, a2, b1, a3], uid=lambda a: a.uid) == [[a1, b1], [a2], [a3]]
