@@ -15,9 +15,11 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from protocol import decode_server_frame
+from protocol import decode_server_frame, encode_frame
+from protocol.frames import expand_presence
 
 BUSY_RETRIES = 5
+PRESENCE_PREFIX = '{"type":"PRESENCE_UPDATED"'
 
 
 async def sign_up_anonymously(auth_url: str) -> tuple[str, str]:
@@ -90,8 +92,16 @@ class Player:
     async def _read(self) -> None:
         assert self._socket is not None
         async for message in self._socket:
-            self.raw.append(message if isinstance(message, str) else message.decode())
-            self.arrivals.append(time.monotonic())
+            text = message if isinstance(message, str) else message.decode()
+            # A crowd's arrivals come as one PRESENCE_UPDATED: kept as the frames it stands for.
+            frames = (
+                [encode_frame(f) for f in expand_presence(json.loads(text))]
+                if text.startswith(PRESENCE_PREFIX)
+                else [text]
+            )
+            for frame in frames:
+                self.raw.append(frame)
+                self.arrivals.append(time.monotonic())
             self._new_frame.set()
 
     def frame(self, index: int) -> dict[str, Any]:

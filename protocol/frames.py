@@ -45,6 +45,8 @@ class ServerType(StrEnum):
     SESSION_ENDED = "SESSION_ENDED"
     # To the host only: answers so far to the open question, once per flush window.
     ANSWER_STATS = "ANSWER_STATS"
+    # Several USER_JOINED / USER_LEFT of one session in one pacing gap (a join storm).
+    PRESENCE_UPDATED = "PRESENCE_UPDATED"
     ERROR = "ERROR"
     PONG = "PONG"
 
@@ -237,6 +239,24 @@ def error_frame(code: ErrorCode, message: str, *, message_id: str | None = None)
         {"code": code.value, "message": message, "recoverable": recoverable},
         message_id=message_id,
     )
+
+
+def presence_update(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """One PRESENCE_UPDATED for several USER_JOINED / USER_LEFT frames of a session, in
+    order: `changes` holds each frame's payload with its `type`, and `participant_count`
+    is the last one's."""
+    changes = [{"type": f["type"], **f["payload"]} for f in frames]
+    count = next((c["participant_count"] for c in reversed(changes) if "participant_count" in c), None)
+    return server_frame(ServerType.PRESENCE_UPDATED, {"participant_count": count, "changes": changes})
+
+
+def expand_presence(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    """For clients: the USER_JOINED / USER_LEFT frames a PRESENCE_UPDATED stands for."""
+    expanded = []
+    for change in frame["payload"]["changes"]:
+        payload = {k: v for k, v in change.items() if k != "type"}
+        expanded.append({**frame, "type": change["type"], "payload": payload})
+    return expanded
 
 
 def encode_frame(frame: dict[str, Any]) -> str:

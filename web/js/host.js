@@ -236,6 +236,7 @@ function handle(frame) {
     SESSION_JOINED: onWatching,
     USER_JOINED: onUserJoined,
     USER_LEFT: onUserLeft,
+    PRESENCE_UPDATED: onPresence,
     LEADERBOARD_UPDATED: onLeaderboard,
     QUESTION_STARTED: onQuestion,
     ANSWER_STATS: onStats,
@@ -260,6 +261,14 @@ function onUserJoined(p) {
   state.participants.set(p.user_id, { score: 0, ...known, user_id: p.user_id, username: p.username, connected: true });
   renderParticipants();
   if (!known) announce(`${p.username} joined.`);
+}
+
+// A join storm's arrivals and departures, in order, as one frame per pacing gap.
+function onPresence(p) {
+  for (const change of p.changes || []) {
+    if (change.type === "USER_JOINED") onUserJoined(change);
+    else if (change.type === "USER_LEFT") onUserLeft(change);
+  }
 }
 
 function onUserLeft(p) {

@@ -143,6 +143,7 @@ function handle(frame) {
     SESSION_JOINED: onJoined,
     USER_JOINED: onCount,
     USER_LEFT: onCount,
+    PRESENCE_UPDATED: onCount, // several arrivals and departures in one frame (a join storm)
     SCORE_UPDATED: onScore,
     LEADERBOARD_UPDATED: onLeaderboard,
     QUESTION_STARTED: onQuestion,
