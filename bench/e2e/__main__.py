@@ -25,6 +25,9 @@ import httpx
 
 from bench.e2e import report
 from bench.e2e.stack import (
+    HOP,
+    INVOCATION,
+    INVOKED,
     BenchStack,
     bench_stack,
     cpu_seconds_by_group,
@@ -32,9 +35,12 @@ from bench.e2e.stack import (
     rss_mib,
 )
 from bench.e2e.stats import (
+    count_invocations,
+    cpu_deltas,
     histogram_buckets,
     histogram_quantiles,
     in_flight,
+    per_answer,
     summarise_probe,
     summarise_swarm,
 )
@@ -74,6 +80,10 @@ class CpuSampler:
             for k in last:
                 peak[k] = max(peak[k], 100 * (b[k] - a[k]) / max(1e-6, tb - ta))
         return mean, peak, span
+
+    def spent(self, names: list[str]) -> dict[str, float]:
+        """CPU-seconds of each name from the first sample to the last (summary() takes it)."""
+        return cpu_deltas(self.samples[0][1], self.samples[-1][1], names)
 
 
 def _scrape(url: str) -> str:
@@ -170,7 +180,7 @@ async def stack_rung(stack: BenchStack, players: int, args: argparse.Namespace) 
     state: dict[str, Any] = {}
 
     async def start() -> None:
-        _, state["offsets"] = stack.probe_lines()
+        _, state["offsets"] = stack.function_lines()
         state["metrics"] = _scrape(f"{e['gateway'].url}/metrics")
         await start_sessions(e["sessions_api"].url, host_uid, ids)
 
@@ -178,9 +188,14 @@ async def stack_rung(stack: BenchStack, players: int, args: argparse.Namespace) 
         plan, players, args, start, lambda: cpu_seconds_by_group(groups) | _machine()
     )
     result = _rung_result(report.STACK, players, sessions, raw, sampler, join_s, list(groups))
-    lines, _ = stack.probe_lines(state["offsets"])
-    result["probe"] = summarise_probe(lines)
-    result["in_flight"] = in_flight(lines)
+    lines, _ = stack.function_lines(state["offsets"])
+    hops = [line for line in lines if line["message"] == HOP]
+    result["probe"] = summarise_probe(hops)
+    result["in_flight"] = in_flight(hops)
+    counts = count_invocations((line for line in lines if line["message"] == INVOCATION), INVOKED)
+    result["invocation_counts"] = counts
+    spent = sampler.spent(list(groups))  # every stack process group, no bots
+    result["per_answer"] = per_answer(counts, spent, result["summary"]["answers"])
     after = _scrape(f"{e['gateway'].url}/metrics")
     result["gateway_metrics"] = {
         "gateway publish: receive -> Pub/Sub stored": histogram_quantiles(
@@ -293,6 +308,8 @@ async def run(args: argparse.Namespace) -> int:
                         f"{s['answer_to_leaderboard_ms']['p99']:.0f} ms, "
                         f"machine busy {r['machine_busy_pct']:.0f} % (others {r['others_cpu_pct']:.0f} %)"
                     )
+                    for line in report.cost_lines(r):
+                        show(f"    {'':8} {line}")
                 _write(args, results, notes, began)
     finally:
         baseline.terminate()

@@ -9,8 +9,9 @@ Only the bench loads it; the cost is a few perf_counter calls and one log line p
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
 import functools
-import json
 import logging
 import threading
 import time
@@ -22,10 +23,11 @@ import functions_framework
 from cloudevents.http import CloudEvent
 
 import main as functions_main  # functions/main.py (functions/ is on PYTHONPATH)
-from protocol.envelope import ATTR_RECEIVED_AT_MS
+from protocol.envelope import commands_from_message
 
 log = logging.getLogger("quiz.bench.probe")
 _spent = threading.local()  # per request thread: name -> ms
+_timing = threading.local()  # per request thread: the keys whose timed call is running
 
 
 def rfc3339_ms(text: str) -> float:
@@ -36,13 +38,20 @@ def rfc3339_ms(text: str) -> float:
 
 
 def _time_calls(target: Any, method: str, key: str) -> None:
+    """Add the time `target.method` takes to the current call's `key`; a call made from
+    inside another call timed under the same key is not counted twice."""
     original = getattr(target, method)
 
     def timed(*args: Any, **kwargs: Any) -> Any:
+        running = _running()
+        if key in running:
+            return original(*args, **kwargs)
+        running.add(key)
         started = time.perf_counter()
         try:
             return original(*args, **kwargs)
         finally:
+            running.discard(key)
             spent = getattr(_spent, "ms", None)
             if spent is not None:
                 spent[key] = spent.get(key, 0.0) + (time.perf_counter() - started) * 1000
@@ -50,10 +59,22 @@ def _time_calls(target: Any, method: str, key: str) -> None:
     setattr(target, method, timed)
 
 
+def _running() -> set[str]:
+    running: set[str] | None = getattr(_timing, "keys", None)
+    if running is None:
+        running = _timing.keys = set()
+    return running
+
+
+def public_methods(obj: Any) -> list[str]:
+    """The public methods `obj`'s class defines (the store's interface changes with the game)."""
+    return [name for name, value in vars(type(obj)).items() if callable(value) and not name.startswith("_")]
+
+
 @functools.cache
 def _instrument() -> None:
     game = functions_main.game()
-    for method in ("score_answer", "join", "transition", "participant_count", "participants_changed"):
+    for method in public_methods(game.store):
         _time_calls(game.store, method, "store_ms")
     _time_calls(game.publisher, "publish", "publish_ms")
     _time_calls(game.tasks, "create", "task_ms")
@@ -72,18 +93,32 @@ def on_command(event: CloudEvent) -> None:
     now_ms, started = time.time() * 1000, time.perf_counter()
     _spent.ms = {}
     message = event.data["message"]
-    attributes = message.get("attributes") or {}
-    fields: dict[str, Any] = {"fn": "on_command", "began_at": now_ms}
-    try:
-        fields["kind"] = json.loads(base64.b64decode(message["data"]))["type"]
-        fields["since_publish_ms"] = now_ms - rfc3339_ms(message["publishTime"])
-        fields["since_received_ms"] = now_ms - int(attributes[ATTR_RECEIVED_AT_MS])
-    except (KeyError, ValueError, TypeError):
-        fields["kind"] = "unreadable"
+    fields: dict[str, Any] = {"fn": "on_command", "began_at": now_ms} | _command_fields(message, now_ms)
     try:
         functions_main.on_command(event)
     finally:
         _log(fields, started)
+
+
+def _command_fields(message: dict[str, Any], now_ms: float) -> dict[str, Any]:
+    """What a `quiz-commands` message (one command or a gateway batch) says about its
+    wait: since_publish_ms, and since_received_ms of its oldest command; `kind` is the
+    commands' type (`mixed` when they differ), `commands` how many it carried."""
+    fields: dict[str, Any] = {"kind": "unreadable"}
+    with contextlib.suppress(KeyError, ValueError, TypeError):
+        fields["since_publish_ms"] = now_ms - rfc3339_ms(message["publishTime"])
+    try:
+        commands, _ = commands_from_message(
+            base64.b64decode(message["data"]), message.get("attributes") or {}
+        )
+    except (KeyError, ValueError, TypeError, binascii.Error):
+        return fields
+    if commands:
+        kinds = {str(command.frame.get("type")) for command in commands}
+        fields["kind"] = kinds.pop() if len(kinds) == 1 else "mixed"
+        fields["commands"] = len(commands)
+        fields["since_received_ms"] = now_ms - min(command.received_at_ms for command in commands)
+    return fields
 
 
 def _task(entry: Any, fn: str, request: flask.Request) -> tuple[str, int]:

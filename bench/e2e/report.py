@@ -18,11 +18,29 @@ TARGETS: tuple[tuple[str, str, str, float], ...] = (
 )
 MAX_BOARDS_PER_S = 10
 
+# (label, group in a stack rung's per_answer, key, limit), judged on every stack rung whose
+# sessions hold at least COST_PLAYERS_PER_SESSION players (fixed costs dominate smaller ones).
+COST_TARGETS: tuple[tuple[str, str, str, float], ...] = (
+    ("<= 8 CPU-ms per answer, whole stack", "cpu_ms", "stack_total", 8),
+    ("<= 3 CPU-ms per answer, own Python processes", "cpu_ms", "own_python_total", 3),
+    ("<= 0.1 function invocations per answer", "invocations", "total", 0.1),
+    ("<= 0.3 Firestore RPCs per answer", "firestore_rpcs", "total", 0.3),
+)
+COST_PLAYERS_PER_SESSION = 250
 
-def _fmt(value: float, digits: int = 0) -> str:
+
+def _fmt(value: float | None, digits: int = 0) -> str:
     return (
         "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{digits}f}"
     )
+
+
+def _figure(value: float | None) -> str:
+    """A measurement at its scale: whole from 10 up (8,369), three significant digits
+    below (0.0433, 2.5)."""
+    if value is None or math.isnan(value) or abs(value) >= 10:
+        return _fmt(value)
+    return f"{value:.3g}"
 
 
 def rung(results: Sequence[Mapping[str, Any]], system: str, players: int) -> Mapping[str, Any] | None:
@@ -30,20 +48,56 @@ def rung(results: Sequence[Mapping[str, Any]], system: str, players: int) -> Map
 
 
 def verdicts(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Each target: its value on the stack at TARGET_PLAYERS and pass/miss (None: not run)."""
+    """Each target: its value on the stack and pass/miss (None: not run). Latency targets
+    at TARGET_PLAYERS; cost targets on each rung with full sessions (`players` None: none)."""
     at = rung(results, STACK, TARGET_PLAYERS)
     out = []
     for label, key, q, limit in TARGETS:
         value = at["summary"][key][q] if at else math.nan
-        out.append({"target": label, "value": value, "pass": None if math.isnan(value) else value <= limit})
+        out.append(_verdict(label, value, limit, TARGET_PLAYERS))
     boards = at["summary"]["leaderboard_frames_per_session_s_max"] if at else math.nan
     out.append(
         {
             "target": f"<= {MAX_BOARDS_PER_S} leaderboard frames per session per second",
             "value": boards,
             "pass": None if at is None else boards <= MAX_BOARDS_PER_S,
+            "players": TARGET_PLAYERS,
         }
     )
+    return out + cost_verdicts(results)
+
+
+def _verdict(label: str, value: float, limit: float, players: int | None) -> dict[str, Any]:
+    return {
+        "target": label,
+        "value": value,
+        "pass": None if math.isnan(value) else value <= limit,
+        "players": players,
+    }
+
+
+def full_session_rungs(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The stack rungs whose sessions hold COST_PLAYERS_PER_SESSION players or more."""
+    runs = (r for r in results if r["system"] == STACK)
+    return sorted(
+        (r for r in runs if r["players"] >= COST_PLAYERS_PER_SESSION * r["sessions"]),
+        key=lambda r: r["players"],
+    )
+
+
+def cost_value(result: Mapping[str, Any], group: str, key: str) -> float:
+    """One figure of a rung's per_answer; NaN when it was not measured."""
+    value = result.get("per_answer", {}).get(group, {}).get(key)
+    return math.nan if value is None else float(value)
+
+
+def cost_verdicts(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    runs = full_session_rungs(results)
+    out = []
+    for label, group, key, limit in COST_TARGETS:
+        out += [_verdict(label, cost_value(r, group, key), limit, r["players"]) for r in runs]
+        if not runs:
+            out.append(_verdict(label, math.nan, limit, None))
     return out
 
 
@@ -126,11 +180,86 @@ def cpu_table(results: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(rows)
 
 
+def _functions(per_answer: Mapping[str, Any]) -> list[str]:
+    return [fn for fn in per_answer.get("invocations", {}) if fn != "total"]
+
+
+def _split(counts: Mapping[str, float | None], names: Sequence[str]) -> str:
+    """'total (a / b / c)' of one per-answer count."""
+    return f"{_figure(counts.get('total'))} (" + " / ".join(_figure(counts.get(n)) for n in names) + ")"
+
+
+def cost_table(results: Sequence[Mapping[str, Any]]) -> str:
+    """Per stack rung, what one answer cost: invocations and Firestore RPCs (total, then
+    per function), CPU-ms of the whole stack and of the project's own Python processes."""
+    runs = sorted((r for r in results if "per_answer" in r), key=lambda r: r["players"])
+    if not runs:
+        return ""
+    names = " / ".join(_functions(runs[0]["per_answer"]))
+    rows = [
+        f"| players (sessions) | answers sent | invocations per answer: total ({names}) "
+        f"| Firestore RPCs per answer: total ({names}) | CPU-ms per answer: whole stack "
+        "| CPU-ms per answer: own Python |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        cost, fns = r["per_answer"], _functions(r["per_answer"])
+        rows.append(
+            f"| {r['players']:,} ({r['sessions']}) | {cost['answers']:,} "
+            f"| {_split(cost['invocations'], fns)} | {_split(cost['firestore_rpcs'], fns)} "
+            f"| {_fmt(cost['cpu_ms']['stack_total'], 1)} | {_fmt(cost['cpu_ms']['own_python_total'], 1)} |"
+        )
+    return "\n".join(rows)
+
+
+def cpu_ms_table(results: Sequence[Mapping[str, Any]]) -> str:
+    """CPU-ms per answer of each stack process group, per stack rung."""
+    runs = sorted((r for r in results if "per_answer" in r), key=lambda r: r["players"])
+    if not runs:
+        return ""
+    names = list(runs[0]["per_answer"]["cpu_ms"])
+    rows = ["| players | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for r in runs:
+        cpu = r["per_answer"]["cpu_ms"]
+        rows.append(f"| {r['players']:,} | " + " | ".join(_fmt(cpu.get(n), 1) for n in names) + " |")
+    return "\n".join(rows)
+
+
+def cost_lines(result: Mapping[str, Any]) -> list[str]:
+    """A stack rung's cost per answer in two lines, for the progress output."""
+    cost = result.get("per_answer")
+    if cost is None:
+        return []
+    fns = _functions(cost)
+    cpu = cost["cpu_ms"]
+    groups = ", ".join(
+        f"{k} {_fmt(v, 1)}" for k, v in cpu.items() if k not in ("stack_total", "own_python_total")
+    )
+    return [
+        f"per answer ({cost['answers']:,} sent): invocations {_named(cost['invocations'], fns)};"
+        f" Firestore RPCs {_named(cost['firestore_rpcs'], fns)}",
+        f"CPU-ms per answer: whole stack {_fmt(cpu['stack_total'], 1)}, own Python"
+        f" {_fmt(cpu['own_python_total'], 1)} ({groups})",
+    ]
+
+
+def _named(counts: Mapping[str, float | None], names: Sequence[str]) -> str:
+    """'total (a x, b y)' of one per-answer count."""
+    return (
+        f"{_figure(counts.get('total'))} (" + ", ".join(f"{n} {_figure(counts.get(n))}" for n in names) + ")"
+    )
+
+
 def verdict_lines(results: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = []
     for v in verdicts(results):
         state = "not run" if v["pass"] is None else ("pass" if v["pass"] else "MISS")
-        lines.append(f"{state:8} {v['target']} (measured {_fmt(v['value'])}) at {TARGET_PLAYERS:,} players")
+        where = (
+            f"at {v['players']:,} players"
+            if v["players"] is not None
+            else f"(no stack rung with {COST_PLAYERS_PER_SESSION} players per session)"
+        )
+        lines.append(f"{state:8} {v['target']} (measured {_figure(v['value'])}) {where}")
     return lines
 
 
@@ -142,6 +271,13 @@ def markdown(results: Sequence[Mapping[str, Any]], notes: Sequence[str] = ()) ->
         ratio_table(results),
     ]
     parts += ["\n### CPU, % of one core, mean over the play phase\n", cpu_table(results)]
+    if any("per_answer" in r for r in results):
+        parts += [
+            "\n### Cost per answer (stack, play phase, per answer sent)\n",
+            cost_table(results),
+            "\n### CPU-ms per answer by process group (stack)\n",
+            cpu_ms_table(results),
+        ]
     biggest = max((r for r in results if r["system"] == STACK), key=lambda r: r["players"], default=None)
     target = rung(results, STACK, TARGET_PLAYERS) or biggest
     if target is not None:

@@ -17,6 +17,10 @@ from devstack.stack import FUNCTIONS, ROOT, Stack, running_stack
 
 PROBE = ROOT / "bench" / "e2e" / "probe.py"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+HOP = "bench hop"  # bench/e2e/probe.py: one per call, where its time went
+INVOCATION = "invocation"  # functions/main.py: one per call, its Firestore RPCs
+INVOKED = ("on_command", "flush_leaderboard", "advance_question")  # what logs INVOCATION lines
+_MARKERS = tuple(f'"{message}"'.encode() for message in (HOP, INVOCATION))
 
 
 class BenchStack(Stack):
@@ -26,24 +30,36 @@ class BenchStack(Stack):
         """Service name -> process group (each child leads its own)."""
         return {child.name: child.process.pid for child in self.children}
 
-    def probe_lines(
+    def function_lines(
         self, offsets: dict[str, int] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
-        """The probe's log lines written since `offsets` (per function log), and the new offsets."""
+        """The functions' log lines the bench reads (the probe's "bench hop" lines, the
+        functions' own "invocation" lines) written since `offsets` (per function log), and
+        the new offsets (a line still being written is left for the next read)."""
         lines: list[dict[str, Any]] = []
         new_offsets = {}
         for name in FUNCTIONS:
-            path = self.log_dir / f"{name}.log"
-            with path.open("rb") as log:
-                log.seek((offsets or {}).get(name, 0))
+            offset = (offsets or {}).get(name, 0)
+            with (self.log_dir / f"{name}.log").open("rb") as log:
+                log.seek(offset)
                 for raw in log:
-                    if b'"bench hop"' in raw:
-                        try:
-                            lines.append(json.loads(raw))
-                        except ValueError:
-                            continue
-                new_offsets[name] = log.tell()
+                    if not raw.endswith(b"\n"):
+                        break
+                    offset += len(raw)
+                    if any(marker in raw for marker in _MARKERS):
+                        line = _json_line(raw)
+                        if line.get("message") in (HOP, INVOCATION):
+                            lines.append(line)
+            new_offsets[name] = offset
         return lines, new_offsets
+
+
+def _json_line(raw: bytes) -> dict[str, Any]:
+    try:
+        line = json.loads(raw)
+    except ValueError:
+        return {}
+    return line if isinstance(line, dict) else {}
 
 
 @contextmanager

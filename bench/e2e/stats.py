@@ -1,11 +1,12 @@
 """The bench's arithmetic, pure: percentiles, what a swarm measured turned into latency
-and per-hop distributions, frame rates, Prometheus histogram quantiles."""
+and per-hop distributions, frame rates, Prometheus histogram quantiles, and what one
+answer cost (function invocations, Firestore RPCs, CPU)."""
 
 from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -161,3 +162,90 @@ def in_flight(lines: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]
             last = t
         out[fn] = {"max": most, "mean_while_busy": round(running / busy, 2) if busy else 0.0}
     return out
+
+
+# -- cost per answer ---------------------------------------------------------------------
+
+# The Python processes the project wrote (every stack process group but these: the
+# emulators' JVMs and the Auth emulator's node).
+NOT_OWN_PYTHON = frozenset({"firestore", "pubsub", "auth"})
+
+
+def count_invocations(
+    lines: Iterable[Mapping[str, Any]], functions: Iterable[str] = ()
+) -> dict[str, dict[str, int | None]]:
+    """Per function, from its "invocation" log lines: how many, and the Firestore RPCs they
+    counted (`uncounted`: lines whose count was null; the RPCs are None when every line's
+    was). `functions` come first, in their order, listed at 0 when they logged nothing."""
+    invocations: Counter[str] = Counter()
+    uncounted: Counter[str] = Counter()
+    rpcs: dict[str, int] = {}
+    for line in lines:
+        fn = str(line.get("function"))
+        invocations[fn] += 1
+        value = line.get("firestore_rpcs")
+        if isinstance(value, int) and not isinstance(value, bool):
+            rpcs[fn] = rpcs.get(fn, 0) + value
+        else:
+            uncounted[fn] += 1
+    return {
+        fn: {
+            "invocations": invocations[fn],
+            "firestore_rpcs": rpcs.get(fn) if uncounted[fn] else rpcs.get(fn, 0),
+            "uncounted": uncounted[fn],
+        }
+        for fn in [*functions, *sorted(set(invocations) - set(functions))]
+    }
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    """The sum of the known values; None when none is known."""
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _per(value: float | None, answers: int, digits: int) -> float | None:
+    return None if value is None or answers <= 0 else round(value / answers, digits)
+
+
+def per_answer_counts(
+    counts: Mapping[str, Mapping[str, int | None]], key: str, answers: int
+) -> dict[str, float | None]:
+    """One count (`invocations` or `firestore_rpcs`) of each function per answer, and the total."""
+    values = {fn: c[key] for fn, c in counts.items()}
+    totals = {**values, "total": _sum(values.values())}
+    return {name: _per(v, answers, 4) for name, v in totals.items()}
+
+
+def cpu_deltas(
+    before: Mapping[str, float], after: Mapping[str, float], names: Iterable[str]
+) -> dict[str, float]:
+    """CPU-seconds each named process group spent between two readings (never below 0: a
+    restarted process takes its count with it)."""
+    return {name: max(0.0, after.get(name, 0.0) - before.get(name, 0.0)) for name in names}
+
+
+def cpu_ms_per_answer(spent_s: Mapping[str, float], answers: int) -> dict[str, float | None]:
+    """CPU-ms per answer of each process group (`spent_s`: CPU-seconds of every stack
+    group, nothing else), of the whole stack, and of the project's own Python processes."""
+    totals = {
+        **spent_s,
+        "stack_total": sum(spent_s.values()),
+        "own_python_total": sum(v for k, v in spent_s.items() if k not in NOT_OWN_PYTHON),
+    }
+    return {name: _per(seconds * 1000, answers, 2) for name, seconds in totals.items()}
+
+
+def per_answer(
+    counts: Mapping[str, Mapping[str, int | None]], spent_s: Mapping[str, float], answers: int
+) -> dict[str, Any]:
+    """What one answer cost the stack over a rung: function invocations, Firestore RPCs
+    (from the functions' "invocation" lines) and CPU-ms per process group, each divided by
+    the answers the bots sent."""
+    return {
+        "answers": answers,
+        "answers_are": "sent",
+        "invocations": per_answer_counts(counts, "invocations", answers),
+        "firestore_rpcs": per_answer_counts(counts, "firestore_rpcs", answers),
+        "cpu_ms": cpu_ms_per_answer(spent_s, answers),
+    }

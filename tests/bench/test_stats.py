@@ -1,15 +1,20 @@
-"""The bench's arithmetic: percentiles, hops from frame stamps, histogram quantiles."""
+"""The bench's arithmetic: percentiles, hops from frame stamps, histogram quantiles, cost
+per answer."""
 
 from __future__ import annotations
 
 import math
 
 from bench.e2e.stats import (
+    count_invocations,
+    cpu_deltas,
+    cpu_ms_per_answer,
     distribution,
     histogram_buckets,
     histogram_quantiles,
     in_flight,
     max_in_window,
+    per_answer,
     percentile,
     summarise_probe,
     summarise_swarm,
@@ -109,3 +114,63 @@ def test_probe_lines_become_distributions_per_function_and_kind() -> None:
     flights = in_flight(lines)
     assert flights["on_command"]["max"] == 2
     assert flights["flush_leaderboard"] == {"max": 1, "mean_while_busy": 1.0}
+
+
+def _invocation(function: str, rpcs: int | None) -> dict[str, object]:
+    return {"message": "invocation", "function": function, "firestore_rpcs": rpcs, "duration_ms": 5.0}
+
+
+def test_invocation_lines_are_counted_per_function_with_their_rpcs() -> None:
+    lines = [_invocation("on_command", 3), _invocation("on_command", 2), _invocation("flush_leaderboard", 4)]
+    counts = count_invocations(lines, ["on_command", "flush_leaderboard", "advance_question"])
+    assert list(counts) == ["on_command", "flush_leaderboard", "advance_question"]
+    assert counts == {
+        "advance_question": {"invocations": 0, "firestore_rpcs": 0, "uncounted": 0},
+        "flush_leaderboard": {"invocations": 1, "firestore_rpcs": 4, "uncounted": 0},
+        "on_command": {"invocations": 2, "firestore_rpcs": 5, "uncounted": 0},
+    }
+
+
+def test_invocation_lines_without_a_count_leave_the_rpcs_unknown() -> None:
+    counts = count_invocations([_invocation("on_command", None), _invocation("flush_leaderboard", None)])
+    counts |= count_invocations([_invocation("advance_question", None), _invocation("advance_question", 2)])
+    assert counts["on_command"] == {"invocations": 1, "firestore_rpcs": None, "uncounted": 1}
+    assert counts["advance_question"] == {"invocations": 2, "firestore_rpcs": 2, "uncounted": 1}
+    cost = per_answer(counts, {}, 10)
+    assert cost["firestore_rpcs"] == {
+        "advance_question": 0.2,
+        "flush_leaderboard": None,
+        "on_command": None,
+        "total": 0.2,
+    }
+    none_counted = per_answer(count_invocations([_invocation("on_command", None)]), {}, 5)
+    assert none_counted["firestore_rpcs"] == {"on_command": None, "total": None}
+
+
+def test_per_answer_divides_counts_by_the_answers_sent() -> None:
+    lines = [_invocation("on_command", 3)] * 4 + [_invocation("flush_leaderboard", 1)] * 2
+    cost = per_answer(count_invocations(lines), {"gateway": 1.5}, 40)
+    assert (cost["answers"], cost["answers_are"]) == (40, "sent")
+    assert cost["invocations"] == {"flush_leaderboard": 0.05, "on_command": 0.1, "total": 0.15}
+    assert cost["firestore_rpcs"] == {"flush_leaderboard": 0.05, "on_command": 0.3, "total": 0.35}
+    assert cost["cpu_ms"]["gateway"] == 37.5
+
+
+def test_per_answer_of_no_answers_is_unknown() -> None:
+    cost = per_answer(count_invocations([_invocation("on_command", 3)]), {"gateway": 1.0}, 0)
+    assert cost["invocations"] == {"on_command": None, "total": None}
+    assert cost["cpu_ms"]["stack_total"] is None
+
+
+def test_cpu_per_answer_totals_the_stack_and_the_own_python_processes() -> None:
+    spent = {"firestore": 2.0, "pubsub": 1.0, "auth": 0.1, "on_command": 0.5, "gateway": 0.3, "tasks": 0.2}
+    cpu = cpu_ms_per_answer(spent, 100)
+    assert cpu["firestore"] == 20
+    assert cpu["stack_total"] == 41
+    assert cpu["own_python_total"] == 10  # on_command, gateway, tasks: not the JVMs, not node
+
+
+def test_cpu_deltas_cover_only_the_named_groups_and_never_go_negative() -> None:
+    before = {"gateway": 10.0, "pusher": 5.0, "bots": 1.0}
+    after = {"gateway": 12.5, "pusher": 1.0, "bots": 9.0, "machine": 99.0}
+    assert cpu_deltas(before, after, ["gateway", "pusher"]) == {"gateway": 2.5, "pusher": 0.0}
