@@ -235,6 +235,11 @@ class Stack:
     def _start_services(self) -> None:
         e, env = self.endpoints, self.service_env()
         started = []
+        # In the cloud a function scales out (terraform: 4 requests per instance, up to 100
+        # instances); here one process stands for all of them, so it serves as many
+        # requests at once as the pusher keeps in flight (functions-framework's default,
+        # 4 threads per core, queued a 1,000-player question behind 8 threads).
+        function_env = env | {"THREADS": str(self.push_max_in_flight())}
         for name in FUNCTIONS:
             argv = [
                 sys.executable,
@@ -245,7 +250,7 @@ class Stack:
                 f"--host={e[name].host}",
                 f"--port={e[name].port}",
             ]
-            started.append(self._spawn(name, argv, env))
+            started.append(self._spawn(name, argv, function_env))
         gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
         started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
         for child in started:

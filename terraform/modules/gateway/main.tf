@@ -22,6 +22,7 @@ locals {
     SEND_BUFFER_LIMIT_BYTES  = tostring(var.limits.send_buffer_limit_bytes)
     PING_INTERVAL_S          = tostring(var.limits.ping_interval_s)
     LEADERBOARD_GAP_MS       = tostring(var.leaderboard_gap_ms)
+    COMMAND_BATCH_GAP_MS     = tostring(var.command_batch_gap_ms)
     TRACE_SAMPLE_RATIO       = tostring(var.trace_sample_ratio)
     # Production exports spans to Cloud Trace (QUIZ_ENV); these choose otherwise on a laptop.
     OTEL_TRACES_EXPORTER        = null

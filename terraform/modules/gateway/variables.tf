@@ -67,6 +67,12 @@ variable "leaderboard_gap_ms" {
   default     = null
 }
 
+variable "command_batch_gap_ms" {
+  type        = number
+  description = "Least time between two command batches one session's sockets send to Pub/Sub (COMMAND_BATCH_GAP_MS; a quiet session's go at once). Null keeps the code's default."
+  default     = null
+}
+
 variable "invokers" {
   type        = map(string)
   description = "IAM members allowed to reach the service, by label; allUsers for a public quiz."
