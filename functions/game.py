@@ -36,11 +36,13 @@ from protocol import (
 from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from quiz import leaderboard, lifecycle, messages, scoring
 from quiz.errors import GameError
-from quiz.model import NewAnswer, Quiz, Session, Status, Timing
+from quiz.model import NewAnswer, Participant, Quiz, Session, Status, Timing
 from quiz.results import session_results
 from standings import Standings
 
 log = logging.getLogger("quiz.game")
+
+MAX_REMEMBERED_FLUSHES = 4096  # (session, kind) pairs an instance remembers asking a flush for
 
 
 class Game:
@@ -58,7 +60,8 @@ class Game:
         self.config = config
         self.clock = clock
         self.standings = Standings(store, clock)
-        self._flush_requested: dict[str, int] = {}  # session -> the last window asked for
+        # (session, snapshot) -> the start (ms) of the last window this instance asked a flush for.
+        self._flush_requested: dict[tuple[str, bool], int] = {}
 
     # -- player commands (from quiz-commands) --------------------------------------
 
@@ -114,10 +117,10 @@ class Game:
         The session is read once, without a transaction, after the gateway received every
         answer of the batch: a reveal this read does not see committed after all of them
         arrived, so judging against it refuses exactly the answers received after a
-        reveal. The judged answers go to the store in one commit that creates each answer
-        only if absent and moves its player's totals; if that commit is refused (an answer
-        exists: a redelivery or a second attempt; a player is gone), each answer takes the
-        transactional path alone, which replays or refuses it."""
+        reveal. The judged answers go to the store in one commit per round (a player at
+        most once in each) that creates each answer only if absent and moves its player's
+        totals; a refused round is sorted out in `_store_answers`. Then one publish for
+        the batch's scores and refusals, and the window's flush task."""
         started = time.perf_counter()
         events: list[Event] = []
         try:
@@ -184,32 +187,57 @@ class Game:
     def _store_answers(
         self, session_id: str, judged: Sequence[tuple[Command, NewAnswer]], events: list[Event]
     ) -> list[tuple[Command, Scored]]:
-        """One commit for answers of distinct players; on a refusal, one at a time."""
+        """One commit for answers of distinct players. A refused commit (some answer
+        exists, or some player is not seated) is sorted out with one read: what exists is
+        replayed (the same message) or refused (a second attempt), and the rest is
+        committed again; what is still refused then goes one answer at a time."""
+        fresh = self._commit_answers(session_id, judged)
+        if fresh is not None:
+            return fresh
+        stored = self.store.stored_answers(session_id, [a for _, a in judged])
+        scored: list[tuple[Command, Scored]] = []
+        rest: list[tuple[Command, NewAnswer]] = []
+        for command, a in judged:
+            the_id = answer_id(a.uid, a.question_id)
+            earlier = stored.get(the_id)
+            if earlier is None:
+                rest.append((command, a))
+            elif earlier.message_id != a.message_id:
+                with self._context(command):
+                    events.append(self._refusal(command, ALREADY_ANSWERED))
+            else:  # a redelivery: the stored verdict and score again, under the same message id
+                replay = Participant(a.uid, "", score=earlier.score_after)
+                scored.append(
+                    (command, Scored(the_id, replay, a.question_id, earlier.verdict, replayed=True))
+                )
+        fresh = self._commit_answers(session_id, rest) if rest else []
+        if fresh is None:
+            fresh = []
+            for command, a in rest:
+                with self._context(command):
+                    try:
+                        one = self.store.score_answer(
+                            session_id, a.uid, a.question_id, a.answer, a.received_at_ms, a.message_id
+                        )
+                    except GameError as refusal:
+                        events.append(self._refusal(command, refusal))
+                    else:
+                        fresh.append((command, one))
+        return scored + fresh
+
+    def _commit_answers(
+        self, session_id: str, judged: Sequence[tuple[Command, NewAnswer]]
+    ) -> list[tuple[Command, Scored]] | None:
+        """The answers stored in one commit, or None when the commit was refused whole."""
         with tracing.tracer().start_as_current_span("score commit", attributes={"quiz.answers": len(judged)}):
             try:
                 totals = self.store.commit_answers(session_id, [answer for _, answer in judged])
             except AnswersRefused:
-                pass
-            else:
-                return [
-                    (
-                        command,
-                        Scored(answer_id(a.uid, a.question_id), p, a.question_id, a.verdict, replayed=False),
-                    )
-                    for (command, a), p in zip(judged, totals, strict=True)
-                ]
-        scored: list[tuple[Command, Scored]] = []
-        for command, a in judged:
-            with self._context(command):
-                try:
-                    one = self.store.score_answer(
-                        session_id, a.uid, a.question_id, a.answer, a.received_at_ms, a.message_id
-                    )
-                except GameError as refusal:
-                    events.append(self._refusal(command, refusal))
-                else:
-                    scored.append((command, one))
-        return scored
+                return None
+        return [
+            (command, Scored(answer_id(a.uid, a.question_id), p, a.question_id, a.verdict, replayed=False))
+            for (command, a), p in zip(judged, totals, strict=True)
+        ]
 
     def join(self, command: Command, payload: dict[str, Any], message_id: str) -> None:
         joined = self.store.join(
@@ -327,15 +355,19 @@ class Game:
 
     # -- leaderboards (from Cloud Tasks) -----------------------------------------------
 
-    def _request_flush(self, session_id: str) -> bool:
+    def _request_flush(self, session_id: str, snapshot: bool = False) -> bool:
         """One named task per (session, window): Cloud Tasks refuses the rest, and this
         instance does not ask twice. True when this call created the window's task
-        (False: ALREADY_EXISTS, or already requested here)."""
-        window = self.clock() // self.config.flush_window_ms
-        if self._flush_requested.get(session_id) == window:
+        (False: ALREADY_EXISTS, or already requested here). A snapshot's window is a second."""
+        window_ms = self.config.snapshot_window_ms if snapshot else self.config.flush_window_ms
+        now = self.clock()
+        window = now // window_ms
+        if self._flush_requested.get((session_id, snapshot)) == window * window_ms:
             return False
-        created = self.tasks.create(flush_request(self.config, session_id, window))
-        self._flush_requested[session_id] = window
+        created = self.tasks.create(flush_request(self.config, session_id, window, snapshot=snapshot))
+        if len(self._flush_requested) >= MAX_REMEMBERED_FLUSHES:  # forget long-quiet sessions
+            self._flush_requested = {k: at for k, at in self._flush_requested.items() if at >= now - 60_000}
+        self._flush_requested[(session_id, snapshot)] = window * window_ms
         return created
 
     def flush_leaderboard(self, session_id: str, window: int, snapshot: bool) -> None:
@@ -360,8 +392,7 @@ class Game:
                 ServerType.LEADERBOARD_UPDATED, payload, message_id=f"lb-{session_id}-{window}"
             )
             self.publisher.publish([Event(session_id, frame)])
-            second = self.clock() // self.config.snapshot_window_ms
-            created = self.tasks.create(flush_request(self.config, session_id, second, snapshot=True))
+            created = self._request_flush(session_id, snapshot=True)
             fields |= {"task_kind": SNAPSHOT_KIND, "task_created": created}
         # One line per flush (at most one per session and window), never one per frame.
         fields |= {

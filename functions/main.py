@@ -64,21 +64,28 @@ def continue_request_trace(handler: Handler) -> Handler:
 
 
 def count_invocation(handler: Handler) -> Handler:
-    """One line per invocation with its Firestore RPCs (counted on the emulator's channel)
-    and its duration: what the bench divides by the answers played."""
+    """One line per invocation with its Firestore RPCs, document reads and writes (counted
+    on the emulator's channel) and its duration: what the bench divides by the answers."""
 
     @functools.wraps(handler)
     def counted(*args: Any) -> Any:
         started = time.perf_counter()
-        with rpcs.counting() as firestore_rpcs:
+        with rpcs.counting() as firestore:
             try:
                 return handler(*args)
             finally:
-                fields = {
+                fields: dict[str, Any] = {
                     "function": handler.__name__,
-                    "firestore_rpcs": firestore_rpcs() if rpcs.channel_counted() else None,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 }
+                if rpcs.channel_counted():
+                    fields |= {
+                        "firestore_rpcs": firestore.rpcs,
+                        "firestore_reads": firestore.reads,
+                        "firestore_writes": firestore.writes,
+                    }
+                else:
+                    fields["firestore_rpcs"] = None
                 log.info("invocation", extra={"json_fields": fields})
 
     return cast(Handler, counted)

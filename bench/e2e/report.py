@@ -198,18 +198,24 @@ def cost_table(results: Sequence[Mapping[str, Any]]) -> str:
     names = " / ".join(_functions(runs[0]["per_answer"]))
     rows = [
         f"| players (sessions) | answers sent | invocations per answer: total ({names}) "
-        f"| Firestore RPCs per answer: total ({names}) | CPU-ms per answer: whole stack "
-        "| CPU-ms per answer: own Python |",
-        "|---|---|---|---|---|---|",
+        f"| Firestore RPCs per answer: total ({names}) | Firestore document reads / writes per answer "
+        "| CPU-ms per answer: whole stack | CPU-ms per answer: own Python |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in runs:
         cost, fns = r["per_answer"], _functions(r["per_answer"])
         rows.append(
             f"| {r['players']:,} ({r['sessions']}) | {cost['answers']:,} "
             f"| {_split(cost['invocations'], fns)} | {_split(cost['firestore_rpcs'], fns)} "
+            f"| {_reads_writes(cost)} "
             f"| {_fmt(cost['cpu_ms']['stack_total'], 1)} | {_fmt(cost['cpu_ms']['own_python_total'], 1)} |"
         )
     return "\n".join(rows)
+
+
+def _reads_writes(cost: Mapping[str, Any]) -> str:
+    reads, writes = cost.get("firestore_reads") or {}, cost.get("firestore_writes") or {}
+    return f"{_fmt(reads.get('total'), 2)} / {_fmt(writes.get('total'), 2)}"
 
 
 def cpu_ms_table(results: Sequence[Mapping[str, Any]]) -> str:
@@ -237,7 +243,8 @@ def cost_lines(result: Mapping[str, Any]) -> list[str]:
     )
     return [
         f"per answer ({cost['answers']:,} sent): invocations {_named(cost['invocations'], fns)};"
-        f" Firestore RPCs {_named(cost['firestore_rpcs'], fns)}",
+        f" Firestore RPCs {_named(cost['firestore_rpcs'], fns)}; document reads / writes"
+        f" {_reads_writes(cost)}",
         f"CPU-ms per answer: whole stack {_fmt(cpu['stack_total'], 1)}, own Python"
         f" {_fmt(cpu['own_python_total'], 1)} ({groups})",
     ]

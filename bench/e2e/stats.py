@@ -171,27 +171,38 @@ def in_flight(lines: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]
 NOT_OWN_PYTHON = frozenset({"firestore", "pubsub", "auth"})
 
 
+# What each "invocation" line counts of Firestore (functions/backends/rpcs.py).
+FIRESTORE_COUNTS = ("firestore_rpcs", "firestore_reads", "firestore_writes")
+
+
 def count_invocations(
     lines: Iterable[Mapping[str, Any]], functions: Iterable[str] = ()
 ) -> dict[str, dict[str, int | None]]:
-    """Per function, from its "invocation" log lines: how many, and the Firestore RPCs they
-    counted (`uncounted`: lines whose count was null; the RPCs are None when every line's
-    was). `functions` come first, in their order, listed at 0 when they logged nothing."""
+    """Per function, from its "invocation" log lines: how many, and the Firestore RPCs,
+    document reads and writes they counted (`uncounted`: lines whose RPC count was null;
+    a sum is None when no line counted it). `functions` come first, in their order,
+    listed at 0 when they logged nothing."""
     invocations: Counter[str] = Counter()
     uncounted: Counter[str] = Counter()
-    rpcs: dict[str, int] = {}
+    sums: dict[tuple[str, str], int] = {}
     for line in lines:
         fn = str(line.get("function"))
         invocations[fn] += 1
-        value = line.get("firestore_rpcs")
-        if isinstance(value, int) and not isinstance(value, bool):
-            rpcs[fn] = rpcs.get(fn, 0) + value
-        else:
-            uncounted[fn] += 1
+        for key in FIRESTORE_COUNTS:
+            value = line.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                sums[(fn, key)] = sums.get((fn, key), 0) + value
+            elif key == "firestore_rpcs":
+                uncounted[fn] += 1
     return {
         fn: {
             "invocations": invocations[fn],
-            "firestore_rpcs": rpcs.get(fn) if uncounted[fn] else rpcs.get(fn, 0),
+            **{
+                key: sums.get((fn, key))
+                if uncounted[fn] and (fn, key) not in sums
+                else sums.get((fn, key), 0)
+                for key in FIRESTORE_COUNTS
+            },
             "uncounted": uncounted[fn],
         }
         for fn in [*functions, *sorted(set(invocations) - set(functions))]
@@ -211,7 +222,7 @@ def _per(value: float | None, answers: int, digits: int) -> float | None:
 def per_answer_counts(
     counts: Mapping[str, Mapping[str, int | None]], key: str, answers: int
 ) -> dict[str, float | None]:
-    """One count (`invocations` or `firestore_rpcs`) of each function per answer, and the total."""
+    """One count (`invocations`, `firestore_rpcs`, ...) of each function per answer, and the total."""
     values = {fn: c[key] for fn, c in counts.items()}
     totals = {**values, "total": _sum(values.values())}
     return {name: _per(v, answers, 4) for name, v in totals.items()}
@@ -246,6 +257,6 @@ def per_answer(
         "answers": answers,
         "answers_are": "sent",
         "invocations": per_answer_counts(counts, "invocations", answers),
-        "firestore_rpcs": per_answer_counts(counts, "firestore_rpcs", answers),
+        **{key: per_answer_counts(counts, key, answers) for key in FIRESTORE_COUNTS},
         "cpu_ms": cpu_ms_per_answer(spent_s, answers),
     }

@@ -1,19 +1,30 @@
-"""Counting the Firestore RPCs each invocation makes: the cost per answer the bench
-reports is counted at the channel, not estimated. Counted where the client builds its
-own channel for the emulator; against Cloud Firestore the count is None (the client's
-production channel is built inside the library)."""
+"""Counting what each invocation asks of Firestore: RPCs, and the document reads and writes
+Firestore bills (a query that finds nothing is billed one read; a count, one per 1,000
+entries: one here). The cost per answer the bench reports is counted at the channel, not
+estimated. Counted where the client builds its own channel for the emulator; against
+Cloud Firestore the counts are None (the client's production channel is built inside
+the library)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
 from google.cloud import firestore
 
-_counter: ContextVar[list[int] | None] = ContextVar("firestore_rpcs", default=None)
+
+@dataclass
+class Usage:
+    rpcs: int = 0
+    reads: int = 0
+    writes: int = 0
+
+
+_usage: ContextVar[Usage | None] = ContextVar("firestore_usage", default=None)
 _channel_counted = False  # a CountingClient's channel counts calls (the emulator's)
 
 
@@ -22,30 +33,77 @@ def channel_counted() -> bool:
 
 
 @contextmanager
-def counting() -> Iterator[Callable[[], int]]:
-    """Count the RPCs made in this block (this thread); the callable reads the count."""
-    box = [0]
-    token = _counter.set(box)
+def counting() -> Iterator[Usage]:
+    """Count what is asked of Firestore in this block (this thread) into the Usage."""
+    usage = Usage()
+    token = _usage.set(usage)
     try:
-        yield lambda: box[0]
+        yield usage
     finally:
-        _counter.reset(token)
+        _usage.reset(token)
+
+
+def _method(details: Any) -> str:
+    return str(details.method).rsplit("/", 1)[-1]
+
+
+class _Counting:
+    """A streaming call that counts the documents its responses carry, otherwise itself."""
+
+    def __init__(self, call: Any, usage: Usage, fields: tuple[str, ...]) -> None:
+        self._call = call
+        self._usage = usage
+        self._fields = fields
+        self._documents = 0
+
+    def __iter__(self) -> _Counting:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            response = next(self._call)
+        except StopIteration:
+            if self._documents == 0:
+                self._usage.reads += 1  # an empty result is billed one read
+                self._documents = -1
+            raise
+        if any(name in response for name in self._fields):
+            self._usage.reads += 1
+            self._documents += 1
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._call, name)
+
+
+# The fields of a streamed response that carry one billed document, by method.
+_DOCUMENT_FIELDS = {
+    "RunQuery": ("document",),
+    "BatchGetDocuments": ("found", "missing"),
+    "RunAggregationQuery": ("result",),
+}
 
 
 class _Counter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):  # type: ignore[misc]
-    @staticmethod
-    def _count() -> None:
-        box = _counter.get()
-        if box is not None:
-            box[0] += 1
-
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
-        self._count()
+        usage = _usage.get()
+        if usage is not None:
+            usage.rpcs += 1
+            method = _method(details)
+            if method == "Commit":
+                usage.writes += len(request.writes)
+            elif method == "GetDocument":
+                usage.reads += 1
         return continuation(details, request)
 
     def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
-        self._count()
-        return continuation(details, request)
+        usage = _usage.get()
+        call = continuation(details, request)
+        if usage is None:
+            return call
+        usage.rpcs += 1
+        fields = _DOCUMENT_FIELDS.get(_method(details))
+        return _Counting(call, usage, fields) if fields else call
 
 
 class CountingClient(firestore.Client):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,6 +46,16 @@ class Joined:
     participant: Participant
     participant_count: int
     is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An answer as stored: its verdict, the message that brought it, and its player's
+    score right after it."""
+
+    verdict: Verdict
+    message_id: str
+    score_after: int
 
 
 class AnswersRefused(Exception):
@@ -474,7 +485,7 @@ class Store:
             finally:
                 span.set_attribute("firestore.transaction.attempts", attempts)
         if committed_at is not None:
-            score = self._score_after(session_id, uid, committed_at)
+            (score,) = self.scores_after(session_id, [(uid, committed_at)])
             scored = dataclasses.replace(
                 scored, participant=dataclasses.replace(scored.participant, score=score)
             )
@@ -531,17 +542,45 @@ class Store:
             )
         return participants
 
-    def _score_after(self, session_id: str, uid: str, committed: datetime) -> int:
-        """A player's score right after their answer committed at `committed`: the sum of
-        their answers committed up to then (one answer per player per commit, so commit
-        times order a player's answers). For answers stored without `score_after`."""
-        query = (
-            self._session_ref(session_id)
-            .collection("answers")
-            .where(filter=firestore.FieldFilter("uid", "==", uid))
-            .select(["points"])
-        )
-        return sum(int(doc.get("points")) for doc in query.stream() if doc.update_time <= committed)
+    def stored_answers(self, session_id: str, answers: Sequence[NewAnswer]) -> dict[str, Stored]:
+        """The answers of a refused batch that exist already, by answer id, in one read,
+        each with the score its player had right after it."""
+        refs = [
+            self._session_ref(session_id).collection("answers").document(answer_id(a.uid, a.question_id))
+            for a in answers
+        ]
+        found = [snap for snap in self.db.get_all(refs) if snap.exists]
+        docs = [(snap.id, snap.to_dict() or {}, snap.update_time) for snap in found]
+        missing = [(doc["uid"], committed) for _, doc, committed in docs if doc.get("score_after") is None]
+        computed = dict(zip(missing, self.scores_after(session_id, missing), strict=True))
+        return {
+            the_id: Stored(
+                Verdict(doc["is_correct"], doc["points"], doc["time_taken_ms"]),
+                doc["message_id"],
+                doc["score_after"]
+                if doc.get("score_after") is not None
+                else computed[(doc["uid"], committed)],
+            )
+            for the_id, doc, committed in docs
+        }
+
+    def scores_after(self, session_id: str, answers: Sequence[tuple[str, datetime]]) -> list[int]:
+        """Each player's score right after their answer committed at the given time: the
+        sum of their answers committed up to then (one answer per player per commit, so
+        commit times order a player's answers). For answers stored without `score_after`
+        by a batch commit. One query per 30 players."""
+        uids = sorted({uid for uid, _ in answers})
+        points: defaultdict[str, list[tuple[datetime, int]]] = defaultdict(list)
+        for start in range(0, len(uids), 30):  # an `in` filter takes at most 30 values
+            query = (
+                self._session_ref(session_id)
+                .collection("answers")
+                .where(filter=firestore.FieldFilter("uid", "in", uids[start : start + 30]))
+                .select(["uid", "points"])
+            )
+            for doc in query.stream():
+                points[doc.get("uid")].append((doc.update_time, int(doc.get("points"))))
+        return [sum(p for at, p in points[uid] if at <= committed) for uid, committed in answers]
 
     def answers_to(self, session_id: str, question_id: str) -> Iterator[tuple[str, bool]]:
         query = (

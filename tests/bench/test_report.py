@@ -62,6 +62,8 @@ def _cost(stack_ms: float, own_ms: float, invocations: float, rpcs: float | None
         "answers_are": "sent",
         "invocations": {"on_command": invocations, "total": invocations},
         "firestore_rpcs": {"on_command": rpcs, "total": rpcs},
+        "firestore_reads": {"on_command": 0.5, "total": 0.5},
+        "firestore_writes": {"on_command": 2.0, "total": 2.0},
         "cpu_ms": {
             "firestore": stack_ms - own_ms,
             "gateway": own_ms,
@@ -106,11 +108,12 @@ def test_cost_tables_show_each_figure_per_answer_of_the_stack_rungs() -> None:
     table = cost_table([socketio, stack]).splitlines()
     assert len(table) == 3
     assert "total (on_command)" in table[0]
-    assert table[2] == "| 500 (4) | 1,000 | 0.05 (0.05) | 0.125 (0.125) | 7.5 | 3.5 |"
+    assert table[2] == "| 500 (4) | 1,000 | 0.05 (0.05) | 0.125 (0.125) | 0.50 / 2.00 | 7.5 | 3.5 |"
     assert "| 500 | 4.0 | 3.5 | 7.5 | 3.5 |" in cpu_ms_table([stack])
     assert cost_lines(socketio) == []
     assert cost_lines(stack)[0].endswith(
-        "invocations 0.05 (on_command 0.05); Firestore RPCs 0.125 (on_command 0.125)"
+        "invocations 0.05 (on_command 0.05); Firestore RPCs 0.125 (on_command 0.125);"
+        " document reads / writes 0.50 / 2.00"
     )
     assert "whole stack 7.5, own Python 3.5 (firestore 4.0, gateway 3.5)" in cost_lines(stack)[1]
     assert "### Cost per answer" in markdown([stack])

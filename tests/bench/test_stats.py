@@ -116,26 +116,52 @@ def test_probe_lines_become_distributions_per_function_and_kind() -> None:
     assert flights["flush_leaderboard"] == {"max": 1, "mean_while_busy": 1.0}
 
 
-def _invocation(function: str, rpcs: int | None) -> dict[str, object]:
-    return {"message": "invocation", "function": function, "firestore_rpcs": rpcs, "duration_ms": 5.0}
+def _invocation(function: str, rpcs: int | None, reads: int | None = None) -> dict[str, object]:
+    line: dict[str, object] = {"message": "invocation", "function": function, "firestore_rpcs": rpcs}
+    if reads is not None:
+        line |= {"firestore_reads": reads, "firestore_writes": 2 * reads}
+    return line | {"duration_ms": 5.0}
 
 
 def test_invocation_lines_are_counted_per_function_with_their_rpcs() -> None:
-    lines = [_invocation("on_command", 3), _invocation("on_command", 2), _invocation("flush_leaderboard", 4)]
+    lines = [
+        _invocation("on_command", 3, reads=1),
+        _invocation("on_command", 2, reads=4),
+        _invocation("flush_leaderboard", 4, reads=7),
+    ]
     counts = count_invocations(lines, ["on_command", "flush_leaderboard", "advance_question"])
     assert list(counts) == ["on_command", "flush_leaderboard", "advance_question"]
+    none = {"firestore_reads": 0, "firestore_writes": 0}
     assert counts == {
-        "advance_question": {"invocations": 0, "firestore_rpcs": 0, "uncounted": 0},
-        "flush_leaderboard": {"invocations": 1, "firestore_rpcs": 4, "uncounted": 0},
-        "on_command": {"invocations": 2, "firestore_rpcs": 5, "uncounted": 0},
+        "advance_question": {"invocations": 0, "firestore_rpcs": 0, **none, "uncounted": 0},
+        "flush_leaderboard": {
+            "invocations": 1,
+            "firestore_rpcs": 4,
+            "firestore_reads": 7,
+            "firestore_writes": 14,
+            "uncounted": 0,
+        },
+        "on_command": {
+            "invocations": 2,
+            "firestore_rpcs": 5,
+            "firestore_reads": 5,
+            "firestore_writes": 10,
+            "uncounted": 0,
+        },
     }
 
 
 def test_invocation_lines_without_a_count_leave_the_rpcs_unknown() -> None:
     counts = count_invocations([_invocation("on_command", None), _invocation("flush_leaderboard", None)])
     counts |= count_invocations([_invocation("advance_question", None), _invocation("advance_question", 2)])
-    assert counts["on_command"] == {"invocations": 1, "firestore_rpcs": None, "uncounted": 1}
-    assert counts["advance_question"] == {"invocations": 2, "firestore_rpcs": 2, "uncounted": 1}
+    assert counts["on_command"] == {
+        "invocations": 1,
+        "firestore_rpcs": None,
+        "firestore_reads": None,
+        "firestore_writes": None,
+        "uncounted": 1,
+    }
+    assert counts["advance_question"]["firestore_rpcs"] == 2 and counts["advance_question"]["uncounted"] == 1
     cost = per_answer(counts, {}, 10)
     assert cost["firestore_rpcs"] == {
         "advance_question": 0.2,

@@ -4,6 +4,7 @@ its backoff follows the retry policy, and its settings are terraform's."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 
 import pytest
@@ -98,3 +99,32 @@ def test_devstack_refuses_a_push_limit_that_is_no_positive_number() -> None:
     with pytest.raises(stack.StartError, match="PUSH_MAX_IN_FLIGHT"):
         bad.push_max_in_flight()
     assert stack.Stack({}, stack.ROOT, extra_env={}).push_max_in_flight() >= 1
+
+
+class _Subscriber:
+    """Records acknowledge calls; the first waits until released, as an RPC in flight."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.release = asyncio.Event()
+
+    async def acknowledge(self, *, ack_ids: list[str], **_: object) -> None:
+        self.calls.append(list(ack_ids))
+        await self.release.wait()
+
+
+async def test_pusher_acknowledges_what_came_in_during_an_ack_call_in_one_next_call() -> None:
+    from devstack.pusher import Pusher
+
+    subscriber = _Subscriber()
+    pusher = Pusher(PushSettings(SUBSCRIPTION, "http://x/"), subscriber, None)  # type: ignore[arg-type]
+    acker = asyncio.create_task(pusher._ack_loop())
+    pusher.acks_pending.append("a1")
+    pusher.acks_ready.set()
+    await asyncio.sleep(0.01)  # the first call is in flight
+    pusher.acks_pending += ["a2", "a3", "a4"]
+    pusher.acks_ready.set()
+    subscriber.release.set()
+    await asyncio.sleep(0.01)
+    acker.cancel()
+    assert subscriber.calls == [["a1"], ["a2", "a3", "a4"]]
