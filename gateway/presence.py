@@ -1,9 +1,9 @@
 """Pacing a session's presence frames (USER_JOINED, USER_LEFT): a join storm must not
-become N² frames (300 players joining sent 45,000). Like leaderboards, at most one
-presence frame per session per gap reaches its sockets; unlike them, none is dropped.
-A frame with no other in its gap goes out unchanged, at once; those that meet a busy gap
-wait for its end and then go out as they are when they are few, or as one
-PRESENCE_UPDATED that lists them in order. Plain object, no I/O: the server feeds it."""
+become N² frames (300 players joining sent 45,000). Like leaderboards, a session's
+presence frames are paced by the gap; unlike them, none is dropped. A frame with no other
+in its gap goes out unchanged, at once; those that meet a busy gap wait for its end and
+then go out as they are when they are few, or as one PRESENCE_UPDATED that lists them in
+order. Plain object, no I/O: the server feeds it."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from protocol.frames import presence_update
 
 PRESENCE_PREFIXES = (b'{"type":"USER_JOINED"', b'{"type":"USER_LEFT"')
 # Frames held over one gap that still go out one by one: a few players arriving together
-# see the frames the seed's protocol names; a crowd sees one list per gap.
-SINGLES_PER_GAP = 2
+# see the frames the seed's protocol names (USER_JOINED each); a crowd, one list per gap.
+SINGLES_PER_GAP = 4
 
 
 def is_presence(data: bytes) -> bool:

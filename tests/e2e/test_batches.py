@@ -86,6 +86,13 @@ def _errors(events: list[tuple[str | None, dict[str, Any]]]) -> dict[str | None,
     return {uid: f["payload"]["code"] for uid, f in events if f["type"] == "ERROR"}
 
 
+def _outcome(game: Game, session_id: str) -> tuple[dict[str | None, str], dict[str | None, int], Any]:
+    """What a batch did: the refusals and new scores it published, and what is stored."""
+    events = _events(game)
+    scores = {uid: s["new_score"] for uid, s in _scores(events).items()}
+    return _errors(events), scores, _stored(game, session_id)
+
+
 def _stored(game: Game, session_id: str) -> tuple[dict[str, int], int]:
     """Each player's stored score, and how many answer documents the session holds."""
     db = game.store.db
@@ -140,10 +147,11 @@ def test_duplicate_answers_inside_one_batch_count_once(game: Game, clock: Clock)
     copy = _answer(session_id, uids[1], RIGHT["q1"], at, message_id="m3")
     clock.now_ms += 1000
     game.handle_commands([first, copy, second_attempt, copy])
-    events = _events(game)
-    assert _errors(events) == {uids[0]: "ALREADY_ANSWERED"}
-    assert {uid: s["new_score"] for uid, s in _scores(events).items()} == {uids[0]: 0, uids[1]: 15}
-    assert _stored(game, session_id) == ({uids[0]: 0, uids[1]: 15}, 2)
+    assert _outcome(game, session_id) == (
+        {uids[0]: "ALREADY_ANSWERED"},
+        {uids[0]: 0, uids[1]: 15},
+        ({uids[0]: 0, uids[1]: 15}, 2),
+    )
 
 
 def test_batch_that_straddles_a_reveal_scores_only_answers_received_before_it(
@@ -157,10 +165,11 @@ def test_batch_that_straddles_a_reveal_scores_only_answers_received_before_it(
     clock.now_ms += 100
     _events(game)
     game.handle_commands([before, after])  # both reach the functions after the reveal
-    events = _events(game)
-    assert _errors(events) == {uids[1]: "QUESTION_CLOSED"}
-    assert {uid: s["new_score"] for uid, s in _scores(events).items()} == {uids[0]: 13}
-    assert _stored(game, session_id) == ({uids[0]: 13, uids[1]: 0}, 1)
+    assert _outcome(game, session_id) == (
+        {uids[1]: "QUESTION_CLOSED"},
+        {uids[0]: 13},
+        ({uids[0]: 13, uids[1]: 0}, 1),
+    )
 
 
 def test_one_players_answers_to_two_questions_in_one_batch_chain_their_scores(
@@ -192,7 +201,8 @@ def test_player_not_seated_is_refused_and_the_batch_is_scored(game: Game, clock:
             _answer(session_id, uids[0], RIGHT["q1"], clock()),
         ]
     )
-    events = _events(game)
-    assert _errors(events) == {stranger: "NOT_JOINED"}
-    assert {uid: s["new_score"] for uid, s in _scores(events).items()} == {uids[0]: 15}
-    assert _stored(game, session_id) == ({uids[0]: 15}, 1)
+    assert _outcome(game, session_id) == (
+        {stranger: "NOT_JOINED"},
+        {uids[0]: 15},
+        ({uids[0]: 15}, 1),
+    )
