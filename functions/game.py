@@ -17,7 +17,7 @@ from typing import Any
 
 from backends.events import EventPublisher
 from backends.naming import answer_id
-from backends.store import AnswersRefused, Scored, Store
+from backends.store import AnswersRefused, Scored, Store, Stored
 from backends.tasks import FLUSH_KIND, SNAPSHOT_KIND, TaskQueue, flush_request, timer_request
 from config import Config
 from protocol import (
@@ -133,17 +133,21 @@ class Game:
             self.publisher.publish(events)
             return
         judged: list[tuple[Command, NewAnswer]] = []
+        closed: list[tuple[Command, ClientFrame, GameError]] = []
         for command, frame in submitted:
             with self._context(command):
                 try:
                     judged.append((command, judge(session, quiz, command, frame)))
                 except GameError as refusal:
-                    events.append(self._refusal(command, refusal))
+                    if refusal.code is ErrorCode.QUESTION_CLOSED:
+                        closed.append((command, frame, refusal))
+                    else:
+                        events.append(self._refusal(command, refusal))
         judged, repeated = scoring.first_answers(judged, answer=lambda item: item[1])
         for command, _ in repeated:
             with self._context(command):
                 events.append(self._refusal(command, ALREADY_ANSWERED))
-        results: list[tuple[Command, Scored]] = []
+        results = self._answered_before_closing(session_id, closed, events)
         for round_ in scoring.one_per_player(judged, uid=lambda item: item[1].uid):
             results += self._store_answers(session_id, round_, events)
         events += [
@@ -194,22 +198,15 @@ class Game:
         fresh = self._commit_answers(session_id, judged)
         if fresh is not None:
             return fresh
-        stored = self.store.stored_answers(session_id, [a for _, a in judged])
+        stored = self.store.stored_answers(session_id, [(a.uid, a.question_id) for _, a in judged])
         scored: list[tuple[Command, Scored]] = []
         rest: list[tuple[Command, NewAnswer]] = []
         for command, a in judged:
-            the_id = answer_id(a.uid, a.question_id)
-            earlier = stored.get(the_id)
+            earlier = stored.get(answer_id(a.uid, a.question_id))
             if earlier is None:
                 rest.append((command, a))
-            elif earlier.message_id != a.message_id:
-                with self._context(command):
-                    events.append(self._refusal(command, ALREADY_ANSWERED))
-            else:  # a redelivery: the stored verdict and score again, under the same message id
-                replay = Participant(a.uid, "", score=earlier.score_after)
-                scored.append(
-                    (command, Scored(the_id, replay, a.question_id, earlier.verdict, replayed=True))
-                )
+            else:
+                scored += self._replay(command, a.question_id, a.message_id, earlier, events)
         fresh = self._commit_answers(session_id, rest) if rest else []
         if fresh is None:
             fresh = []
@@ -224,6 +221,42 @@ class Game:
                     else:
                         fresh.append((command, one))
         return scored + fresh
+
+    def _answered_before_closing(
+        self, session_id: str, closed: Sequence[tuple[Command, ClientFrame, GameError]], events: list[Event]
+    ) -> list[tuple[Command, Scored]]:
+        """Answers refused because their question is closed (or not open yet), unless one
+        was stored before: a copy delivered late, or resent after a reconnect, of an answer
+        scored in time gets its verdict again (the same message), and another attempt
+        ALREADY_ANSWERED, as the first answer counts."""
+        if not closed:
+            return []
+        keys = [(command.uid, frame.payload["question_id"]) for command, frame, _ in closed]
+        stored = self.store.stored_answers(session_id, keys)
+        replayed: list[tuple[Command, Scored]] = []
+        for command, frame, refusal in closed:
+            question_id = frame.payload["question_id"]
+            earlier = stored.get(answer_id(command.uid, question_id))
+            if earlier is None:
+                with self._context(command):
+                    events.append(self._refusal(command, refusal))
+            else:
+                message_id = f"{command.uid}/{frame.message_id}"
+                replayed += self._replay(command, question_id, message_id, earlier, events)
+        return replayed
+
+    def _replay(
+        self, command: Command, question_id: str, message_id: str, earlier: Stored, events: list[Event]
+    ) -> list[tuple[Command, Scored]]:
+        """An answer stored before: the same message gets its stored verdict and score again
+        (under the same frame id); another attempt is refused."""
+        if earlier.message_id != message_id:
+            with self._context(command):
+                events.append(self._refusal(command, ALREADY_ANSWERED))
+            return []
+        replay = Participant(command.uid, "", score=earlier.score_after)
+        the_id = answer_id(command.uid, question_id)
+        return [(command, Scored(the_id, replay, question_id, earlier.verdict, replayed=True))]
 
     def _commit_answers(
         self, session_id: str, judged: Sequence[tuple[Command, NewAnswer]]

@@ -542,12 +542,12 @@ class Store:
             )
         return participants
 
-    def stored_answers(self, session_id: str, answers: Sequence[NewAnswer]) -> dict[str, Stored]:
-        """The answers of a refused batch that exist already, by answer id, in one read,
-        each with the score its player had right after it."""
+    def stored_answers(self, session_id: str, answers: Sequence[tuple[str, str]]) -> dict[str, Stored]:
+        """Of these (uid, question) answers, those that exist already, by answer id, in one
+        read, each with the score its player had right after it."""
         refs = [
-            self._session_ref(session_id).collection("answers").document(answer_id(a.uid, a.question_id))
-            for a in answers
+            self._session_ref(session_id).collection("answers").document(answer_id(uid, question_id))
+            for uid, question_id in answers
         ]
         found = [snap for snap in self.db.get_all(refs) if snap.exists]
         docs = [(snap.id, snap.to_dict() or {}, snap.update_time) for snap in found]

@@ -206,3 +206,24 @@ def test_player_not_seated_is_refused_and_the_batch_is_scored(game: Game, clock:
         {uids[0]: 15},
         ({uids[0]: 15}, 1),
     )
+
+
+def test_answer_scored_in_time_and_delivered_again_after_the_reveal_gets_its_verdict_again(
+    game: Game, clock: Clock
+) -> None:
+    session_id, host, uids = _seat(game, clock, 2)
+    on_time = _answer(session_id, uids[0], RIGHT["q1"], clock() + 1000, message_id="m1")
+    clock.now_ms += 1500
+    game.handle_commands([on_time])
+    (scored,) = _scores(_events(game)).values()
+    game.next_question(session_id, host)  # the host reveals
+    clock.now_ms += 100
+    _events(game)
+    # A copy held back by Pub/Sub (or resent after a reconnect), and a second attempt.
+    late_attempt = _answer(session_id, uids[0], "wrong", clock(), message_id="m2")
+    never = _answer(session_id, uids[1], RIGHT["q1"], clock(), message_id="m3")
+    game.handle_commands([on_time, late_attempt, never])
+    events = _events(game)
+    assert _errors(events) == {uids[0]: "ALREADY_ANSWERED", uids[1]: "QUESTION_CLOSED"}
+    assert _scores(events) == {uids[0]: scored}
+    assert _stored(game, session_id) == ({uids[0]: 15, uids[1]: 0}, 1)
