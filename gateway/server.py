@@ -254,9 +254,7 @@ class Gateway:
             attributes = tracing.inject(self._stamps(conn, received_at_ms))
             session_id = frame.payload.get("session_id")
             try:
-                await self.batcher.submit(
-                    str(session_id or ""), encode_command(encode_frame(data).encode(), attributes)
-                )
+                await self._submit(str(session_id or ""), data, attributes)
             except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
                 log.error("publish failed", extra={"json_fields": _ids(conn, error=str(exc))})
                 failed = error_frame(
@@ -282,11 +280,13 @@ class Gateway:
                 "message_id": uuid.uuid4().hex,
             }
             try:
-                await self.batcher.submit(
-                    session_id, encode_command(encode_frame(frame).encode(), attributes)
-                )
+                await self._submit(session_id, frame, attributes)
             except Exception as exc:  # noqa: BLE001 - the player then shows as present until they return
                 log.warning("disconnect not published", extra={"json_fields": _ids(conn, error=str(exc))})
+
+    async def _submit(self, session_id: str, frame: dict[str, Any], attributes: dict[str, str]) -> None:
+        """A command to quiz-commands in its session's next batch; returns once stored."""
+        await self.batcher.submit(session_id, encode_command(encode_frame(frame).encode(), attributes))
 
     def _stamps(self, conn: Connection, received_at_ms: int) -> dict[str, str]:
         """What the gateway vouches for on every command it publishes."""

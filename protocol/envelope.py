@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from protocol.frames import ID_PATTERN, encode_frame
+from protocol.frames import ID_PATTERN, ServerType, encode_frame
 
 # Command attributes, stamped by the gateway; a client can never set them.
 ATTR_UID = "uid"
@@ -49,7 +49,9 @@ ATTR_BUNDLE = "bundle"
 RANKS_KEY = "ranks"
 
 # Server frame types published without the session's ordering key (Event.ordered).
-UNORDERED_TYPES = frozenset({"SCORE_UPDATED", "LEADERBOARD_UPDATED", "ANSWER_STATS"})
+UNORDERED_TYPES = frozenset(
+    {ServerType.SCORE_UPDATED, ServerType.LEADERBOARD_UPDATED, ServerType.ANSWER_STATS}
+)
 
 
 @dataclass(frozen=True, slots=True)

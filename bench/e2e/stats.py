@@ -197,12 +197,7 @@ def count_invocations(
     return {
         fn: {
             "invocations": invocations[fn],
-            **{
-                key: sums.get((fn, key))
-                if uncounted[fn] and (fn, key) not in sums
-                else sums.get((fn, key), 0)
-                for key in FIRESTORE_COUNTS
-            },
+            **{key: sums.get((fn, key), None if uncounted[fn] else 0) for key in FIRESTORE_COUNTS},
             "uncounted": uncounted[fn],
         }
         for fn in [*functions, *sorted(set(invocations) - set(functions))]

@@ -499,18 +499,12 @@ class Store:
         raises AnswersRefused when any answer exists already or any player does not."""
         session_ref = self._session_ref(session_id)
         batch = self.db.batch()
-        for a in answers:
-            answer_ref = session_ref.collection("answers").document(answer_id(a.uid, a.question_id))
-            batch.create(answer_ref, _answer_to_doc(a))
-            totals: dict[str, Any] = {
-                "score": firestore.Increment(a.verdict.points),
-                "correct_count": firestore.Increment(int(a.verdict.correct)),
-                "answered_count": firestore.Increment(1),
-                CHANGED_AT: CHANGED_NOW,
-            }
-            if a.verdict.points:
-                totals["score_reached_at_ms"] = firestore.Maximum(a.received_at_ms)
-            batch.update(session_ref.collection("participants").document(a.uid), totals)
+        changes = [_totals_change(a) for a in answers]
+        for a, change in zip(answers, changes, strict=True):
+            batch.create(
+                session_ref.collection("answers").document(answer_id(a.uid, a.question_id)), _answer_to_doc(a)
+            )
+            batch.update(session_ref.collection("participants").document(a.uid), change)
         try:
             results = batch.commit()
         except (gexc.AlreadyExists, gexc.NotFound) as exc:
@@ -518,26 +512,21 @@ class Store:
         except gexc.Aborted as exc:
             raise Busy(str(exc)) from exc
         # Writes alternate answer, participant; a write's transform results follow its
-        # transforms' field paths in sorted order (how the client library builds them).
+        # fields in sorted order (how the client library builds the transforms).
         participants = []
-        for a, result in zip(answers, results[1::2], strict=True):
-            fields = sorted(
-                ["score", "correct_count", "answered_count", CHANGED_AT]
-                + (["score_reached_at_ms"] if a.verdict.points else [])
-            )
-            new: dict[str, Any] = dict(
-                zip(
-                    fields, (_helpers.decode_value(v, self.db) for v in result.transform_results), strict=True
-                )
-            )
+        for a, change, result in zip(answers, changes, results[1::2], strict=True):
+            new = dict(zip(sorted(change), result.transform_results, strict=True))
+            total = {
+                k: int(cast(int, _helpers.decode_value(v, self.db))) for k, v in new.items() if k in TOTALS
+            }
             participants.append(
                 Participant(
                     uid=a.uid,
                     username="",
-                    score=int(new["score"]),
-                    correct_count=int(new["correct_count"]),
-                    answered_count=int(new["answered_count"]),
-                    score_reached_at_ms=int(new.get("score_reached_at_ms", 0)),
+                    score=total["score"],
+                    correct_count=total["correct_count"],
+                    answered_count=total["answered_count"],
+                    score_reached_at_ms=total.get("score_reached_at_ms", 0),
                 )
             )
         return participants
@@ -613,6 +602,22 @@ def _count(query: firestore.CollectionReference | firestore.Query) -> int:
 
 
 # -- documents <-> domain -------------------------------------------------------------
+
+
+# A player's totals, which an answer moves by field transforms (`_totals_change`).
+TOTALS = ("score", "correct_count", "answered_count", "score_reached_at_ms")
+
+
+def _totals_change(a: NewAnswer) -> dict[str, Any]:
+    change: dict[str, Any] = {
+        "score": firestore.Increment(a.verdict.points),
+        "correct_count": firestore.Increment(int(a.verdict.correct)),
+        "answered_count": firestore.Increment(1),
+        CHANGED_AT: CHANGED_NOW,
+    }
+    if a.verdict.points:  # ties rank the player who reached the score first
+        change["score_reached_at_ms"] = firestore.Maximum(a.received_at_ms)
+    return change
 
 
 def _answer_to_doc(a: NewAnswer) -> dict[str, Any]:
