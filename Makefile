@@ -6,10 +6,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults bench
 
-$(STAMP): requirements.lock
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json
@@ -49,13 +50,14 @@ bench-faults: deps
 quiz: $(STAMP)
 	$(PY) -m quizgen $(LEVEL) $(N) $(if $(SEED),--seed $(SEED)) $(if $(ID),--id $(ID)) $(if $(OUT),--out $(OUT))
 
-# The Cloud Functions source zip: functions/* at its root plus the shared protocol/ package.
+# The Cloud Functions source zip: functions/* (main.py, requirements.txt) at its root plus
+# the whole vocabquiz package.
 package: build/functions.zip
-build/functions.zip: functions/requirements.txt $(shell find functions protocol -name '*.py')
+build/functions.zip: functions/requirements.txt $(shell find functions vocabquiz -name '*.py')
 	rm -rf build/functions $@
 	mkdir -p build/functions
 	cp -R functions/. build/functions/
-	cp -R protocol build/functions/protocol
+	cp -R vocabquiz build/functions/vocabquiz
 	find build/functions -name __pycache__ -prune -exec rm -rf {} +
 	find build/functions -exec touch -h -t 198001010000 {} +
 	cd build/functions && find . -type f | LC_ALL=C sort | zip -q -X -D -@ ../functions.zip
@@ -65,7 +67,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy protocol functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra tests/observability
+	$(VENV)/bin/mypy vocabquiz functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra tests/observability
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q

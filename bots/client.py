@@ -15,8 +15,8 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
-from protocol import decode_server_frame, encode_frame
-from protocol.frames import expand_presence
+from vocabquiz.protocol import decode_server_frame, encode_frame
+from vocabquiz.protocol.frames import expand_presence
 
 BUSY_RETRIES = 5
 PRESENCE_PREFIX = '{"type":"PRESENCE_UPDATED"'

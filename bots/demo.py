@@ -12,7 +12,7 @@ from typing import Any
 
 from bots.client import Host, Player, sign_up_anonymously
 from devstack.stack import load_endpoints
-from protocol import parse_timestamp_ms
+from vocabquiz.protocol import parse_timestamp_ms
 
 NAMES = ("Ada", "Grace", "Linus")
 

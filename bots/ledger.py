@@ -11,7 +11,7 @@ Faults, all at once:
   re-publishes it, one copy at once (a parallel delivery), one after a random delay, a
   few long after their question closed;
 - on_command answers 500 after its work committed (QUIZ_FAULTS=fail_after_commit=P, see
-  functions/faults.py), so Pub/Sub delivers again;
+  vocabquiz/service/faults.py), so Pub/Sub delivers again;
 - flush tasks delivered twice: pending flush tasks are copied under another name with the
   same body, and flush_leaderboard is called directly, twice, for a recent window;
 - the on_command process group SIGKILLed mid-run and restarted;
@@ -53,12 +53,11 @@ from devstack.stack import (
     FLUSH_QUEUE_COUNT,
     FLUSH_QUEUE_PREFIX,
     PROJECT_ID,
-    ROOT,
     TASKS_LOCATION,
     Stack,
     running_stack,
 )
-from protocol.envelope import commands_from_message
+from vocabquiz.protocol.envelope import commands_from_message
 
 RIGHT = "right"
 OPTIONS = [RIGHT, "wrong", "other", "none"]
@@ -328,7 +327,7 @@ class Bot:
 
 
 def _parse_ms(text: str) -> int:
-    from protocol import parse_timestamp_ms
+    from vocabquiz.protocol import parse_timestamp_ms
 
     return parse_timestamp_ms(text)
 
@@ -1029,10 +1028,8 @@ def _firestore() -> Any:
 
 
 def _seed_quiz(questions: int, time_limit_s: int) -> str:
-    if str(ROOT / "functions") not in sys.path:
-        sys.path.insert(0, str(ROOT / "functions"))
-    from backends.store import Store
-    from quiz.quizfile import quiz_from_dict
+    from vocabquiz.adapters.store import Store
+    from vocabquiz.domain.quizfile import quiz_from_dict
 
     quiz = quiz_from_dict(
         {
@@ -1116,8 +1113,6 @@ def main() -> None:
         freeze_s=args.freeze,
         chaos=chaos,
     )
-    if str(ROOT / "functions") not in sys.path:
-        sys.path.insert(0, str(ROOT / "functions"))  # the stack seeds quizzes through the functions' store
     started = time.monotonic()
     print("Starting a local stack ...", flush=True)
     with running_stack() as stack:

@@ -41,7 +41,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
 from bots.tokens import unsigned_id_token
-from protocol import parse_timestamp_ms
+from vocabquiz.protocol import parse_timestamp_ms
 
 GATEWAY, SOCKETIO = "gateway", "socketio"
 CORRECT_SHARE = 0.7

@@ -11,8 +11,6 @@ from devstack.stack import ROOT, Stack, load_endpoints
 
 
 def main() -> int:
-    # Seeding writes quizzes through the functions' own store (functions/ is their root).
-    sys.path.insert(0, str(ROOT / "functions"))
     stack = Stack(load_endpoints(), ROOT / ".devstack")
     stack.log_dir.mkdir(exist_ok=True)
     print("Starting the local stack (logs in .devstack/) ...", flush=True)

@@ -49,9 +49,9 @@ def seed_quizzes(stack: Stack) -> list[str]:
     """Load every quizzes/*.json into Firestore through the functions' own store."""
     from google.cloud import firestore
 
-    from backends.store import Store
     from devstack.stack import PROJECT_ID, ROOT
-    from quiz.quizfile import load_quiz_text
+    from vocabquiz.adapters.store import Store
+    from vocabquiz.domain.quizfile import load_quiz_text
 
     store = Store(firestore.Client(project=PROJECT_ID))
     seeded = []

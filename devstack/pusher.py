@@ -31,7 +31,7 @@ from google.pubsub_v1.services.subscriber import SubscriberAsyncClient
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcAsyncIOTransport
 
 from devstack.stack import PUSHER_STARTED
-from protocol import logs
+from vocabquiz.observability import logs
 
 log = logging.getLogger("devstack.pusher")
 

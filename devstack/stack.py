@@ -9,6 +9,7 @@ Tests build a Stack on free ports so they never collide with a running `make run
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import itertools
 import json
 import os
@@ -20,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import ClassVar
 
 from devstack.processes import (
@@ -33,6 +35,22 @@ from devstack.processes import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
+
+
+def functions_main() -> ModuleType:
+    """functions/main.py as module `main`, loaded by path the way functions-framework loads
+    it (the file is the deployed zip's root, not a package), once per process."""
+    if "main" in sys.modules and getattr(sys.modules["main"], "__file__", None) == str(FUNCTIONS_MAIN):
+        return sys.modules["main"]
+    spec = importlib.util.spec_from_file_location("main", FUNCTIONS_MAIN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["main"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 PROJECT_ID = "demo-quiz"  # a demo- project never reaches a real one
 FUNCTIONS = ("sessions_api", "on_command", "flush_leaderboard", "advance_question")
 SERVICES = ("firestore", "pubsub", "auth", "tasks", *FUNCTIONS, "gateway")
@@ -117,7 +135,7 @@ class Stack:
     # How each child was started, so one can be restarted (fault tests).
     launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
     # What functions-framework loads the functions from (the bench loads them through a probe).
-    function_source: ClassVar[Path] = ROOT / "functions" / "main.py"
+    function_source: ClassVar[Path] = FUNCTIONS_MAIN
 
     def client_env(self) -> dict[str, str]:
         """What a client library needs to find the emulators (the standard variables)."""
@@ -137,7 +155,6 @@ class Stack:
         # The web client is served by the gateway: its origin may open sockets and call the API.
         web_origins = ",".join(f"http://{host}:{e['gateway'].port}" for host in ("127.0.0.1", "localhost"))
         env.update(
-            PYTHONPATH=os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
             PYTHONUNBUFFERED="1",
             EVENTS_TOPIC=EVENTS_TOPIC,
             COMMANDS_TOPIC=COMMANDS_TOPIC,

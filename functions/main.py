@@ -24,18 +24,17 @@ from firebase_admin import auth as firebase_auth
 from opentelemetry.trace import SpanKind
 from werkzeug.exceptions import ServiceUnavailable
 
-import api
-import faults
-from backends import rpcs
-from backends.events import PubSubPublisher
-from backends.store import Store
-from backends.tasks import CloudTasksQueue
-from config import load_config
-from game import Game
-from protocol import logs, tracing
-from protocol.envelope import Command, commands_from_message
-from protocol.tokens import require_unexpired
-from quiz.errors import Busy, GameError
+from vocabquiz.adapters import rpcs
+from vocabquiz.adapters.events import PubSubPublisher
+from vocabquiz.adapters.store import Store
+from vocabquiz.adapters.tasks import CloudTasksQueue
+from vocabquiz.domain.errors import Busy, GameError
+from vocabquiz.observability import logs, tracing
+from vocabquiz.protocol.envelope import Command, commands_from_message
+from vocabquiz.protocol.tokens import require_unexpired
+from vocabquiz.service import api, faults
+from vocabquiz.service.config import load_config
+from vocabquiz.service.game import Game
 
 # Read once per instance: the environment does not change under a running function.
 config = load_config()
@@ -48,7 +47,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 def continue_request_trace(handler: Handler) -> Handler:
     """An HTTP entry point continues the trace its request carries: a Cloud Task's
-    headers hold the context of the span that created it (backends/tasks.py)."""
+    headers hold the context of the span that created it (vocabquiz/adapters/tasks.py)."""
 
     @functools.wraps(handler)
     def traced(request: flask.Request) -> Any:

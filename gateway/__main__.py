@@ -7,7 +7,7 @@ import sys
 
 from gateway.config import ConfigError, load_config
 from gateway.server import Gateway
-from protocol import logs, tracing
+from vocabquiz.observability import logs, tracing
 
 
 def main() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from protocol.envelope import ATTR_BATCH, ATTR_SESSION_ID, encode_command_batch
+from vocabquiz.protocol.envelope import ATTR_BATCH, ATTR_SESSION_ID, encode_command_batch
 
 # Publishes (data, attributes); resolves once Pub/Sub has stored the message.
 Publish = Callable[[bytes, dict[str, str]], Awaitable[object]]

@@ -8,8 +8,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from protocol import MAX_FRAME_BYTES
-from protocol.tracing import TraceConfigError, TraceSettings, parse_sample_ratio, select_exporter
+from vocabquiz.observability.tracing import (
+    TraceConfigError,
+    TraceSettings,
+    parse_sample_ratio,
+    select_exporter,
+)
+from vocabquiz.protocol import MAX_FRAME_BYTES
 
 
 class ConfigError(RuntimeError):
@@ -45,7 +50,7 @@ class GatewayConfig:
     public_api_url: str
     firebase_api_key: str
     auth_emulator_url: str
-    # Where spans go (protocol/tracing.py): Cloud Trace in production, else an OTLP
+    # Where spans go (vocabquiz/observability/tracing.py): Cloud Trace in production, else an OTLP
     # endpoint if one is set, else nowhere (trace ids still reach the logs).
     trace_exporter: str
     otlp_endpoint: str

@@ -13,8 +13,8 @@ import json
 from collections import deque
 from dataclasses import dataclass, field
 
-from protocol import encode_frame
-from protocol.frames import presence_update
+from vocabquiz.protocol import encode_frame
+from vocabquiz.protocol.frames import presence_update
 
 PRESENCE_PREFIXES = (b'{"type":"USER_JOINED"', b'{"type":"USER_LEFT"')
 SINGLES_PER_GAP = 4  # held frames that still go out one by one while the session is calm

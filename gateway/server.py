@@ -33,7 +33,8 @@ from gateway.presence import PresencePacer, is_presence
 from gateway.pubsub import CommandPublisher, EventSubscription
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
-from protocol import (
+from vocabquiz.observability import tracing
+from vocabquiz.protocol import (
     ClientFrame,
     ClientType,
     ErrorCode,
@@ -45,9 +46,8 @@ from protocol import (
     now_ms,
     parse_client_frame,
     server_frame,
-    tracing,
 )
-from protocol.envelope import (
+from vocabquiz.protocol.envelope import (
     ATTR_BUNDLE,
     ATTR_CONNECTION_ID,
     ATTR_DISCONNECTED,
@@ -65,7 +65,7 @@ from protocol.envelope import (
     encode_command,
     split_bundle,
 )
-from protocol.tokens import TokenExpired, require_unexpired
+from vocabquiz.protocol.tokens import TokenExpired, require_unexpired
 
 log = logging.getLogger("quiz.gateway")
 

@@ -9,11 +9,11 @@ import secrets
 import sys
 from pathlib import Path
 
-from quiz.quizfile import quiz_from_dict
 from quizgen.errors import QuizgenError
 from quizgen.generator import MAX_QUESTIONS, generate_quiz
 from quizgen.levels import LEVELS
 from quizgen.lexicon import Lexicon
+from vocabquiz.domain.quizfile import quiz_from_dict
 
 
 def main(argv: list[str] | None = None) -> int:

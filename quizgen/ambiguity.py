@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
-from quiz.judging import normalize_typed
 from quizgen.wordnet import Synset, WordNet
+from vocabquiz.domain.judging import normalize_typed
 
 # Pointers between meanings so near that a definition of one can pass for the other:
 # similar to (adjective clusters), also see, verb group, entailment, cause.

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from quiz.model import Quiz
-from quiz.quizfile import QuizFileError, load_quiz_text
+from vocabquiz.domain.model import Quiz
+from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
 
 EXIT_INVALID = 2
 EXIT_FAILED = 1
@@ -72,7 +72,7 @@ def import_files(paths: Sequence[Path], connect: Callable[[], QuizStore], *, dry
 def firestore_store(project: str | None) -> QuizStore:
     from google.cloud import firestore
 
-    from backends.store import Store
+    from vocabquiz.adapters.store import Store
 
     if project is None and os.environ.get("FIRESTORE_EMULATOR_HOST"):
         from devstack.stack import PROJECT_ID

@@ -1,5 +1,5 @@
 """`python -m quizgen.schema [--check]`: write schemas/quiz.schema.json from the schema the
-functions validate with (functions/quiz/quizfile.py), or check that the file matches it."""
+functions validate with (vocabquiz/domain/quizfile.py), or check that the file matches it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from quiz.quizfile import QUIZ_SCHEMA
+from vocabquiz.domain.quizfile import QUIZ_SCHEMA
 
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "quiz.schema.json"
 

@@ -68,7 +68,7 @@ variable "quiz_timing" {
     snapshot_window_ms = optional(number)
     reveal_pause_ms    = optional(number)
   })
-  description = "Overrides of the game's timing (functions/config.py); flush_window_ms also paces leaderboards at the gateway (LEADERBOARD_GAP_MS). Unset keeps the code's defaults."
+  description = "Overrides of the game's timing (vocabquiz/service/config.py); flush_window_ms also paces leaderboards at the gateway (LEADERBOARD_GAP_MS). Unset keeps the code's defaults."
   default     = {}
 }
 

@@ -29,9 +29,9 @@ def save_quiz(stack: object) -> Callable[[dict[str, Any]], str]:
     """Store a quiz (quiz-file dict, id made unique) the way `make run` seeds them."""
     from google.cloud import firestore
 
-    from backends.store import Store
     from devstack.stack import PROJECT_ID
-    from quiz.quizfile import quiz_from_dict
+    from vocabquiz.adapters.store import Store
+    from vocabquiz.domain.quizfile import quiz_from_dict
 
     store = Store(firestore.Client(project=PROJECT_ID))
 

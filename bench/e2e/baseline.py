@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from protocol import format_timestamp, now_ms
+from vocabquiz.protocol import format_timestamp, now_ms
 
 POINTS = 10
 MAX_TIME_BONUS = 5

@@ -22,9 +22,10 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 
-import main as functions_main  # functions/main.py (functions/ is on PYTHONPATH)
-from protocol.envelope import commands_from_message
+from devstack.stack import functions_main as _load_functions_main
+from vocabquiz.protocol.envelope import commands_from_message
 
+functions_main = _load_functions_main()
 log = logging.getLogger("quiz.bench.probe")
 _spent = threading.local()  # per request thread: name -> ms
 _timing = threading.local()  # per request thread: the keys whose timed call is running

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,7 +63,6 @@ def _json_line(raw: bytes) -> dict[str, Any]:
 
 @contextmanager
 def bench_stack(log_dir: Path | None = None, extra_env: dict[str, str] | None = None) -> Iterator[BenchStack]:
-    sys.path.insert(0, str(ROOT / "functions"))  # provisioning seeds through the functions' store
     with running_stack(
         log_dir=log_dir or Path(tempfile.mkdtemp(prefix="quiz-bench-")),
         extra_env=extra_env,

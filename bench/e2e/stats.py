@@ -171,7 +171,7 @@ def in_flight(lines: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, float]]
 NOT_OWN_PYTHON = frozenset({"firestore", "pubsub", "auth"})
 
 
-# What each "invocation" line counts of Firestore (functions/backends/rpcs.py).
+# What each "invocation" line counts of Firestore (vocabquiz/adapters/rpcs.py).
 FIRESTORE_COUNTS = ("firestore_rpcs", "firestore_reads", "firestore_writes")
 
 

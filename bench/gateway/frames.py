@@ -4,16 +4,10 @@ so sizes and shapes match what the functions publish."""
 from __future__ import annotations
 
 import random
-import sys
 
-from bench.gateway.common import ROOT
-from protocol import ServerType, encode_frame, server_frame
-
-if str(ROOT / "functions") not in sys.path:
-    sys.path.insert(0, str(ROOT / "functions"))
-
-from quiz.leaderboard import leaderboard_payload, rank_participants
-from quiz.model import Participant
+from vocabquiz.domain.leaderboard import leaderboard_payload, rank_participants
+from vocabquiz.domain.model import Participant
+from vocabquiz.protocol import ServerType, encode_frame, server_frame
 
 # Counting markers: a frame is a hit when its payload starts with one of these.
 STREAM_MARKER = '{"type":"QUESTION_STARTED"'
@@ -66,7 +60,7 @@ def session_joined(session_id: str, uid: str) -> bytes:
 
 
 def leaderboard_event(session_id: str, version: int, member_uids: list[str], seed: int) -> bytes:
-    """LEADERBOARD_UPDATED as functions/game.py publishes it, for a session of 100 players:
+    """LEADERBOARD_UPDATED as vocabquiz/service/game.py publishes it, for a session of 100 players:
     the live top 10 plus the `ranks` map (every player's rank) that the gateway swaps for
     each socket's own `your_rank`."""
     rng = random.Random(seed)

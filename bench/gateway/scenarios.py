@@ -31,7 +31,7 @@ from bench.gateway.control import ClientPool
 from bench.gateway.frames import BOARD_MARKER, leaderboard_event, session_joined
 from bench.gateway.stack import BenchStack
 from gateway.server import _split_board as split_board
-from protocol.envelope import ATTR_ROOM, ATTR_SESSION_ID, ATTR_TARGET_CONNECTION, ROOM_ENTER
+from vocabquiz.protocol.envelope import ATTR_ROOM, ATTR_SESSION_ID, ATTR_TARGET_CONNECTION, ROOM_ENTER
 
 Trigger = Callable[[str, int], Awaitable[Any]]  # (room, count): send `count` messages to a room
 
@@ -206,7 +206,7 @@ async def gateway_enter(
 
 def gateway_trigger(stack: BenchStack, message: bytes) -> Trigger:
     """Publish to quiz-events. A single event goes with the session as ordering key, as
-    functions/backends/events.py publishes; a stream goes without one, because the
+    vocabquiz/adapters/events.py publishes; a stream goes without one, because the
     emulator hands out one key's messages one by one (tens per second), which would
     measure the emulator instead of the gateway."""
 
@@ -238,7 +238,7 @@ async def cloud_run_load(
     """(c): 100 sessions (the sockets g < `sockets`, if they entered them) each get
     `per_session_hz` LEADERBOARD_UPDATED events/s. Measured after `warm_s`, for `measure_s`.
 
-    `ordered` publishes with the session as ordering key, as functions/game.py does; the
+    `ordered` publishes with the session as ordering key, as vocabquiz/service/game.py does; the
     emulator then hands out a key's next message only after the previous one's ack, so
     a session's boards arrive in pairs and the gateway's pacing merges them: fewer boards
     reach the sockets than were offered (see `frames_per_s_per_socket`)."""

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bench.gateway.common import SESSION_ROOM_PREFIX, die_with_parent, raise_nofile, serve_control
-from protocol import MAX_FRAME_BYTES
+from vocabquiz.protocol import MAX_FRAME_BYTES
 
 HOST = "127.0.0.1"
 BACKLOG = 1024

@@ -17,7 +17,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from bench.gateway.common import ROOT
 from devstack.processes import Child, free_port, spawn, wait_for_port
 from devstack.stack import COMMANDS_TOPIC, EVENTS_TOPIC, PROJECT_ID
-from protocol.envelope import commands_from_message
+from vocabquiz.protocol.envelope import commands_from_message
 
 HOST = "127.0.0.1"
 COMMANDS_PULL = "bench-commands"

@@ -55,7 +55,7 @@ def test_answers_come_after_a_moment_and_before_the_deadline() -> None:
 
 
 def test_bot_names_are_distinct_and_pass_the_name_rules() -> None:
-    from quiz.names import clean_display_name
+    from vocabquiz.domain.names import clean_display_name
 
     names = [bot_name(n) for n in range(3000)]
     assert len(set(names)) == len(names)

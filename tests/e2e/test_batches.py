@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from google.cloud import firestore
 
-from backends.events import MemoryPublisher
-from backends.store import Store
-from backends.tasks import MemoryTaskQueue
-from config import load_config
 from devstack.stack import PROJECT_ID
-from game import Game
-from protocol.envelope import Command
+from vocabquiz.adapters.events import MemoryPublisher
+from vocabquiz.adapters.store import Store
+from vocabquiz.adapters.tasks import MemoryTaskQueue
+from vocabquiz.protocol.envelope import Command
+from vocabquiz.service.config import load_config
+from vocabquiz.service.game import Game
 
 pytestmark = pytest.mark.stack
 

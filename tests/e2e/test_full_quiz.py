@@ -115,7 +115,7 @@ async def question_for(players: list[Player], index: int, qid: str) -> dict[str,
 
 
 def _ms(timestamp: str) -> int:
-    from protocol import parse_timestamp_ms
+    from vocabquiz.protocol import parse_timestamp_ms
 
     return parse_timestamp_ms(timestamp)
 

@@ -16,15 +16,15 @@ pytestmark = pytest.mark.stack
 def store(stack: Any) -> Any:
     from google.cloud import firestore
 
-    from backends.store import Store
     from devstack.stack import PROJECT_ID
+    from vocabquiz.adapters.store import Store
 
     return Store(firestore.Client(project=PROJECT_ID))
 
 
 def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(store: Any) -> None:
-    from protocol import now_ms
-    from standings import Standings
+    from vocabquiz.protocol import now_ms
+    from vocabquiz.service.standings import Standings
 
     quiz = store.load_quiz("vocab-101")
     session = store.create_session(quiz, "host", 10, False, now_ms())
@@ -57,8 +57,8 @@ def test_standings_follow_joins_changes_and_kicks_without_rereading_everyone(sto
 
 
 def test_standings_read_again_what_changed_just_before_the_last_read(store: Any) -> None:
-    from protocol import now_ms
-    from standings import Standings
+    from vocabquiz.protocol import now_ms
+    from vocabquiz.service.standings import Standings
 
     session = store.create_session(store.load_quiz("vocab-101"), "host", 10, False, now_ms())
     store.join(session.id, f"uid-{uuid.uuid4().hex[:6]}", "Eve", now_ms())
@@ -79,9 +79,9 @@ def test_standings_read_again_what_changed_just_before_the_last_read(store: Any)
 
 
 def test_answer_stats_read_only_the_answers_stored_since_the_last_read(store: Any) -> None:
-    from protocol import now_ms
-    from quiz.model import NewAnswer, Verdict
-    from standings import Standings
+    from vocabquiz.domain.model import NewAnswer, Verdict
+    from vocabquiz.protocol import now_ms
+    from vocabquiz.service.standings import Standings
 
     session = store.create_session(store.load_quiz("vocab-101"), "host", 10, False, now_ms())
     uids = [f"uid-{uuid.uuid4().hex[:6]}" for _ in range(2)]

@@ -17,8 +17,8 @@ from google.cloud import firestore, pubsub_v1  # type: ignore[attr-defined,unuse
 
 from bots.client import Host, Player
 from devstack.stack import COMMANDS_TOPIC, PROJECT_ID
-from protocol import format_timestamp, now_ms, parse_timestamp_ms
 from tests.conftest import add_player
+from vocabquiz.protocol import format_timestamp, now_ms, parse_timestamp_ms
 
 pytestmark = pytest.mark.stack
 

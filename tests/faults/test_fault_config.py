@@ -1,12 +1,12 @@
-"""functions/faults.py: QUIZ_FAULTS fails loudly on a bad value, does nothing when unset,
+"""vocabquiz/service/faults.py: QUIZ_FAULTS fails loudly on a bad value, does nothing when unset,
 and never loads in production."""
 
 from __future__ import annotations
 
 import pytest
 
-import faults
-from config import load_config
+from vocabquiz.service import faults
+from vocabquiz.service.config import load_config
 
 
 def test_fault_config_unset_or_empty_injects_nothing() -> None:

@@ -23,9 +23,9 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
 from bots.client import Host, Player
 from bots.ledger import count_in_logs
-from devstack.stack import COMMANDS_TOPIC, PROJECT_ID
-from protocol import now_ms
+from devstack.stack import COMMANDS_TOPIC, PROJECT_ID, functions_main
 from tests.conftest import add_player
+from vocabquiz.protocol import now_ms
 
 pytestmark = pytest.mark.stack
 
@@ -137,7 +137,7 @@ def on_command(stack: Any) -> Iterator[Callable[[bytes, dict[str, str]], None]]:
     with pytest.MonkeyPatch.context() as patch:
         for key in ("FLUSH_URL", "TIMER_URL", "EVENTS_TOPIC", *stack.client_env()):
             patch.setenv(key, env[key])
-        import main  # configures JSON logging on the root logger: restored below
+        main = functions_main()  # configures JSON logging on the root logger: restored below
 
         def push(data: bytes, attributes: dict[str, str]) -> None:
             message = {"data": base64.b64encode(data).decode(), "attributes": attributes, "messageId": "1"}
@@ -195,7 +195,7 @@ def test_poison_command_naming_no_valid_document_id_is_refused_not_retried(
 def test_poison_answer_holding_a_lone_surrogate_is_refused_not_retried(
     on_command: Callable[[bytes, dict[str, str]], None],
 ) -> None:
-    import main
+    main = functions_main()
 
     game = main.game()
     host_uid, uid = f"host-{uuid.uuid4().hex[:8]}", f"uid-{uuid.uuid4().hex[:8]}"

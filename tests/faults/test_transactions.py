@@ -19,15 +19,15 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
-from backends.events import MemoryPublisher
-from backends.store import Store
-from backends.tasks import MemoryTaskQueue
-from config import load_config
 from devstack.stack import PROJECT_ID
-from game import Game
-from protocol import now_ms
-from protocol.envelope import Command
-from quiz.errors import Busy
+from vocabquiz.adapters.events import MemoryPublisher
+from vocabquiz.adapters.store import Store
+from vocabquiz.adapters.tasks import MemoryTaskQueue
+from vocabquiz.domain.errors import Busy
+from vocabquiz.protocol import now_ms
+from vocabquiz.protocol.envelope import Command
+from vocabquiz.service.config import load_config
+from vocabquiz.service.game import Game
 
 pytestmark = pytest.mark.stack
 

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from protocol import MAX_FRAME_BYTES, ProtocolError, parse_client_frame, validate_client_frame
 from tests.fuzz.conftest import FUZZ, Socket, tracebacks
+from vocabquiz.protocol import MAX_FRAME_BYTES, ProtocolError, parse_client_frame, validate_client_frame
 
 pytestmark = pytest.mark.stack
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from devstack import stack
 
 ROOT = Path(__file__).resolve().parents[2]
-FUNCTIONS_CONFIG = ROOT / "functions" / "config.py"
+FUNCTIONS_CONFIG = ROOT / "vocabquiz" / "service" / "config.py"
 GATEWAY_CONFIG = ROOT / "gateway" / "config.py"
 FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
 PROVISION = ROOT / "devstack" / "provision.py"

@@ -1,5 +1,5 @@
 """The functions zip (docs/deploy.md, `make package`) holds functions/* at its root and the
-top-level protocol/ package, and Cloud Functions installs functions/requirements.txt. A
+vocabquiz/ package, and Cloud Functions installs functions/requirements.txt. A
 module-level import of anything else would deploy fine and fail on the first request."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from packaging.utils import canonicalize_name
 from tests.infra.tfmodel import ROOT
 
 FUNCTIONS = ROOT / "functions"
-PACKAGED = ("protocol",)
+PACKAGED = ("vocabquiz",)
 
 
 def _module_level_imports(path: Path) -> set[str]:
@@ -68,7 +68,7 @@ def test_functions_zip_contains_everything_the_functions_import() -> None:
     installed = _installed_closure(FUNCTIONS / "requirements.txt")
     providers = metadata.packages_distributions()
     missing: dict[str, list[str]] = {}
-    for path in sorted([*FUNCTIONS.rglob("*.py"), *(ROOT / "protocol").rglob("*.py")]):
+    for path in sorted([*FUNCTIONS.rglob("*.py"), *(ROOT / "vocabquiz").rglob("*.py")]):
         for name in _module_level_imports(path):
             if name in sys.stdlib_module_names or name in local or name in PACKAGED or name == "__future__":
                 continue
@@ -76,7 +76,7 @@ def test_functions_zip_contains_everything_the_functions_import() -> None:
             if not dists & installed:
                 missing.setdefault(name, []).append(str(path.relative_to(ROOT)))
     assert not missing, (
-        "imported at module level but neither in the functions zip (functions/*, protocol/) "
+        "imported at module level but neither in the functions zip (functions/*, vocabquiz/) "
         f"nor installed by functions/requirements.txt: {missing}"
     )
 

@@ -154,8 +154,8 @@ def test_commands_reach_on_command_by_an_authenticated_push_with_a_dead_letter_t
 
 
 def test_terraform_declares_exactly_the_queues_the_code_creates_tasks_in() -> None:
-    from backends.tasks import flush_request, timer_request
-    from config import load_config
+    from vocabquiz.adapters.tasks import flush_request, timer_request
+    from vocabquiz.service.config import load_config
 
     config = load_config(_code_env(_env("functions")))
     used = {flush_request(config, f"session-{i}", 0).queue for i in range(2000)}
@@ -234,7 +234,7 @@ def test_functions_env_sets_every_variable_functions_config_reads() -> None:
     needed = {name for name in reads if not name.endswith(LOCAL_ONLY_SUFFIX)} - set(FUNCTIONS_UNSET)
     missing = needed - set(_env("functions"))
     assert not missing, (
-        f"functions/config.py reads {sorted(missing)}, which terraform does not set: add each to "
+        f"vocabquiz/service/config.py reads {sorted(missing)}, which terraform does not set: add each to "
         f"local.env in {FUNCTIONS_MODULE.relative_to(ROOT)} (null keeps the code's default), or to "
         "FUNCTIONS_UNSET in this test with the reason it must stay unset in the cloud"
     )
@@ -243,7 +243,7 @@ def test_functions_env_sets_every_variable_functions_config_reads() -> None:
 def test_functions_env_sets_nothing_functions_config_does_not_read() -> None:
     unread = set(_env("functions")) - codefacts.env_reads(codefacts.FUNCTIONS_CONFIG)
     assert not unread, (
-        f"terraform sets {sorted(unread)} for the functions, which functions/config.py never reads"
+        f"terraform sets {sorted(unread)} for the functions, which vocabquiz/service/config.py never reads"
     )
 
 
@@ -253,7 +253,7 @@ def test_functions_env_points_at_no_emulator() -> None:
 
 
 def test_functions_env_loads_and_names_declared_resources() -> None:
-    from config import load_config
+    from vocabquiz.service.config import load_config
 
     env = _env("functions")
     config = load_config(_code_env(env))
@@ -261,7 +261,7 @@ def test_functions_env_loads_and_names_declared_resources() -> None:
     assert config.flush_queue_count == len(
         [q for q in _names("google_cloud_tasks_queue") if q.startswith(f"{config.flush_queue_prefix}-")]
     )
-    # The task targets are the two task-handling functions (functions/backends/tasks.py).
+    # The task targets are the two task-handling functions (vocabquiz/adapters/tasks.py).
     assert "flush_leaderboard" in env["FLUSH_URL"]
     assert "advance_question" in env["TIMER_URL"]
 
@@ -289,9 +289,9 @@ def test_on_command_admits_exactly_the_account_pubsub_pushes_as() -> None:
 
 
 def test_no_code_reads_the_environment_outside_its_config_module() -> None:
-    found = codefacts.direct_env_reads("functions", "gateway", "protocol")
+    found = codefacts.direct_env_reads("functions", "gateway", "vocabquiz")
     assert not found, (
-        "read configuration in functions/config.py or gateway/config.py, where tests/infra "
+        "read configuration in vocabquiz/service/config.py or gateway/config.py, where tests/infra "
         f"holds it to terraform: {found}"
     )
 

@@ -1,5 +1,5 @@
-"""The trace context's helpers (protocol/tracing.py) and the log line's trace fields
-(protocol/logs.py), without any I/O."""
+"""The trace context's helpers (vocabquiz/observability/tracing.py) and the log line's trace fields
+(vocabquiz/observability/logs.py), without any I/O."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import get_current_span
 
-from protocol import logs, tracing
-from protocol.frames import ProtocolError, validate_client_frame
+from vocabquiz.observability import logs, tracing
+from vocabquiz.protocol.frames import ProtocolError, validate_client_frame
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT = "00f067aa0ba902b7"
@@ -118,7 +118,7 @@ def test_an_unknown_exporter_or_ratio_is_refused_by_name() -> None:
 
 
 def test_functions_config_exports_nowhere_locally_and_to_cloud_trace_in_production() -> None:
-    from config import ConfigError, load_config
+    from vocabquiz.service.config import ConfigError, load_config
 
     base = {"GOOGLE_CLOUD_PROJECT": "p", "FLUSH_URL": "http://f", "TIMER_URL": "http://t"}
     assert load_config(base).trace_settings().exporter == "none"

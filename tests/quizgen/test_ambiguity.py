@@ -8,10 +8,10 @@ import unicodedata
 
 import pytest
 
-from quiz.judging import normalize_typed
 from quizgen.generator import MEANING, SYNONYM, TYPED, Item, generate_items
 from quizgen.lexicon import Lexicon
 from quizgen.wordnet import WordNet
+from vocabquiz.domain.judging import normalize_typed
 
 SAMPLE_LEVELS = ("A1", "A2", "B1", "B2", "C1")
 PER_LEVEL = 100

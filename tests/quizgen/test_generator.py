@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from cefrpy import CEFRAnalyzer
 
-from quiz.quizfile import load_quiz_text, quiz_from_dict
 from quizgen.__main__ import main
 from quizgen.generator import MEANING, SYNONYM, TYPED, generate_items, generate_quiz
 from quizgen.lexicon import Lexicon
+from vocabquiz.domain.quizfile import load_quiz_text, quiz_from_dict
 
 QUIZZES = Path(__file__).resolve().parents[2] / "quizzes"
 PENN = {"n": "NN", "v": "VB", "a": "JJ", "r": "RB"}

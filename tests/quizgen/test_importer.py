@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from quiz.model import Quiz
 from quizgen.importer import EXIT_INVALID, import_files, main
+from vocabquiz.domain.model import Quiz
 
 
 class MemoryStore:

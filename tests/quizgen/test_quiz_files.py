@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from quiz.model import Kind
-from quiz.quizfile import load_quiz_text
+from vocabquiz.domain.model import Kind
+from vocabquiz.domain.quizfile import load_quiz_text
 
 QUIZZES = Path(__file__).resolve().parents[2] / "quizzes"
 FILES = sorted(QUIZZES.glob("*.json"))

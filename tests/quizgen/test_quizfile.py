@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from quiz.model import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S, Kind
-from quiz.quizfile import QUIZ_SCHEMA, QuizFileError, load_quiz_text, quiz_from_dict
 from quizgen.schema import SCHEMA_FILE, render_schema
+from vocabquiz.domain.model import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S, Kind
+from vocabquiz.domain.quizfile import QUIZ_SCHEMA, QuizFileError, load_quiz_text, quiz_from_dict
 
 SOURCE = "quizzes/x.json"
 

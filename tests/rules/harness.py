@@ -1,6 +1,6 @@
 """The Firestore emulator with the real firestore.rules, a REST client that acts as named
 users (unsigned ID tokens, which is how the emulator authenticates rule checks) or as the
-admin, and the documents of one game in the shapes functions/backends/store.py writes."""
+admin, and the documents of one game in the shapes vocabquiz/adapters/store.py writes."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RULES_PATH = ROOT / "firestore.rules"
 PROJECT_ID = "demo-rules"
 ADMIN = "owner"  # the emulator's bearer token that bypasses rules, as the Admin SDK does
-GRACE_MS = 500  # functions/quiz/scoring.py; the rules repeat it
+GRACE_MS = 500  # vocabquiz/domain/scoring.py; the rules repeat it
 
 
 @contextmanager

@@ -10,9 +10,10 @@ import flask
 import pytest
 from google.api_core import exceptions as gexc
 
-from api import create_app
-from backends.store import Store
-from quiz.errors import Busy
+from devstack.stack import functions_main
+from vocabquiz.adapters.store import Store
+from vocabquiz.domain.errors import Busy
+from vocabquiz.service.api import create_app
 
 
 def _exhausted(_txn: Any) -> None:
@@ -60,7 +61,7 @@ def test_task_that_is_busy_answers_503_so_cloud_tasks_retries(
 ) -> None:
     for name in ("GOOGLE_CLOUD_PROJECT", "FLUSH_URL", "TIMER_URL"):  # main builds the API at import
         monkeypatch.setenv(name, "unused")
-    import main
+    main = functions_main()
 
     class Game:
         def flush_leaderboard(self, *args: Any) -> None:

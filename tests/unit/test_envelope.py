@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from backends.events import messages_for
-from protocol import encode_frame, error_frame, server_frame
-from protocol.envelope import (
+from vocabquiz.adapters.events import messages_for
+from vocabquiz.protocol import encode_frame, error_frame, server_frame
+from vocabquiz.protocol.envelope import (
     ATTR_BATCH,
     ATTR_BUNDLE,
     Command,
@@ -19,7 +19,7 @@ from protocol.envelope import (
     encode_command_batch,
     split_bundle,
 )
-from protocol.frames import ErrorCode, ServerType
+from vocabquiz.protocol.frames import ErrorCode, ServerType
 
 
 def _stamps(uid: str, received_at_ms: int) -> dict[str, str]:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol import (
+from vocabquiz.protocol import (
     MAX_FRAME_BYTES,
     ClientType,
     ErrorCode,
@@ -91,7 +91,7 @@ def test_parser_never_raises_anything_but_protocol_error(raw: str | bytes) -> No
 
 
 def test_token_past_its_expiry_is_refused_even_where_firebase_admin_skips_the_check() -> None:
-    from protocol.tokens import TokenExpired, require_unexpired
+    from vocabquiz.protocol.tokens import TokenExpired, require_unexpired
 
     require_unexpired({"exp": 1_000}, now_s=999)
     for claims in ({"exp": 1_000}, {}, {"exp": "later"}):

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from gateway.batching import CommandBatcher
-from protocol.envelope import ATTR_BATCH, ATTR_SESSION_ID
+from vocabquiz.protocol.envelope import ATTR_BATCH, ATTR_SESSION_ID
 
 
 class SlowPubSub:

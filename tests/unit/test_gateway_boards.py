@@ -8,9 +8,9 @@ import json
 import pytest
 
 from gateway.server import PARSE_RANKS_FROM, _rank_lookup, _split_board
-from protocol import ServerType, encode_frame, server_frame
-from quiz.leaderboard import leaderboard_payload, rank_participants
-from quiz.model import Participant
+from vocabquiz.domain.leaderboard import leaderboard_payload, rank_participants
+from vocabquiz.domain.model import Participant
+from vocabquiz.protocol import ServerType, encode_frame, server_frame
 
 TRICKY = 'Eve,"ranks":{"x":1}}}'  # a name that spells the splice point, escaped in JSON
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from gateway.presence import SINGLES_PER_GAP, STORM_PER_S, PresencePacer, is_presence
-from protocol import encode_frame, server_frame
-from protocol.frames import ServerType, expand_presence
+from vocabquiz.protocol import encode_frame, server_frame
+from vocabquiz.protocol.frames import ServerType, expand_presence
 
 GAP_S = 0.1
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quiz import judging
+from vocabquiz.domain import judging
 
 
 def typed(answer: str, *accepted: str) -> bool:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from quiz.leaderboard import LIVE_TOP_N, leaderboard_payload, rank_participants
-from quiz.model import Participant
+from vocabquiz.domain.leaderboard import LIVE_TOP_N, leaderboard_payload, rank_participants
+from vocabquiz.domain.model import Participant
 
 
 def player(uid: str, score: int, reached_at_ms: int = 0) -> Participant:

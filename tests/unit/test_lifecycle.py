@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import ErrorCode
-from quiz import lifecycle
-from quiz.errors import GameError
-from quiz.model import Kind, Question, Quiz, Session, Status
+from vocabquiz.domain import lifecycle
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import Kind, Question, Quiz, Session, Status
+from vocabquiz.protocol import ErrorCode
 
 QUIZ = Quiz(
     "quiz", "Quiz", tuple(Question(f"q{i}", Kind.TYPED, "?", (), ("a",), time_limit_s=10) for i in range(2))

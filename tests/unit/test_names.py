@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from quiz import names
-from quiz.names import InvalidName, clean_display_name, name_key
+from vocabquiz.domain import names
+from vocabquiz.domain.names import InvalidName, clean_display_name, name_key
 
 
 def refusal(raw: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from quiz.model import Kind, Participant, Question, Quiz
-from quiz.results import players_csv, session_results
+from vocabquiz.domain.model import Kind, Participant, Question, Quiz
+from vocabquiz.domain.results import players_csv, session_results
 
 QUIZ = Quiz(
     "quiz", "Quiz", (Question("q1", Kind.TYPED, "?", (), ("a",)), Question("q2", Kind.TYPED, "?", (), ("b",)))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from protocol import ErrorCode
-from quiz.errors import GameError
-from quiz.model import Kind, NewAnswer, Question, Timing, Verdict
-from quiz.scoring import GRACE_MS, first_answers, judge_answer, one_per_player, points_for
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import Kind, NewAnswer, Question, Timing, Verdict
+from vocabquiz.domain.scoring import GRACE_MS, first_answers, judge_answer, one_per_player, points_for
+from vocabquiz.protocol import ErrorCode
 
 QUESTION = Question("q1", Kind.CHOICE, "Pick", ("yes", "no"), ("yes",), points=10, time_limit_s=20)
 TIMING = Timing(0, "q1", started_at_ms=1_000_000, deadline_ms=1_020_000)

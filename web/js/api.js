@@ -1,4 +1,4 @@
-// The host HTTP API (functions/api.py) with the signed-in host's bearer token.
+// The host HTTP API (vocabquiz/service/api.py) with the signed-in host's bearer token.
 // Refusals arrive as {error: {code, message}} and are thrown as ApiError.
 
 export class ApiError extends Error {

@@ -1,4 +1,4 @@
-# The four Cloud Functions (gen2), all built from one zip of functions/ (plus protocol/):
+# The four Cloud Functions (gen2), all built from one zip of functions/ (plus the vocabquiz/ package):
 # main.py loads the whole configuration at import, so every function gets the same env.
 
 locals {
@@ -18,7 +18,7 @@ locals {
   # targets, themselves included, which would otherwise be a dependency cycle.
   urls = { for entry_point, name in local.service_names : entry_point => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
 
-  # Exactly what functions/config.py reads (tests/infra holds the two together). A null
+  # Exactly what vocabquiz/service/config.py reads (tests/infra holds the two together). A null
   # value is left unset, so the code's default applies.
   env = {
     GOOGLE_CLOUD_PROJECT  = var.project_id

@@ -22,7 +22,7 @@ variable "runtime" {
 
 variable "source_zip_path" {
   type        = string
-  description = "Path of the zip holding functions/* at its root, protocol/ and requirements.txt (make package)."
+  description = "Path of the zip holding functions/* (main.py, requirements.txt) at its root and the vocabquiz/ package (make package)."
 }
 
 variable "source_bucket" {

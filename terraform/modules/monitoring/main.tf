@@ -3,7 +3,7 @@
 # dashboard (dashboards/quiz-overview.json).
 #
 # The function-side metrics are log-based, not exported by an SDK: every answer and every
-# flush already writes one JSON line (functions/game.py) carrying its trace, so counting
+# flush already writes one JSON line (vocabquiz/service/game.py) carrying its trace, so counting
 # those lines costs no extra write, no exporter thread in an instance whose CPU is
 # throttled between requests, and no per-instance time series to keep under Cloud
 # Monitoring's one-point-per-5-s limit. tests/observability holds the fields read here to

@@ -26,7 +26,7 @@ resource "google_cloud_tasks_queue" "timers" {
   }
 }
 
-# Sharded by a stable hash of the session id (functions/backends/tasks.py), so one busy
+# Sharded by a stable hash of the session id (vocabquiz/adapters/tasks.py), so one busy
 # session cannot use up another's dispatch rate.
 resource "google_cloud_tasks_queue" "flush" {
   count = var.flush_queue_count

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from protocol.frames import ID_PATTERN, ServerType, encode_frame
+from vocabquiz.protocol.frames import ID_PATTERN, ServerType, encode_frame
 
 # Command attributes, stamped by the gateway; a client can never set them.
 ATTR_UID = "uid"
@@ -27,7 +27,7 @@ ATTR_DISCONNECTED = "disconnected"
 # "1" on a message that packs several commands (encode_command_batch).
 ATTR_BATCH = "batch"
 
-# Both topics: the W3C trace context of the frame (protocol/tracing.py), so one trace
+# Both topics: the W3C trace context of the frame (vocabquiz/observability/tracing.py), so one trace
 # follows it from the gateway through the functions and their tasks back to the sockets.
 ATTR_TRACEPARENT = "traceparent"
 

@@ -3,7 +3,7 @@
 The W3C trace context (`traceparent`) travels in the client frame (optional), the
 `quiz-commands` attributes, the Cloud Task's headers and the `quiz-events` attributes, so
 gateway -> on_command -> flush -> gateway fan-out is one trace. Logs written inside a span
-carry its trace id (protocol/logs.py) whether or not any span is exported.
+carry its trace id (vocabquiz/observability/logs.py) whether or not any span is exported.
 """
 
 from __future__ import annotations

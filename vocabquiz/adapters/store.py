@@ -22,12 +22,23 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers
 
-from backends.naming import answer_id
-from protocol import ErrorCode, tracing
-from quiz import names
-from quiz.errors import Busy, GameError
-from quiz.model import Kind, NewAnswer, Participant, Question, Quiz, Session, Status, Timing, Verdict
-from quiz.scoring import judge_answer
+from vocabquiz.adapters.naming import answer_id
+from vocabquiz.domain import names
+from vocabquiz.domain.errors import Busy, GameError
+from vocabquiz.domain.model import (
+    Kind,
+    NewAnswer,
+    Participant,
+    Question,
+    Quiz,
+    Session,
+    Status,
+    Timing,
+    Verdict,
+)
+from vocabquiz.domain.scoring import judge_answer
+from vocabquiz.observability import tracing
+from vocabquiz.protocol import ErrorCode
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
 CODE_LENGTH = 6

@@ -7,10 +7,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from protocol import ServerType, format_timestamp, server_frame
-from quiz import judging
-from quiz.leaderboard import TOP_N, Ranked
-from quiz.model import Kind, Participant, Question, Quiz, Session, Timing, Verdict
+from vocabquiz.domain import judging
+from vocabquiz.domain.leaderboard import TOP_N, Ranked
+from vocabquiz.domain.model import Kind, Participant, Question, Quiz, Session, Timing, Verdict
+from vocabquiz.protocol import ServerType, format_timestamp, server_frame
 
 
 def session_joined(

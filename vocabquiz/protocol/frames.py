@@ -85,7 +85,7 @@ class ClientFrame:
     type: ClientType
     payload: dict[str, Any]
     message_id: str
-    # Optional W3C trace context from the client (protocol/tracing.py); a malformed one
+    # Optional W3C trace context from the client (vocabquiz/observability/tracing.py); a malformed one
     # is ignored there and the gateway starts a new trace.
     traceparent: str | None = None
 

@@ -15,7 +15,7 @@ import unicodedata
 
 from better_profanity import Profanity
 
-from quiz.judging import fold
+from vocabquiz.domain.judging import fold
 
 MAX_NAME_LENGTH = 32
 MAX_KEY_BYTES = 1_500

@@ -16,8 +16,8 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
 
-from quiz.judging import CHOICE, is_correct, normalize_typed
-from quiz.model import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S, Kind, Question, Quiz
+from vocabquiz.domain.judging import CHOICE, is_correct, normalize_typed
+from vocabquiz.domain.model import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S, Kind, Question, Quiz
 
 JsonPath = tuple[str | int, ...]
 

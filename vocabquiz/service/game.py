@@ -15,30 +15,29 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from backends.events import EventPublisher
-from backends.naming import answer_id
-from backends.store import AnswersRefused, Scored, Store, Stored
-from backends.tasks import FLUSH_KIND, SNAPSHOT_KIND, TaskQueue, flush_request, timer_request
-from config import Config
-from protocol import (
+from vocabquiz.adapters.events import EventPublisher
+from vocabquiz.adapters.naming import answer_id
+from vocabquiz.adapters.store import AnswersRefused, Scored, Store, Stored
+from vocabquiz.adapters.tasks import FLUSH_KIND, SNAPSHOT_KIND, TaskQueue, flush_request, timer_request
+from vocabquiz.domain import leaderboard, lifecycle, messages, scoring
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Status, Timing
+from vocabquiz.domain.results import session_results
+from vocabquiz.observability import logs, tracing
+from vocabquiz.protocol import (
     ClientFrame,
     ClientType,
     ErrorCode,
     ProtocolError,
     ServerType,
     error_frame,
-    logs,
     now_ms,
     server_frame,
-    tracing,
     validate_client_frame,
 )
-from protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
-from quiz import leaderboard, lifecycle, messages, scoring
-from quiz.errors import GameError
-from quiz.model import NewAnswer, Participant, Quiz, Session, Status, Timing
-from quiz.results import session_results
-from standings import Standings
+from vocabquiz.protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
+from vocabquiz.service.config import Config
+from vocabquiz.service.standings import Standings
 
 log = logging.getLogger("quiz.game")
 

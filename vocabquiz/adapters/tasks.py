@@ -15,9 +15,9 @@ from google.cloud import tasks_v2
 from google.protobuf import timestamp_pb2
 from opentelemetry.trace import SpanKind
 
-from backends.naming import stable_hash, task_id
-from config import Config
-from protocol import tracing
+from vocabquiz.adapters.naming import stable_hash, task_id
+from vocabquiz.observability import tracing
+from vocabquiz.service.config import Config
 
 
 @dataclass(frozen=True, slots=True)

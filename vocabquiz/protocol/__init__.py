@@ -4,7 +4,7 @@ Gateway, functions, bots and tests all import this one module, so a frame means 
 same thing on every hop. Pure Python: no I/O, no third-party imports.
 """
 
-from protocol.frames import (
+from vocabquiz.protocol.frames import (
     MAX_ANSWER_CHARS,
     MAX_FRAME_BYTES,
     ClientFrame,

@@ -8,8 +8,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from quiz.leaderboard import rank_participants
-from quiz.model import Participant, Quiz
+from vocabquiz.domain.leaderboard import rank_participants
+from vocabquiz.domain.model import Participant, Quiz
 
 PLAYER_COLUMNS = ("rank", "user_id", "username", "score", "correct_count", "answered_count")
 

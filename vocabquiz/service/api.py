@@ -13,11 +13,11 @@ from typing import Any
 
 import flask
 
-from protocol import ErrorCode
-from quiz.errors import Busy, GameError
-from quiz.model import Session
-from quiz.quizfile import QuizFileError, load_quiz_text
-from quiz.results import players_csv
+from vocabquiz.domain.errors import Busy, GameError
+from vocabquiz.domain.model import Session
+from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
+from vocabquiz.domain.results import players_csv
+from vocabquiz.protocol import ErrorCode
 
 log = logging.getLogger("quiz.api")
 

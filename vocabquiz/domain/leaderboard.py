@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from quiz.model import Participant
+from vocabquiz.domain.model import Participant
 
 # A live LEADERBOARD_UPDATED carries the top 10 (what the player and host pages show) and
 # each player's own rank; the final standings (SESSION_ENDED) carry the top 100. Ten times

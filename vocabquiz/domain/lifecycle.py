@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from protocol import ErrorCode
-from quiz.errors import GameError
-from quiz.model import Quiz, Session, Status, Timing
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import Quiz, Session, Status, Timing
+from vocabquiz.protocol import ErrorCode
 
 
 def require_host(session: Session, uid: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from protocol import ErrorCode
-from quiz import judging
-from quiz.errors import GameError
-from quiz.model import NewAnswer, Question, Timing, Verdict
+from vocabquiz.domain import judging
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import NewAnswer, Question, Timing, Verdict
+from vocabquiz.protocol import ErrorCode
 
 T = TypeVar("T")
 

@@ -6,7 +6,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from protocol.tracing import TraceConfigError, TraceSettings, parse_sample_ratio, select_exporter
+from vocabquiz.observability.tracing import (
+    TraceConfigError,
+    TraceSettings,
+    parse_sample_ratio,
+    select_exporter,
+)
 
 
 class ConfigError(RuntimeError):
@@ -34,9 +39,9 @@ class Config:
     api_allowed_origins: frozenset[str]
     # "production" in the cloud; anything else is a laptop or a test stack.
     environment: str
-    # Injected failures for the fault tests (functions/faults.py); empty in the cloud.
+    # Injected failures for the fault tests (vocabquiz/service/faults.py); empty in the cloud.
     faults: str
-    # Where spans go (protocol/tracing.py): Cloud Trace in production, else an OTLP
+    # Where spans go (vocabquiz/observability/tracing.py): Cloud Trace in production, else an OTLP
     # endpoint if one is set, else nowhere (trace ids still reach the logs).
     trace_exporter: str
     otlp_endpoint: str

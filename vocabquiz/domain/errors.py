@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from protocol import ErrorCode
+from vocabquiz.protocol import ErrorCode
 
 
 class GameError(Exception):

@@ -9,8 +9,8 @@ from typing import Protocol
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from opentelemetry.trace import SpanKind
 
-from protocol import tracing
-from protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, encode_bundle
+from vocabquiz.observability import tracing
+from vocabquiz.protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, encode_bundle
 
 
 class EventPublisher(Protocol):

@@ -1,0 +1,1 @@
+"""Observability shared by the gateway and the functions: JSON log lines and tracing."""
