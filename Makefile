@@ -67,7 +67,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy vocabquiz functions gateway devstack bots tasks_emulator quizgen bench tests/rules tests/infra tests/observability
+	$(VENV)/bin/mypy vocabquiz functions gateway local/devstack tools/bots local/tasks_emulator tools/quizgen tools/bench tests/rules tests/infra tests/observability
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q

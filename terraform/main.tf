@@ -23,7 +23,7 @@ data "google_project" "main" {
 }
 
 locals {
-  # The names the code uses (devstack/stack.py, vocabquiz/service/config.py, gateway/config.py);
+  # The names the code uses (local/devstack/stack.py, vocabquiz/service/config.py, gateway/config.py);
   # tests/infra fails when they drift apart.
   commands_topic     = "quiz-commands"
   events_topic       = "quiz-events"

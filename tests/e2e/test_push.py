@@ -1,4 +1,4 @@
-"""The local push stand-in (devstack/pusher.py) against the real Pub/Sub emulator: each
+"""The local push stand-in (local/devstack/pusher.py) against the real Pub/Sub emulator: each
 test pulls its own subscription and pushes to a recording endpoint in this process, so
 what the endpoint answers, and when, is the test's to choose."""
 

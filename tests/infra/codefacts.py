@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_CONFIG = ROOT / "vocabquiz" / "service" / "config.py"
 GATEWAY_CONFIG = ROOT / "gateway" / "config.py"
 FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
-PROVISION = ROOT / "devstack" / "provision.py"
+PROVISION = ROOT / "local" / "devstack" / "provision.py"
 
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*[A-Z0-9]$")
 _ENV_MAPPINGS = ("env", "environ")
@@ -110,13 +110,13 @@ def _stack_value(node: ast.expr) -> str:
             parts.append(_stack_value(inner))
         return "".join(parts)
     raise AssertionError(
-        f"devstack/provision.py: cannot read a resource name from `{ast.unparse(node)}`; "
+        f"local/devstack/provision.py: cannot read a resource name from `{ast.unparse(node)}`; "
         "keep names as devstack.stack constants or f-strings of them"
     )
 
 
 def provisioned_subscriptions() -> set[str]:
-    """Names passed to `subscription_path(project, name)` in devstack/provision.py."""
+    """Names passed to `subscription_path(project, name)` in local/devstack/provision.py."""
     names = set()
     for node in ast.walk(ast.parse(PROVISION.read_text())):
         if (

@@ -115,7 +115,9 @@ def test_terraform_declares_no_topic_beyond_the_code_and_its_dead_letters() -> N
 def test_terraform_declares_every_subscription_the_local_stack_provisions() -> None:
     declared = _names("google_pubsub_subscription")
     missing = codefacts.provisioned_subscriptions() - set(declared)
-    assert not missing, f"devstack/provision.py creates subscriptions terraform lacks: {sorted(missing)}"
+    assert not missing, (
+        f"local/devstack/provision.py creates subscriptions terraform lacks: {sorted(missing)}"
+    )
 
 
 def test_terraform_declares_no_subscription_beyond_the_local_stack_and_dead_letters() -> None:

@@ -26,7 +26,7 @@ resource "google_pubsub_topic" "dead_letter" {
 # Commands are pushed to on_command by a subscription we own rather than by the one an
 # Eventarc trigger creates for itself: only a subscription we manage can carry a
 # dead-letter policy, and it is the same `<commands topic>-on-command` push subscription
-# the local stack provisions (devstack/provision.py). functions-framework turns the
+# the local stack provisions (local/devstack/provision.py). functions-framework turns the
 # Pub/Sub push envelope into the CloudEvent on_command expects.
 resource "google_pubsub_subscription" "on_command" {
   project = var.project_id

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # Global socket index g -> rooms, the same layout on every server so the same sockets get

@@ -1,7 +1,7 @@
 """What terraform/ creates in the cloud, created on the emulators: topics, the on_command
 subscription, Cloud Tasks queues; plus the quizzes under quizzes/.
 
-The on_command subscription is a pull subscription here: devstack/pusher.py pulls it and
+The on_command subscription is a pull subscription here: local/devstack/pusher.py pulls it and
 pushes to on_command, many requests at once, with terraform's ack deadline and retry
 backoff (the emulator's own push delivers one message at a time)."""
 

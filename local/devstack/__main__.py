@@ -27,7 +27,7 @@ Local stack ready.
   Gateway       ws://{e["gateway"].address}/ws
   Auth emulator {e["auth"].url}   Firestore {e["firestore"].address}   Pub/Sub {e["pubsub"].address}
   Cloud Tasks   {e["tasks"].address} (local stand-in)
-  Commands      pushed to on_command by devstack/pusher.py, up to {stack.push_max_in_flight()} at once
+  Commands      pushed to on_command by local/devstack/pusher.py, up to {stack.push_max_in_flight()} at once
 Play a scripted session:  make demo
 Stop everything:          Ctrl-C
 """,

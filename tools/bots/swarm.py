@@ -3,7 +3,7 @@ from worker processes of their own (load from loopback only).
 
     python -m bots.swarm --players 200 --sessions 1 --questions 3   # against `make run`
 
-`make bench` (bench/e2e) drives the same swarm up a ladder of player counts, against the
+`make bench` (tools/bench/e2e) drives the same swarm up a ladder of player counts, against the
 local stack and against an in-memory python-socketio server. Bots speak the quiz
 protocol over a bare WebSocket (`gateway`) or over Socket.IO (`socketio`, frames as the
 payload of a "frame" event), stamp every frame with the wall clock on arrival, and decode

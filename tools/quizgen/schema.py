@@ -10,7 +10,7 @@ from pathlib import Path
 
 from vocabquiz.domain.quizfile import QUIZ_SCHEMA
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schemas" / "quiz.schema.json"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "quiz.schema.json"
 
 
 def render_schema() -> str:

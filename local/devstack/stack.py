@@ -1,6 +1,6 @@
 """The whole system on one machine: emulators, the Cloud Tasks stand-in, the functions
 (functions-framework, one process each), the gateway, and the pusher that delivers
-commands to on_command as Pub/Sub push does (devstack/pusher.py), wired as in the cloud.
+commands to on_command as Pub/Sub push does (local/devstack/pusher.py), wired as in the cloud.
 
 Ports come from emulator.json (its `emulators` block is also the Firebase CLI's config).
 Tests build a Stack on free ports so they never collide with a running `make run`.
@@ -34,7 +34,7 @@ from devstack.processes import (
     wait_for_port,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
 
 

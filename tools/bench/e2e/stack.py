@@ -1,5 +1,5 @@
 """The bench's own local stack (free ports, beside any `make run`): the stack `make run`
-starts, except that functions-framework loads the functions through bench/e2e/probe.py,
+starts, except that functions-framework loads the functions through tools/bench/e2e/probe.py,
 so each call logs where its time went. Plus CPU and memory accounting from /proc."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any, cast
 
 from devstack.stack import FUNCTIONS, ROOT, Stack, running_stack
 
-PROBE = ROOT / "bench" / "e2e" / "probe.py"
+PROBE = ROOT / "tools" / "bench" / "e2e" / "probe.py"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-HOP = "bench hop"  # bench/e2e/probe.py: one per call, where its time went
+HOP = "bench hop"  # tools/bench/e2e/probe.py: one per call, where its time went
 INVOCATION = "invocation"  # functions/main.py: one per call, its Firestore RPCs
 INVOKED = ("on_command", "flush_leaderboard", "advance_question")  # what logs INVOCATION lines
 _MARKERS = tuple(f'"{message}"'.encode() for message in (HOP, INVOCATION))

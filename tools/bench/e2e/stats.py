@@ -89,7 +89,7 @@ def summarise_swarm(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def summarise_probe(lines: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """The functions' own hop timings (bench/e2e/probe.py log lines), per function and
+    """The functions' own hop timings (tools/bench/e2e/probe.py log lines), per function and
     kind: every numeric field ending in _ms becomes a distribution."""
     fields: defaultdict[str, defaultdict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for line in lines:

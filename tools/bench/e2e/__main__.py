@@ -1,6 +1,6 @@
 """`make bench`: a ladder of player counts through the local stack (the swarm in
-bots/swarm.py, the functions timed by bench/e2e/probe.py), each rung replayed against
-the in-memory python-socketio baseline (bench/e2e/baseline.py). Writes
+tools/bots/swarm.py, the functions timed by tools/bench/e2e/probe.py), each rung replayed against
+the in-memory python-socketio baseline (tools/bench/e2e/baseline.py). Writes
 artifacts/bench.json and PNG plots, prints the tables and the targets' verdicts.
 
 Exits 0 whatever the verdicts unless --strict (then 1 when a target is missed).
