@@ -4,17 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import signal
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from http import HTTPStatus
-from typing import Any, cast
+from typing import Any
 
 import firebase_admin
 from firebase_admin import auth as firebase_auth
@@ -47,6 +44,14 @@ from vocabquiz.protocol import (
     parse_client_frame,
     server_frame,
 )
+from vocabquiz.protocol.boards import (
+    board_version,
+    frame_type,
+    is_leaderboard,
+    rank_lookup,
+    split_board,
+    with_rank,
+)
 from vocabquiz.protocol.envelope import (
     ATTR_BUNDLE,
     ATTR_CONNECTION_ID,
@@ -59,7 +64,6 @@ from vocabquiz.protocol.envelope import (
     ATTR_TARGET_UID,
     ATTR_TRACEPARENT,
     ATTR_UID,
-    RANKS_KEY,
     ROOM_ENTER,
     ROOM_LEAVE,
     encode_command,
@@ -72,8 +76,6 @@ log = logging.getLogger("quiz.gateway")
 SUBPROTOCOL = "quiz.v1"
 BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: token rides here
 ACCEPTED_IDS_KEPT = 256
-RANKS_SPLICE = b',"%s":' % RANKS_KEY.encode()  # ranks: the last key of a board's payload
-PARSE_RANKS_FROM = 32  # recipients of a board from which its ranks are parsed, not searched
 
 
 class Connection(ServerConnection):
@@ -336,7 +338,7 @@ class Gateway:
             return
         if room == ROOM_ENTER:
             self.rooms.enter(session_id, recipients)
-        if b'"LEADERBOARD_UPDATED"' in data[:40]:
+        if is_leaderboard(data):
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
         if room is None and not attributes.get(ATTR_TARGET_UID) and is_presence(data):
@@ -348,10 +350,10 @@ class Gateway:
         self, recipients: list[Connection], data: bytes, attributes: dict[str, str], published_s: float
     ) -> None:
         recipients = [c for c in recipients if self._keeping_up(c)]
-        frame_type = _frame_type(data)
-        with _fan_out_span(frame_type, attributes, len(recipients)):
+        kind = frame_type(data)
+        with _fan_out_span(kind, attributes, len(recipients)):
             broadcast(recipients, data.decode())
-        self.metrics.frames_out.labels(frame_type).inc(len(recipients))
+        self.metrics.frames_out.labels(kind).inc(len(recipients))
         self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
     def _pace_presence(self, session_id: str, data: bytes, attributes: dict[str, str]) -> None:
@@ -377,17 +379,17 @@ class Gateway:
         goes to its own user's sockets here, if this instance holds any."""
         sent: dict[str, int] = {}
         frames = split_bundle(data)
-        first_type = _frame_type(frames[0][1]) if frames else "bundle"
+        first_type = frame_type(frames[0][1]) if frames else "bundle"
         with _fan_out_span(first_type, attributes, 0) as span:
             for uid, frame in frames:
                 recipients = [c for c in self.rooms.recipients(session_id, uid, None) if self._keeping_up(c)]
                 if recipients:
                     broadcast(recipients, frame, text=True)
-                    frame_type = _frame_type(frame)
-                    sent[frame_type] = sent.get(frame_type, 0) + len(recipients)
+                    kind = frame_type(frame)
+                    sent[kind] = sent.get(kind, 0) + len(recipients)
             span.set_attribute("quiz.recipients", sum(sent.values()))
-        for frame_type, count in sent.items():
-            self.metrics.frames_out.labels(frame_type).inc(count)
+        for kind, count in sent.items():
+            self.metrics.frames_out.labels(kind).inc(count)
         if sent:
             self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
@@ -396,7 +398,7 @@ class Gateway:
         reach players as a flurry. At most one leaderboard per session per gap, the newest
         by version (boards travel unordered: an older one arriving late is dropped)."""
         pending = self.boards_pending.get(session_id)
-        if pending is not None and _board_version(pending) > _board_version(data):
+        if pending is not None and board_version(pending) > board_version(data):
             return
         self.boards_pending[session_id] = data
         if traceparent:
@@ -411,7 +413,7 @@ class Gateway:
     def _send_leaderboard(self, session_id: str) -> None:
         data = self.boards_pending.pop(session_id)
         traceparent = self.boards_trace.pop(session_id, None)
-        version = _board_version(data)
+        version = board_version(data)
         if version <= self.boards_version.get(session_id, -1):
             return  # flushes can publish out of window order: never show an older board
         self.boards_version[session_id] = version
@@ -430,17 +432,14 @@ class Gateway:
         """Each socket gets the board with its own `your_rank` in place of `ranks`. The
         functions encode the payload last and `ranks` last in it, so this only slices and
         splices bytes: the board is never decoded here."""
-        shared, ranks = _split_board(data)
-        rank_of = _rank_lookup(ranks, len(recipients))
+        shared, ranks = split_board(data)
+        rank_of = rank_lookup(ranks, len(recipients))
         frames: dict[int | None, bytes] = {}  # ties share a rank, and so a frame
         for conn in recipients:
             rank = rank_of(conn.uid)
             frame = frames.get(rank)
             if frame is None:
-                frame = frames[rank] = b'%s,"your_rank":%s}}' % (
-                    shared,
-                    b"null" if rank is None else b"%d" % rank,
-                )
+                frame = frames[rank] = with_rank(shared, rank)
             broadcast([conn], frame, text=True)
         self.metrics.frames_out.labels(ServerType.LEADERBOARD_UPDATED.value).inc(len(recipients))
 
@@ -539,44 +538,3 @@ def _ids(conn: Connection, **more: Any) -> dict[str, Any]:
 
 def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
     return SUBPROTOCOL if SUBPROTOCOL in offered else None
-
-
-def _split_board(data: bytes) -> tuple[bytes, bytes]:
-    """(the board up to its `ranks`, without the closing braces; the ranks' JSON). A board
-    from functions older than the payload-last encoding (a rolling deploy) is re-encoded."""
-    at = data.rfind(RANKS_SPLICE)
-    if at > 0 and data.endswith(b"}}}"):
-        return data[:at], data[at + len(RANKS_SPLICE) : -2]
-    frame = json.loads(data)
-    ranks = frame["payload"].pop(RANKS_KEY, {})
-    ordered = {k: v for k, v in frame.items() if k != "payload"} | {"payload": frame["payload"]}
-    return encode_frame(ordered).encode()[:-2], json.dumps(ranks, separators=(",", ":")).encode()
-
-
-def _rank_lookup(ranks: bytes, recipients: int) -> Callable[[str], int | None]:
-    """A socket's rank from the board's `ranks` object (`{"uid":rank,...}`; uids are
-    protocol ids, no quotes or escapes). For a few sockets each is found in the bytes;
-    for many, the object is parsed once (a 1,000-player object takes ~0.1 ms)."""
-    if recipients >= PARSE_RANKS_FROM:
-        return cast(Callable[[str], int | None], json.loads(ranks).get)
-
-    def find(uid: str) -> int | None:
-        at = ranks.find(b'"%s":' % uid.encode())
-        if at < 0:
-            return None
-        start = at + len(uid) + 3
-        stop = ranks.find(b",", start)
-        return int(ranks[start : stop if stop >= 0 else -1])
-
-    return find
-
-
-def _board_version(data: bytes) -> int:
-    match = re.search(rb'"version":(\d+)', data)
-    return int(match.group(1)) if match else -1
-
-
-def _frame_type(data: bytes) -> str:
-    """The type of an encoded server frame, which always comes first: {"type":"X",..."""
-    end = data.find(b'"', 9)
-    return data[9:end].decode() if data.startswith(b'{"type":"') and end > 9 else "unknown"

@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from gateway.server import PARSE_RANKS_FROM, _rank_lookup, _split_board
 from vocabquiz.domain.leaderboard import leaderboard_payload, rank_participants
 from vocabquiz.domain.model import Participant
 from vocabquiz.protocol import ServerType, encode_frame, server_frame
+from vocabquiz.protocol.boards import PARSE_RANKS_FROM, rank_lookup, split_board, with_rank
 
 TRICKY = 'Eve,"ranks":{"x":1}}}'  # a name that spells the splice point, escaped in JSON
 
@@ -26,9 +26,8 @@ def _board() -> dict[str, object]:
 
 
 def _spliced(data: bytes, uid: str, recipients: int = 1) -> dict[str, object]:
-    shared, ranks = _split_board(data)
-    rank = _rank_lookup(ranks, recipients)(uid)
-    return dict(json.loads(shared + b',"your_rank":%s}}' % (b"null" if rank is None else str(rank).encode())))
+    shared, ranks = split_board(data)
+    return dict(json.loads(with_rank(shared, rank_lookup(ranks, recipients)(uid))))
 
 
 def _expected(your_rank: int | None) -> dict[str, object]:

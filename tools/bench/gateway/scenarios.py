@@ -30,7 +30,7 @@ from bench.gateway.common import (
 from bench.gateway.control import ClientPool
 from bench.gateway.frames import BOARD_MARKER, leaderboard_event, session_joined
 from bench.gateway.stack import BenchStack
-from gateway.server import _split_board as split_board
+from vocabquiz.protocol.boards import split_board
 from vocabquiz.protocol.envelope import ATTR_ROOM, ATTR_SESSION_ID, ATTR_TARGET_CONNECTION, ROOM_ENTER
 
 Trigger = Callable[[str, int], Awaitable[Any]]  # (room, count): send `count` messages to a room
