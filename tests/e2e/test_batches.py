@@ -12,9 +12,8 @@ import pytest
 from google.cloud import firestore
 
 from devstack.stack import PROJECT_ID
-from vocabquiz.adapters.events import MemoryPublisher
+from vocabquiz.adapters.memory import MemoryPublisher, MemoryTaskQueue
 from vocabquiz.adapters.store import Store
-from vocabquiz.adapters.tasks import MemoryTaskQueue
 from vocabquiz.protocol.envelope import Command
 from vocabquiz.service.config import load_config
 from vocabquiz.service.game import Game

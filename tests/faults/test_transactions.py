@@ -20,9 +20,8 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from devstack.stack import PROJECT_ID
-from vocabquiz.adapters.events import MemoryPublisher
+from vocabquiz.adapters.memory import MemoryPublisher, MemoryTaskQueue
 from vocabquiz.adapters.store import Store
-from vocabquiz.adapters.tasks import MemoryTaskQueue
 from vocabquiz.domain.errors import Busy
 from vocabquiz.protocol import now_ms
 from vocabquiz.protocol.envelope import Command

@@ -156,8 +156,8 @@ def test_commands_reach_on_command_by_an_authenticated_push_with_a_dead_letter_t
 
 
 def test_terraform_declares_exactly_the_queues_the_code_creates_tasks_in() -> None:
-    from vocabquiz.adapters.tasks import flush_request, timer_request
     from vocabquiz.service.config import load_config
+    from vocabquiz.service.schedule import flush_request, timer_request
 
     config = load_config(_code_env(_env("functions")))
     used = {flush_request(config, f"session-{i}", 0).queue for i in range(2000)}

@@ -11,7 +11,7 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from devstack.stack import functions_main
-from vocabquiz.adapters.store import Store
+from vocabquiz.adapters import documents
 from vocabquiz.domain.errors import Busy
 from vocabquiz.service.api import create_app
 
@@ -31,7 +31,7 @@ class _Client:
 
 def test_a_transaction_that_stays_contended_is_busy() -> None:
     with pytest.raises(Busy, match="5 attempts"):
-        Store(_Client())._commit(_exhausted)  # type: ignore[arg-type]
+        documents.commit(_Client(), _exhausted)  # type: ignore[arg-type]
 
 
 def test_any_other_value_error_in_a_transaction_is_not_busy() -> None:
@@ -39,7 +39,7 @@ def test_any_other_value_error_in_a_transaction_is_not_busy() -> None:
         raise ValueError("a bug")
 
     with pytest.raises(ValueError, match="a bug"):
-        Store(_Client())._commit(broken)  # type: ignore[arg-type]
+        documents.commit(_Client(), broken)  # type: ignore[arg-type]
 
 
 class _BusyGame:

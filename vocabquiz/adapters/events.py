@@ -1,22 +1,15 @@
-"""Publishing events to `quiz-events`, and an in-memory twin for tests."""
+"""Publishing events to `quiz-events` (the EventPublisher port; its twin is in memory.py)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Protocol
 
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from opentelemetry.trace import SpanKind
 
 from vocabquiz.observability import tracing
 from vocabquiz.protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, encode_bundle
-
-
-class EventPublisher(Protocol):
-    def publish(self, events: Sequence[Event]) -> None:
-        """Publish all events and return once Pub/Sub has accepted every one."""
-
 
 # One Pub/Sub message: (ordering key, data, attributes).
 Message = tuple[str, bytes, dict[str, str]]
@@ -81,11 +74,3 @@ class PubSubPublisher:
                 if ordering_key:
                     self.client.resume_publish(self.topic_path, ordering_key)
                 raise
-
-
-class MemoryPublisher:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-
-    def publish(self, events: Sequence[Event]) -> None:
-        self.events.extend(events)

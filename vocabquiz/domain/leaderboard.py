@@ -33,16 +33,24 @@ def rank_participants(participants: Iterable[Participant]) -> list[Ranked]:
     return ranked
 
 
+def leaderboard_row(r: Ranked) -> dict[str, object]:
+    """One row of a live board or the final standings, as on the wire."""
+    return {"rank": r.rank, "user_id": r.uid, "username": r.username, "score": r.score}
+
+
+def rank_behind(players_ahead: int) -> int:
+    """A score's competition rank, from how many players are strictly ahead of it: the
+    rank `rank_participants` gives it (the store counts those ahead without reading all)."""
+    return 1 + players_ahead
+
+
 def leaderboard_payload(session_id: str, version: int, ranked: list[Ranked]) -> dict[str, object]:
     """The shared part of LEADERBOARD_UPDATED; the gateway replaces `ranks` (kept last:
     it splices there) with each socket's own `your_rank`."""
     return {
         "session_id": session_id,
         "version": version,
-        "leaderboard": [
-            {"rank": r.rank, "user_id": r.uid, "username": r.username, "score": r.score}
-            for r in ranked[:LIVE_TOP_N]
-        ],
+        "leaderboard": [leaderboard_row(r) for r in ranked[:LIVE_TOP_N]],
         "total_participants": len(ranked),
         "ranks": {r.uid: r.rank for r in ranked},
     }

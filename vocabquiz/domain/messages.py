@@ -8,14 +8,22 @@ from collections.abc import Iterable
 from typing import Any
 
 from vocabquiz.domain import judging
-from vocabquiz.domain.leaderboard import TOP_N, Ranked
+from vocabquiz.domain.leaderboard import TOP_N, Ranked, leaderboard_row
 from vocabquiz.domain.model import Kind, Participant, Question, Quiz, Session, Timing, Verdict
 from vocabquiz.protocol import ServerType, format_timestamp, server_frame
+from vocabquiz.protocol.types import ServerFrame
 
 
 def session_joined(
-    session: Session, participant: Participant, participant_count: int, quiz: Quiz
-) -> dict[str, Any]:
+    session: Session,
+    participant: Participant,
+    participant_count: int,
+    quiz: Quiz,
+    *,
+    your_rank: int,
+    answered_current: bool,
+) -> ServerFrame:
+    """To a player's own connection on joining or rejoining: where they stand."""
     return server_frame(
         ServerType.SESSION_JOINED,
         {
@@ -28,30 +36,49 @@ def session_joined(
             "username": participant.username,
             "your_score": participant.score,
             "question_count": session.question_count,
+            "your_rank": your_rank,
+            "answered_current": answered_current,
         },
     )
 
 
-def user_joined(participant: Participant, participant_count: int) -> dict[str, Any]:
-    return _presence(ServerType.USER_JOINED, participant, participant_count)
+def host_joined(session: Session, quiz: Quiz, ranked: list[Ranked]) -> ServerFrame:
+    """To the host's connection on watching: every participant, ranked."""
+    return server_frame(
+        ServerType.SESSION_JOINED,
+        {
+            "session_id": session.id,
+            "quiz_id": session.quiz_id,
+            "quiz_title": quiz.title,
+            "status": session.status.value,
+            "role": "host",
+            "participant_count": len(ranked),
+            "question_count": session.question_count,
+            "participants": [{"user_id": r.uid, "username": r.username, "score": r.score} for r in ranked],
+        },
+    )
 
 
-def user_left(participant: Participant, participant_count: int) -> dict[str, Any]:
-    return _presence(ServerType.USER_LEFT, participant, participant_count)
+def user_joined(participant: Participant, participant_count: int) -> ServerFrame:
+    return server_frame(ServerType.USER_JOINED, _presence(participant, participant_count))
 
 
-def _presence(frame_type: ServerType, participant: Participant, participant_count: int) -> dict[str, Any]:
-    payload = {
+def user_left(participant: Participant, participant_count: int, *, kicked: bool = False) -> ServerFrame:
+    payload = _presence(participant, participant_count) | ({"kicked": True} if kicked else {})
+    return server_frame(ServerType.USER_LEFT, payload)
+
+
+def _presence(participant: Participant, participant_count: int) -> dict[str, Any]:
+    return {
         "user_id": participant.uid,
         "username": participant.username,
         "participant_count": participant_count,
     }
-    return server_frame(frame_type, payload)
 
 
 def score_updated(
     answer_id: str, participant: Participant, question_id: str, verdict: Verdict
-) -> dict[str, Any]:
+) -> ServerFrame:
     return server_frame(
         ServerType.SCORE_UPDATED,
         {
@@ -66,7 +93,7 @@ def score_updated(
     )
 
 
-def question_started(session: Session, quiz: Quiz, timing: Timing) -> dict[str, Any]:
+def question_started(session: Session, quiz: Quiz, timing: Timing) -> ServerFrame:
     question = quiz.questions[timing.index]
     return server_frame(
         ServerType.QUESTION_STARTED,
@@ -105,7 +132,7 @@ def question_stats(question: Question, answers: Iterable[tuple[str, bool]]) -> d
     }
 
 
-def answer_stats(session: Session, timing: Timing, stats: dict[str, Any]) -> dict[str, Any]:
+def answer_stats(session: Session, timing: Timing, stats: dict[str, Any]) -> ServerFrame:
     """For the host while a question is open; superseded by QUESTION_ENDED's final stats."""
     return server_frame(
         ServerType.ANSWER_STATS,
@@ -115,7 +142,7 @@ def answer_stats(session: Session, timing: Timing, stats: dict[str, Any]) -> dic
 
 def question_ended(
     session: Session, question: Question, timing: Timing, stats: dict[str, Any]
-) -> dict[str, Any]:
+) -> ServerFrame:
     return server_frame(
         ServerType.QUESTION_ENDED,
         {
@@ -130,15 +157,12 @@ def question_ended(
     )
 
 
-def session_ended(session: Session, ranked: list[Ranked]) -> dict[str, Any]:
+def session_ended(session: Session, ranked: list[Ranked]) -> ServerFrame:
     return server_frame(
         ServerType.SESSION_ENDED,
         {
             "session_id": session.id,
-            "standings": [
-                {"rank": r.rank, "user_id": r.uid, "username": r.username, "score": r.score}
-                for r in ranked[:TOP_N]
-            ],
+            "standings": [leaderboard_row(r) for r in ranked[:TOP_N]],
             "total_participants": len(ranked),
         },
         message_id=f"end-{session.id}",

@@ -18,6 +18,7 @@ from vocabquiz.domain.model import Session
 from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
 from vocabquiz.domain.results import players_csv
 from vocabquiz.protocol import ErrorCode
+from vocabquiz.service.game import Game
 
 log = logging.getLogger("quiz.api")
 
@@ -35,7 +36,7 @@ MAX_PARTICIPANTS_LIMIT = 10_000
 
 
 def create_app(
-    game_factory: Callable[[], Any], verify_token: Callable[[str], str], allowed_origins: frozenset[str]
+    game_factory: Callable[[], Game], verify_token: Callable[[str], str], allowed_origins: frozenset[str]
 ) -> flask.Flask:
     """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid;
     `allowed_origins` are the exact browser origins (the web client's) given CORS access."""
@@ -95,7 +96,7 @@ def create_app(
     @app.get("/api/v1/quizzes")
     def list_quizzes() -> Any:
         caller()
-        return {"quizzes": game_factory().store.list_quizzes()}
+        return {"quizzes": game_factory().list_quizzes()}
 
     @app.post("/api/v1/quizzes")
     def upload_quiz() -> Any:
@@ -105,7 +106,7 @@ def create_app(
             quiz = load_quiz_text(flask.request.get_data(as_text=True), "body")
         except QuizFileError as exc:
             raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
-        game_factory().store.save_quiz(quiz, owner_uid=uid)
+        game_factory().upload_quiz(quiz, owner_uid=uid)
         return {
             "quiz_id": quiz.id,
             "title": quiz.title,
@@ -131,7 +132,7 @@ def create_app(
     @app.get("/api/v1/sessions/<session_id>")
     def get_session(session_id: str) -> Any:
         caller()
-        return _session_json(game_factory().store.get_session(session_id))
+        return _session_json(game_factory().session(session_id))
 
     @app.post("/api/v1/sessions/<session_id>/start")
     def start(session_id: str) -> Any:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
-from vocabquiz.adapters.store import Store
 from vocabquiz.domain.model import Participant
+from vocabquiz.service.ports import Store
 
 FULL_REFRESH_MS = 10_000
 # Each read asks again for what changed shortly before the last read time: the emulator

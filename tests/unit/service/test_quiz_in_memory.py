@@ -1,0 +1,149 @@
+"""A whole quiz played through `Game` on the in-memory twins, in one process with no
+emulator: joins, answers (a redelivery, a second attempt, one after the reveal), an early
+reveal by the host, a timer's reveal at the deadline, a kick, the end and the results."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.service.conftest import Table, frames_of
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.scoring import GRACE_MS
+from vocabquiz.protocol import ErrorCode
+
+
+def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
+    game = table.game
+    session = game.create_session("vocab-101", "host", max_participants=10, auto_advance=True)
+    code = session.id
+
+    for n, (uid, name) in enumerate([("ann", "Ann"), ("ben", "Ben"), ("cal", "Cal")], start=1):
+        table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=name))
+        events = table.take()
+        (welcome,) = frames_of(events, "SESSION_JOINED", uid)
+        assert (welcome["participant_count"], welcome["your_rank"], welcome["username"]) == (n, 1, name)
+        assert frames_of(events, "USER_JOINED")[0]["participant_count"] == n
+    table.send("dan", table.frame("JOIN_SESSION", session_id=code, username="ann"))
+    assert frames_of(table.take(), "ERROR", "dan")[0]["code"] == ErrorCode.NAME_TAKEN
+
+    game.start(code, "host")
+    (started,) = frames_of(table.take(), "QUESTION_STARTED")
+    assert started["question"]["question_id"] == "q1" and "accepted" not in started["question"]
+
+    # q1: Ann right after 2.5 s (10 + a bonus of 5 - 1), Ben wrong; Ann's answer arrives
+    # twice (a redelivery: the same score again), then she tries again (refused).
+    table.advance(2500)
+    first = table.frame("SUBMIT_ANSWER", "a1", session_id=code, question_id="q1", answer="elated")
+    table.send("ann", first)
+    table.send("ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary"))
+    table.send("ann", first)
+    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary"))
+    events = table.take()
+    assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [14, 14]
+    assert [s["is_correct"] for s in frames_of(events, "SCORE_UPDATED", "ben")] == [False]
+    assert [e["code"] for e in frames_of(events, "ERROR", "ann")] == [ErrorCode.ALREADY_ANSWERED]
+
+    # The host reveals early; Cal's answer after the reveal is refused.
+    table.advance(500)
+    game.next_question(code, "host")
+    (ended,) = frames_of(table.take(), "QUESTION_ENDED")
+    assert ended["accepted_answers"] == ["elated"]
+    assert (ended["stats"]["answered"], ended["stats"]["correct"]) == (2, 1)
+    table.advance(1)
+    table.send("cal", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated"))
+    assert frames_of(table.take(), "ERROR", "cal")[0]["code"] == ErrorCode.QUESTION_CLOSED
+
+    # The reveal's pause passes; the timer opens q2. Cal is right after 1 s (10 + 5);
+    # the deadline timer reveals q2 once the deadline and its grace have passed.
+    table.advance(game.config.reveal_pause_ms)
+    (started,) = frames_of(table.take(), "QUESTION_STARTED")
+    assert started["question"]["question_id"] == "q2"
+    table.advance(1000)
+    table.send("cal", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q2", answer="concise"))
+    assert frames_of(table.take(), "SCORE_UPDATED", "cal")[0]["new_score"] == 15
+    table.advance(started["deadline_ms"] - table.clock() + GRACE_MS)
+    events = table.take()
+    assert [e["question_id"] for e in frames_of(events, "QUESTION_ENDED")] == ["q2"]
+    boards = frames_of(events, "LEADERBOARD_UPDATED")
+    assert [(r["username"], r["rank"], r["score"]) for r in boards[-1]["leaderboard"]] == [
+        ("Cal", 1, 15),
+        ("Ann", 2, 14),
+        ("Ben", 3, 0),
+    ]
+    assert table.store.leaderboard_snapshot(code) is not None
+
+    # The host removes Ben: told KICKED, the others see him leave, and he cannot return.
+    game.kick(code, "host", "ben")
+    events = table.take()
+    assert frames_of(events, "ERROR", "ben")[0]["code"] == ErrorCode.KICKED
+    assert frames_of(events, "USER_LEFT")[0] == {
+        "user_id": "ben",
+        "username": "Ben",
+        "participant_count": 2,
+        "kicked": True,
+    }
+    table.send("ben", table.frame("JOIN_SESSION", session_id=code, username="Ben"))
+    assert frames_of(table.take(), "ERROR", "ben")[0]["code"] == ErrorCode.KICKED
+
+    game.end(code, "host")
+    (final,) = frames_of(table.take(), "SESSION_ENDED")
+    assert [(r["username"], r["rank"]) for r in final["standings"]] == [("Cal", 1), ("Ann", 2)]
+
+    results = game.results(code, "host")
+    assert [(p["username"], p["score"], p["correct_count"]) for p in results["players"]] == [
+        ("Cal", 15, 1),
+        ("Ann", 14, 1),
+    ]
+    q1, q2 = results["questions"][:2]
+    assert (q1["answered"], q1["correct"], q2["answered"], q2["correct"]) == (1, 1, 1, 1)  # Ben's is gone
+    with pytest.raises(GameError) as refused:
+        game.results(code, "ann")
+    assert refused.value.code is ErrorCode.NOT_HOST
+
+
+def test_a_player_back_on_a_new_socket_is_not_marked_away_by_the_old_one(table: Table) -> None:
+    code = table.game.create_session("vocab-101", "host", 10, True).id
+    join = table.frame("JOIN_SESSION", session_id=code, username="Ann")
+    table.send("ann", join, connection_id="old")
+    table.send("ann", table.frame("REJOIN", session_id=code), connection_id="new")
+    table.take()
+    table.send("ann", table.frame("LEAVE_SESSION", session_id=code), connection_id="old", disconnected=True)
+    assert table.take() == []
+    assert table.store.participant(code, "ann").connected
+
+
+def test_a_full_session_refuses_a_newcomer_but_welcomes_a_seated_player_back(table: Table) -> None:
+    code = table.game.create_session("vocab-101", "host", 1, True).id
+    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
+    table.send("ben", table.frame("JOIN_SESSION", session_id=code, username="Ben"))
+    assert frames_of(table.take(), "ERROR", "ben")[0]["code"] == ErrorCode.SESSION_FULL
+    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Annie"))
+    (welcome,) = frames_of(table.take(), "SESSION_JOINED", "ann")
+    assert (welcome["username"], welcome["participant_count"]) == ("Annie", 1)
+
+
+def test_a_batch_stores_each_players_first_answer_once(table: Table) -> None:
+    game = table.game
+    code = game.create_session("vocab-101", "host", 10, False).id
+    for uid in ("ann", "ben"):
+        table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=uid.title()))
+    game.start(code, "host")
+    table.advance(1000)
+    table.take()
+    answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id="q1", answer="elated")
+    batch = [
+        table.command("ann", answer),
+        table.command(
+            "ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated")
+        ),
+        table.command("ann", answer),  # the same message twice in one batch: one answer
+        table.command("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary")),
+    ]
+    game.handle_commands(batch)
+    events = table.take()
+    assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [15]
+    assert [e["code"] for e in frames_of(events, "ERROR", "ann")] == [ErrorCode.ALREADY_ANSWERED]
+    assert table.store.participant(code, "ann").answered_count == 1
+    game.handle_commands(batch[:2])  # the whole batch delivered again: replayed, not re-scored
+    assert [s["new_score"] for s in frames_of(table.take(), "SCORE_UPDATED")] == [15, 15]
+    assert table.store.participant(code, "ben").score == 15
