@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from vocabquiz.domain.leaderboard import LIVE_TOP_N, leaderboard_payload, rank_participants
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vocabquiz.domain.leaderboard import LIVE_TOP_N, leaderboard_payload, rank_behind, rank_participants
 from vocabquiz.domain.model import Participant
 
 
@@ -33,3 +36,10 @@ def test_live_payload_carries_the_top_10_and_every_players_rank() -> None:
     assert payload["ranks"]["p000"] == 250  # type: ignore[index]
     assert payload["leaderboard"][0] == {"rank": 1, "user_id": "p249", "username": "P249", "score": 249}  # type: ignore[index]
     assert payload["version"] == 7
+
+
+@given(st.lists(st.integers(0, 50), max_size=30))
+def test_rank_from_players_ahead_is_the_rank_of_the_full_ranking(scores: list[int]) -> None:
+    players = [Participant(f"p{n}", f"P{n}", score=s) for n, s in enumerate(scores)]
+    for r in rank_participants(players):
+        assert rank_behind(sum(1 for p in players if p.score > r.score)) == r.rank

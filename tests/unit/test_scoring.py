@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from vocabquiz.domain import scoring
 from vocabquiz.domain.errors import GameError
-from vocabquiz.domain.model import Kind, NewAnswer, Question, Timing, Verdict
+from vocabquiz.domain.model import (
+    Kind,
+    NewAnswer,
+    Participant,
+    Question,
+    Quiz,
+    Session,
+    Status,
+    Timing,
+    Verdict,
+)
 from vocabquiz.domain.scoring import GRACE_MS, first_answers, judge_answer, one_per_player, points_for
 from vocabquiz.protocol import ErrorCode
 
@@ -86,3 +97,43 @@ def test_batch_rounds_hold_each_player_at_most_once_in_arrival_order() -> None:
         _answer("a", "q3", "4"),
     )
     assert one_per_player([a1, a2, b1, a3], uid=lambda a: a.uid) == [[a1, b1], [a2], [a3]]
+
+
+def test_a_scored_answer_moves_the_players_totals_and_the_time_of_their_score() -> None:
+    right = NewAnswer("ann", "q1", "x", Verdict(True, 14, 2500), 1_000, "ann/m1")
+    wrong = NewAnswer("ann", "q2", "y", Verdict(False, 0, 900), 2_000, "ann/m2")
+    before = Participant("ann", "Ann", score=10, correct_count=1, answered_count=1, score_reached_at_ms=500)
+    after = scoring.apply_totals(before, scoring.totals_change(right))
+    assert (after.score, after.correct_count, after.answered_count, after.score_reached_at_ms) == (
+        24,
+        2,
+        2,
+        1_000,
+    )
+    later = scoring.apply_totals(after, scoring.totals_change(wrong))
+    assert (later.score, later.correct_count, later.answered_count, later.score_reached_at_ms) == (
+        24,
+        2,
+        3,
+        1_000,
+    )
+
+
+def test_a_stored_answer_is_replayed_for_the_same_message_and_refused_for_another() -> None:
+    scoring.require_same_message("ann/m1", "ann/m1")
+    with pytest.raises(GameError) as refused:
+        scoring.require_same_message("ann/m1", "ann/m2")
+    assert refused.value.code is ErrorCode.ALREADY_ANSWERED
+
+
+def test_an_answer_to_a_question_the_quiz_lacks_or_not_yet_open_is_refused() -> None:
+    quiz = Quiz("quiz", "Quiz", (QUESTION,))
+    session = Session("S", "quiz", "host", Status.ACTIVE, 10, 1, True, 0)
+    with pytest.raises(GameError) as missing:
+        scoring.judge(session, quiz, "ann", "nope", "x", 10, "ann/m")
+    with pytest.raises(GameError) as not_open:
+        scoring.judge(session, quiz, "ann", QUESTION.id, "x", 10, "ann/m")
+    assert (missing.value.code, not_open.value.code) == (
+        ErrorCode.INVALID_QUESTION,
+        ErrorCode.QUESTION_CLOSED,
+    )
