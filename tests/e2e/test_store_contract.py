@@ -1,0 +1,171 @@
+"""The Store port's promises, held by both of its adapters: the Firestore store (on the
+emulator) and its in-memory twin. A promise the twin broke would let the in-process
+service tests pass where the deployed service fails."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from vocabquiz.adapters.memory import MemoryStore
+from vocabquiz.domain import scoring
+from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.model import Kind, NewAnswer, Question, Quiz, Session, Verdict
+from vocabquiz.protocol import ErrorCode, now_ms
+from vocabquiz.service import ports
+
+QUIZ = Quiz(
+    "contract",
+    "Contract",
+    (
+        Question("q1", Kind.CHOICE, "Pick", ("yes", "no"), ("yes",)),
+        Question("q2", Kind.TYPED, "Cat?", (), ("cat",)),
+    ),
+)
+
+
+@pytest.fixture(params=["memory", pytest.param("firestore", marks=pytest.mark.stack)])
+def store(request: pytest.FixtureRequest) -> ports.Store:
+    if request.param == "memory":
+        return MemoryStore()
+    from google.cloud import firestore
+
+    from devstack.stack import PROJECT_ID
+    from vocabquiz.adapters.store import Store
+
+    request.getfixturevalue("stack")
+    return Store(firestore.Client(project=PROJECT_ID))
+
+
+def _session(store: ports.Store, seats: int = 10) -> Session:
+    quiz = dataclasses.replace(QUIZ, id=f"contract-{uuid.uuid4().hex[:8]}")
+    store.save_quiz(quiz)
+    return store.create_session(quiz, "host", seats, False, now_ms())
+
+
+def _code(call: Callable[[], object]) -> ErrorCode:
+    with pytest.raises(GameError) as refused:
+        call()
+    return refused.value.code
+
+
+def _answer(uid: str, question_id: str, points: int, message: str = "m") -> NewAnswer:
+    return NewAnswer(uid, question_id, "yes", Verdict(points > 0, points, 1000), now_ms(), f"{uid}/{message}")
+
+
+def _open(store: ports.Store, session: Session) -> Session:
+    from vocabquiz.domain import lifecycle
+
+    _, after = store.transition(session.id, lambda s: lifecycle.start(s, QUIZ, now_ms()))
+    assert after is not None
+    return after
+
+
+def test_store_seats_welcomes_back_and_refuses_as_admission_decides(store: ports.Store) -> None:
+    session = _session(store, seats=2)
+    first = store.join(session.id, "ann", "Ann", now_ms(), "c1")
+    assert (first.is_new, first.participant_count, first.participant.username) == (True, 1, "Ann")
+    assert _code(lambda: store.join(session.id, "ben", "Ann", now_ms())) is ErrorCode.NAME_TAKEN
+    store.join(session.id, "ben", "Ben", now_ms())
+    assert _code(lambda: store.join(session.id, "cal", "Cal", now_ms())) is ErrorCode.SESSION_FULL
+    back = store.join(session.id, "ann", "Annie", now_ms(), "c2")
+    assert (back.is_new, back.participant_count, back.participant.username) == (False, 2, "Annie")
+    store.join(session.id, "ben", "Ann", now_ms())  # Ann's old name is free again
+    assert _code(lambda: store.join("NOSUCH", "ann", "Ann", now_ms())) is ErrorCode.INVALID_SESSION
+
+
+def test_store_kick_frees_the_seat_bans_and_shows_as_removed_since(store: ports.Store) -> None:
+    session = _session(store)
+    store.join(session.id, "ann", "Ann", now_ms())
+    store.join(session.id, "ben", "Ben", now_ms())
+    _, _, since = store.participants_changed(session.id, None)
+    assert since is not None
+    kicked = store.kick(session.id, "ben")
+    assert kicked.username == "Ben"
+    changed, removed, _ = store.participants_changed(session.id, since)
+    assert "ben" in removed and "ben" not in {p.uid for p in changed}
+    assert [p.uid for p in store.participants(session.id)] == ["ann"]
+    assert _code(lambda: store.join(session.id, "ben", "Ben", now_ms())) is ErrorCode.KICKED
+    assert _code(lambda: store.kick(session.id, "ben")) is ErrorCode.NOT_JOINED
+
+
+def test_store_marks_away_only_from_the_current_connection(store: ports.Store) -> None:
+    session = _session(store)
+    store.join(session.id, "ann", "Ann", now_ms(), "old")
+    participant, count, was_connected = store.set_connected(session.id, "ann", True, "new")
+    assert (participant.connected, count, was_connected) == (True, 1, True)
+    assert store.disconnect(session.id, "ann", "old") is None
+    away = store.disconnect(session.id, "ann", "new")
+    assert away is not None and not away[0].connected
+    assert store.disconnect(session.id, "ann", "new") is None
+
+
+def test_store_transition_applies_a_change_or_nothing(store: ports.Store) -> None:
+    session = _session(store)
+    before, after = store.transition(session.id, lambda s: None)
+    assert (before, after) == (session, None)
+    opened = _open(store, session)
+    assert store.get_session(session.id) == opened
+
+
+def test_store_commits_a_batch_whole_or_refuses_it_whole(store: ports.Store) -> None:
+    session = _session(store)
+    for uid in ("ann", "ben"):
+        store.join(session.id, uid, uid.title(), now_ms())
+    totals = store.commit_answers(session.id, [_answer("ann", "q1", 15), _answer("ben", "q1", 0)])
+    assert [(p.uid, p.score, p.correct_count, p.answered_count) for p in totals] == [
+        ("ann", 15, 1, 1),
+        ("ben", 0, 0, 1),
+    ]
+    with pytest.raises(ports.AnswersRefused):  # ann answered q1 already: ben's q2 is not stored either
+        store.commit_answers(session.id, [_answer("ben", "q2", 12), _answer("ann", "q1", 15, "again")])
+    with pytest.raises(ports.AnswersRefused):  # cal is not seated
+        store.commit_answers(session.id, [_answer("cal", "q1", 15)])
+    assert not store.has_answered(session.id, "ben", "q2")
+    assert store.participant(session.id, "ben").answered_count == 1
+    stored = store.stored_answers(session.id, [("ann", "q1"), ("ben", "q2")])
+    assert list(stored) == ["ann_q1"]
+    assert (stored["ann_q1"].message_id, stored["ann_q1"].score_after) == ("ann/m", 15)
+    assert store.players_ahead(session.id, 0) == 1 and store.players_ahead(session.id, 15) == 0
+
+
+def test_store_scores_one_answer_once_and_replays_it(store: ports.Store) -> None:
+    session = _open(store, _session(store))
+    store.join(session.id, "ann", "Ann", now_ms())
+    store.commit_answers(session.id, [_answer("ann", "q2", 12)])
+
+    def judge(read: Session) -> NewAnswer:
+        assert read.open_question is not None and read.open_question.question_id == "q1"
+        return scoring.judge(
+            read, QUIZ, "ann", "q1", "yes", read.open_question.started_at_ms + 1000, "ann/m1"
+        )
+
+    first = store.score_answer(session.id, "ann", "q1", "ann/m1", judge)
+    assert (first.replayed, first.participant.score, first.verdict.points) == (False, 27, 15)
+    again = store.score_answer(session.id, "ann", "q1", "ann/m1", judge)
+    assert (again.replayed, again.participant.score, again.verdict) == (True, 27, first.verdict)
+    batched = store.score_answer(session.id, "ann", "q2", "ann/m", judge)  # stored by a batch commit
+    assert (batched.replayed, batched.participant.score) == (True, 12)
+    assert (
+        _code(lambda: store.score_answer(session.id, "ann", "q1", "ann/m2", judge))
+        is ErrorCode.ALREADY_ANSWERED
+    )
+    assert _code(lambda: store.score_answer(session.id, "zed", "q1", "zed/m", judge)) is ErrorCode.NOT_JOINED
+    assert store.participant(session.id, "ann").answered_count == 2
+    assert sorted(store.answers_to(session.id, "q1")) == [("yes", True)]
+
+
+def test_store_reads_what_changed_since_a_read(store: ports.Store) -> None:
+    session = _session(store)
+    store.join(session.id, "ann", "Ann", now_ms())
+    store.join(session.id, "ben", "Ben", now_ms())
+    everyone, _, read_time = store.participants_changed(session.id, None)
+    assert {p.uid for p in everyone} == {"ann", "ben"} and read_time is not None
+    store.commit_answers(session.id, [_answer("ben", "q1", 15)])
+    changed, removed, _ = store.participants_changed(session.id, read_time)
+    assert [(p.uid, p.score) for p in changed] == [("ben", 15)] and not removed
+    answers, _ = store.answers_changed(session.id, "q1", read_time)
+    assert list(answers.values()) == [("yes", True)]
