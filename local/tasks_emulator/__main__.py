@@ -11,14 +11,15 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 
 import grpc
 
-from tasks_emulator import logs
 from tasks_emulator.dispatcher import Dispatcher, make_http_client
 from tasks_emulator.policy import US
 from tasks_emulator.service import CloudTasksService
 from tasks_emulator.store import DEFAULT_TOMBSTONE_US, Store
+from vocabquiz.observability import logs
 
 log = logging.getLogger("tasks_emulator")
 
@@ -56,14 +57,14 @@ async def serve(args: argparse.Namespace) -> int:
     else:
         error = "port not bound"
     if not port:
-        log.error("cannot listen", extra={"fields": {"address": address, "error": error}})
+        log.error("cannot listen", extra={"json_fields": {"address": address, "error": error}})
         await dispatcher.aclose()
         return 1
     await server.start()
     log.info(
         "Cloud Tasks emulator listening",
         extra={
-            "fields": {
+            "json_fields": {
                 "host": args.host,
                 "port": port,
                 "tombstone_seconds": args.tombstone_seconds,
@@ -84,7 +85,9 @@ async def serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logs.setup(args.log_level)
+    logs.configure(args.log_level, stream=sys.stderr)  # the same JSON lines as every component's
+    for noisy in ("aiohttp", "grpc", "asyncio"):  # their debug chatter would drown ours
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
     return asyncio.run(serve(args))
 
 

@@ -100,7 +100,7 @@ class Dispatcher:
                     return  # queue deleted
                 await self._sleep(event, result)
         except Exception:  # a bug here must not silently stop a queue
-            log.exception("queue loop crashed", extra={"fields": {"queue": queue}})
+            log.exception("queue loop crashed", extra={"json_fields": {"queue": queue}})
             raise
         finally:
             if self._wakeups.get(queue) is event:
@@ -136,7 +136,7 @@ class Dispatcher:
         level = logging.DEBUG if verdict.kind in ("succeeded", "gone") else logging.INFO
         if verdict.kind == "dropped":
             level = logging.WARNING
-        log.log(level, "task attempt finished", extra={"fields": fields})
+        log.log(level, "task attempt finished", extra={"json_fields": fields})
         self.notify(started.ticket.queue)
 
     async def _send(self, request: OutboundRequest) -> Outcome:

@@ -202,11 +202,11 @@ def _guard(method: str, fn: Callable[[Any], Any]) -> Callable[[Any, Any], Awaita
         except EmulatorError as exc:
             log.debug(
                 "request refused",
-                extra={"fields": {"method": method, "code": exc.code, "error": exc.message}},
+                extra={"json_fields": {"method": method, "code": exc.code, "error": exc.message}},
             )
             await context.abort(getattr(grpc.StatusCode, exc.code), exc.message)
         except Exception:
-            log.exception("handler failed", extra={"fields": {"method": method}})
+            log.exception("handler failed", extra={"json_fields": {"method": method}})
             await context.abort(grpc.StatusCode.INTERNAL, f"emulator error in {method}")
 
     return handler

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TextIO
 
 from opentelemetry import trace
 
@@ -58,11 +58,12 @@ def bind(**ids: Any) -> Iterator[None]:
         _bound.reset(token)
 
 
-def configure(level: str = "INFO", project_id: str = "") -> None:
-    """Route the root logger to stdout as JSON lines (Cloud Run and Functions read stdout)."""
+def configure(level: str = "INFO", project_id: str = "", stream: TextIO | None = None) -> None:
+    """Route the root logger to stdout (or `stream`) as JSON lines (Cloud Run and
+    Functions read stdout). Call sites pass their fields as `extra={"json_fields": {...}}`."""
     # The lines carry no file or line number; without this, logging walks the stack of
     # every call, and a coroutine that logs keeps its frame object alive as long as it runs.
     logging._srcfile = None
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(project_id))
     logging.basicConfig(level=level, handlers=[handler], force=True)
