@@ -24,39 +24,37 @@ def session_joined(
     answered_current: bool,
 ) -> ServerFrame:
     """To a player's own connection on joining or rejoining: where they stand."""
-    return server_frame(
-        ServerType.SESSION_JOINED,
-        {
-            "session_id": session.id,
-            "quiz_id": session.quiz_id,
-            "quiz_title": quiz.title,
-            "status": session.status.value,
-            "participant_count": participant_count,
-            "user_id": participant.uid,
-            "username": participant.username,
-            "your_score": participant.score,
-            "question_count": session.question_count,
-            "your_rank": your_rank,
-            "answered_current": answered_current,
-        },
-    )
+    mine = {
+        "participant_count": participant_count,
+        "user_id": participant.uid,
+        "username": participant.username,
+        "your_score": participant.score,
+        "question_count": session.question_count,
+        "your_rank": your_rank,
+        "answered_current": answered_current,
+    }
+    return server_frame(ServerType.SESSION_JOINED, _joined(session, quiz) | mine)
 
 
 def host_joined(session: Session, quiz: Quiz, ranked: list[Ranked]) -> ServerFrame:
     """To the host's connection on watching: every participant, ranked."""
-    return server_frame(
-        ServerType.SESSION_JOINED,
-        {
-            "session_id": session.id,
-            "quiz_id": session.quiz_id,
-            "quiz_title": quiz.title,
-            "status": session.status.value,
-            "role": "host",
-            "participant_count": len(ranked),
-            "question_count": session.question_count,
-            "participants": [{"user_id": r.uid, "username": r.username, "score": r.score} for r in ranked],
-        },
-    )
+    everyone = {
+        "role": "host",
+        "participant_count": len(ranked),
+        "question_count": session.question_count,
+        "participants": [{"user_id": r.uid, "username": r.username, "score": r.score} for r in ranked],
+    }
+    return server_frame(ServerType.SESSION_JOINED, _joined(session, quiz) | everyone)
+
+
+def _joined(session: Session, quiz: Quiz) -> dict[str, Any]:
+    """What every SESSION_JOINED starts with: the session and its quiz."""
+    return {
+        "session_id": session.id,
+        "quiz_id": session.quiz_id,
+        "quiz_title": quiz.title,
+        "status": session.status.value,
+    }
 
 
 def user_joined(participant: Participant, participant_count: int) -> ServerFrame:
