@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-US = 1_000_000
+from vocabquiz import limits
+
+US = limits.US_PER_S
 
 MAX_DISPATCHES_PER_SECOND = 500.0
 MAX_CONCURRENT_DISPATCHES = 5000
@@ -79,28 +81,20 @@ def may_retry(policy: RetryPolicy, attempts: int, first_attempt_us: int, now_us:
 
 
 class TokenBucket:
-    """The token bucket RateLimits describes: one token per dispatch,
-    refilled at max_dispatches_per_second up to max_burst_size."""
+    """The token bucket RateLimits describes, one per queue: one token per dispatch,
+    refilled at max_dispatches_per_second up to max_burst_size. The arithmetic is
+    vocabquiz.limits.TokenBucket (the gateway's too); this sizes it from a RatePolicy and
+    answers in the dispatcher's terms."""
 
     def __init__(self, policy: RatePolicy, now_us: int) -> None:
-        self._rate = policy.max_dispatches_per_second
-        self._burst = float(policy.max_burst_size)
-        self._tokens = self._burst
-        self._stamp = now_us
+        self._bucket = limits.TokenBucket(policy.max_dispatches_per_second, policy.max_burst_size, now_us)
 
     def reconfigure(self, policy: RatePolicy) -> None:
-        self._rate = policy.max_dispatches_per_second
-        self._burst = float(policy.max_burst_size)
-        self._tokens = min(self._tokens, self._burst)
+        self._bucket.reconfigure(policy.max_dispatches_per_second, policy.max_burst_size)
 
     def try_take(self, now_us: int) -> int:
         """Take a token and return 0, or return the microseconds until one is due."""
-        if now_us > self._stamp:
-            self._tokens = min(self._burst, self._tokens + (now_us - self._stamp) * self._rate / US)
-            self._stamp = now_us
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
+        if self._bucket.take(now_us):
             return 0
-        if self._rate <= 0:
-            return US  # a zero rate never refills; poll again later
-        return max(1, math.ceil((1.0 - self._tokens) * US / self._rate))
+        due_us = self._bucket.due_in_us()
+        return US if due_us is None else due_us  # a zero rate never refills; poll again later
