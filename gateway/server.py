@@ -1,5 +1,6 @@
-"""The gateway's asyncio server: authenticate the handshake, relay client frames to
-`quiz-commands`, and fan events from `quiz-events` out to this instance's sockets."""
+"""The gateway's asyncio server: authenticate the handshake (gateway.handshake decides),
+relay client frames to `quiz-commands`, and fan events from `quiz-events` out to this
+instance's sockets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from http import HTTPStatus
 from typing import Any
 
 import firebase_admin
-from firebase_admin import auth as firebase_auth
 from opentelemetry.trace import Span, SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -25,6 +25,7 @@ from websockets.protocol import State
 
 from gateway.batching import CommandBatcher
 from gateway.config import GatewayConfig
+from gateway.handshake import Handshake, HandshakeRefused, forget_token, select_subprotocol
 from gateway.metrics import Metrics
 from gateway.presence import PresencePacer, is_presence
 from gateway.pubsub import CommandPublisher, EventSubscription
@@ -69,12 +70,9 @@ from vocabquiz.protocol.envelope import (
     encode_command,
     split_bundle,
 )
-from vocabquiz.protocol.tokens import TokenExpired, require_unexpired
 
 log = logging.getLogger("quiz.gateway")
 
-SUBPROTOCOL = "quiz.v1"
-BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: token rides here
 ACCEPTED_IDS_KEPT = 256
 
 
@@ -110,6 +108,7 @@ class Gateway:
         self.boards_sent_at: dict[str, float] = {}
         self.boards_version: dict[str, int] = {}
         self.presence = PresencePacer(config.leaderboard_gap_s)
+        self.handshake = Handshake(config.allowed_origins, config.max_connections_per_user)
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -139,42 +138,20 @@ class Gateway:
         if request.path.split("?")[0] != "/ws":
             found = self.static.response(request.path)
             return found or connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin not in self.config.allowed_origins:
-            return self._refuse(connection, HTTPStatus.FORBIDDEN, "origin", f"Origin {origin} is not allowed")
-        token = _bearer_token(request.headers)
-        if not token:
-            return self._refuse(
-                connection, HTTPStatus.UNAUTHORIZED, "no_token", "A Firebase ID token is required"
-            )
         try:
-            claims = await asyncio.to_thread(firebase_auth.verify_id_token, token)
-            require_unexpired(claims, time.time())
-        except (firebase_auth.ExpiredIdTokenError, TokenExpired):
-            return self._refuse(
-                connection, HTTPStatus.UNAUTHORIZED, "expired_token", "The ID token has expired"
-            )
-        except (ValueError, firebase_auth.InvalidIdTokenError) as exc:
-            return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "bad_token", f"Invalid ID token: {exc}")
-        uid = str(claims["uid"])
-        _forget_token(request.headers)
-        if self.rooms.connections_of(uid) >= self.config.max_connections_per_user:
-            return self._refuse(
-                connection,
-                HTTPStatus.TOO_MANY_REQUESTS,
-                "too_many_sockets",
-                "Too many connections for this user",
-            )
+            self.handshake.check_origin(request.headers)
+            token = self.handshake.token(request.headers)
+            uid = await asyncio.to_thread(self.handshake.verify, token)
+            forget_token(request.headers)
+            self.handshake.check_sockets(self.rooms.connections_of(uid))
+        except HandshakeRefused as refused:
+            self.metrics.refusals.labels(refused.reason).inc()
+            fields = {"status": int(refused.status), "reason": refused.reason}
+            log.info("handshake refused", extra={"json_fields": fields})
+            return connection.respond(refused.status, refused.message + "\n")
         assert isinstance(connection, Connection)
         connection.setup(uid, self.config.rate_burst)
         return None
-
-    def _refuse(
-        self, connection: ServerConnection, status: HTTPStatus, reason: str, message: str
-    ) -> Response:
-        self.metrics.refusals.labels(reason).inc()
-        log.info("handshake refused", extra={"json_fields": {"status": int(status), "reason": reason}})
-        return connection.respond(status, message + "\n")
 
     # -- client frames --------------------------------------------------------------
 
@@ -477,7 +454,7 @@ class Gateway:
             self.config.port,
             create_connection=Connection,
             process_request=self.process_request,
-            select_subprotocol=_select_subprotocol,
+            select_subprotocol=select_subprotocol,
             compression=None,  # permessage-deflate costs ~45 KiB per socket
             max_size=self.config.max_frame_bytes,
             ping_interval=self.config.ping_interval_s,
@@ -497,30 +474,6 @@ class Gateway:
         await asyncio.to_thread(self.subscription.stop)
 
 
-def _bearer_token(headers: Headers) -> str | None:
-    authorization = headers.get("Authorization", "")
-    if authorization.startswith("Bearer "):
-        return authorization.removeprefix("Bearer ").strip() or None
-    for value in headers.get_all("Sec-WebSocket-Protocol"):
-        for item in value.split(","):
-            item = item.strip()
-            if item.startswith(BEARER_PREFIX):
-                return item.removeprefix(BEARER_PREFIX) or None
-    return None
-
-
-def _forget_token(headers: Headers) -> None:
-    """The handshake's headers live as long as the socket: drop the token (up to ~1 KiB,
-    at 10,000 sockets a tenth of the memory) once it is verified."""
-    offered = [p.strip() for v in headers.get_all("Sec-WebSocket-Protocol") for p in v.split(",")]
-    for name in ("Authorization", "Sec-WebSocket-Protocol"):
-        if name in headers:
-            del headers[name]
-    kept = [p for p in offered if p and not p.startswith(BEARER_PREFIX)]
-    if kept:
-        headers["Sec-WebSocket-Protocol"] = ", ".join(kept)
-
-
 def _fan_out_span(frame_type: str, carrier: dict[str, str], recipients: int) -> AbstractContextManager[Span]:
     """One span per event fanned out, never one per socket, in the trace the event carries."""
     return tracing.tracer().start_as_current_span(
@@ -534,7 +487,3 @@ def _fan_out_span(frame_type: str, carrier: dict[str, str], recipients: int) -> 
 def _ids(conn: Connection, **more: Any) -> dict[str, Any]:
     """A socket's ids for a lifecycle log line (built then: a dict kept per socket costs memory)."""
     return {"uid": conn.uid, "connection_id": conn.connection_id, **more}
-
-
-def _select_subprotocol(connection: ServerConnection, offered: Any) -> Any:
-    return SUBPROTOCOL if SUBPROTOCOL in offered else None
