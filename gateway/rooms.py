@@ -1,4 +1,5 @@
-"""Who is connected here and which sessions they are in. Pure bookkeeping, no I/O."""
+"""Who is connected here and which sessions they are in, with each session's own state
+(its `Room`). Pure bookkeeping, no I/O."""
 
 from __future__ import annotations
 
@@ -6,7 +7,22 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from typing import Generic, TypeVar
 
+from gateway.core import BoardPacer
+
 C = TypeVar("C", bound=Hashable)
+
+
+class Room(Generic[C]):
+    """One session as this instance holds it: its sockets here and its leaderboards on
+    their way to them. Made when the session's first socket here enters; dropped when
+    the last one leaves or disconnects, so a long-lived instance keeps nothing for the
+    sessions it no longer serves."""
+
+    __slots__ = ("board", "sockets")
+
+    def __init__(self) -> None:
+        self.sockets: set[C] = set()
+        self.board = BoardPacer()
 
 
 class Rooms(Generic[C]):
@@ -15,7 +31,7 @@ class Rooms(Generic[C]):
         # A list, not a set: a user has one socket or a few (capped at the handshake),
         # and a set costs ~150 bytes more per idle socket.
         self.by_uid: dict[str, list[C]] = {}
-        self.members: defaultdict[str, set[C]] = defaultdict(set)
+        self.members: dict[str, Room[C]] = {}  # by session: only sessions with a socket here
         self._sessions_of: defaultdict[C, set[str]] = defaultdict(set)
 
     def connect(self, connection_id: str, uid: str, conn: C) -> None:
@@ -31,9 +47,7 @@ class Rooms(Generic[C]):
         if not sockets:
             del self.by_uid[uid]
         for session_id in self._sessions_of.pop(conn, ()):
-            self.members[session_id].discard(conn)
-            if not self.members[session_id]:
-                del self.members[session_id]
+            self._drop(session_id, conn)
 
     def sessions_of(self, conn: C) -> list[str]:
         return list(self._sessions_of.get(conn, ()))
@@ -41,24 +55,40 @@ class Rooms(Generic[C]):
     def connections_of(self, uid: str) -> int:
         return len(self.by_uid.get(uid, ()))
 
+    def room(self, session_id: str) -> Room[C] | None:
+        """The session's room, if a socket here is in it."""
+        return self.members.get(session_id)
+
     def enter(self, session_id: str, conns: Iterable[C]) -> None:
         for conn in conns:
-            self.members[session_id].add(conn)
+            room = self.members.get(session_id)
+            if room is None:
+                room = self.members[session_id] = Room()
+            room.sockets.add(conn)
             self._sessions_of[conn].add(session_id)
 
     def leave(self, session_id: str, conns: Iterable[C]) -> None:
         for conn in list(conns):
-            self.members.get(session_id, set()).discard(conn)
+            self._drop(session_id, conn)
             self._sessions_of.get(conn, set()).discard(session_id)
-        if session_id in self.members and not self.members[session_id]:
-            del self.members[session_id]
 
     def recipients(self, session_id: str, target_uid: str | None, target_connection: str | None) -> list[C]:
         """A named connection, else a user's sockets in the session, else the session."""
         if target_connection:
             conn = self.by_id.get(target_connection)
             return [conn] if conn is not None else []
-        in_room = self.members.get(session_id, set())
+        room = self.members.get(session_id)
+        if room is None:
+            return []
         if target_uid:
-            return [c for c in self.by_uid.get(target_uid, ()) if c in in_room]
-        return list(in_room)
+            return [c for c in self.by_uid.get(target_uid, ()) if c in room.sockets]
+        return list(room.sockets)
+
+    def _drop(self, session_id: str, conn: C) -> None:
+        """`conn` is out of the session: the room goes with its last socket."""
+        room = self.members.get(session_id)
+        if room is None:
+            return
+        room.sockets.discard(conn)
+        if not room.sockets:
+            del self.members[session_id]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from vocabquiz.protocol.envelope import RANKS_KEY
@@ -93,3 +93,19 @@ def rank_lookup(ranks: bytes, recipients: int) -> Callable[[str], int | None]:
 def with_rank(shared: bytes, rank: int | None) -> bytes:
     """The board one socket gets: the shared part closed with its own `your_rank`."""
     return b'%s,"%s":%s}}' % (shared, YOUR_RANK_KEY.encode(), b"null" if rank is None else b"%d" % rank)
+
+
+def boards_for(data: bytes, uids: Sequence[str]) -> list[bytes]:
+    """The board each of `uids` gets, in their order: the shared part with that player's
+    own `your_rank` in place of `ranks` (ties share a rank, and so one bytes object)."""
+    shared, ranks = split_board(data)
+    rank_of = rank_lookup(ranks, len(uids))
+    by_rank: dict[int | None, bytes] = {}
+    frames = []
+    for uid in uids:
+        rank = rank_of(uid)
+        frame = by_rank.get(rank)
+        if frame is None:
+            frame = by_rank[rank] = with_rank(shared, rank)
+        frames.append(frame)
+    return frames

@@ -1,0 +1,175 @@
+"""Events from `quiz-events` to this instance's sockets: room bookkeeping, bundles split
+per user, leaderboards and presence paced per session (by the core's pacers), and
+sockets that fall behind closed rather than waited for."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING
+
+from opentelemetry.trace import Span, SpanKind
+from websockets.asyncio.server import broadcast
+
+from gateway.config import GatewayConfig
+from gateway.metrics import Metrics
+from gateway.presence import PresencePacer, is_presence
+from gateway.rooms import Room, Rooms
+from vocabquiz.observability import tracing
+from vocabquiz.protocol import ServerType
+from vocabquiz.protocol.boards import boards_for, frame_type, is_leaderboard
+from vocabquiz.protocol.envelope import (
+    ATTR_BUNDLE,
+    ATTR_ROOM,
+    ATTR_SESSION_ID,
+    ATTR_TARGET_CONNECTION,
+    ATTR_TARGET_UID,
+    ATTR_TRACEPARENT,
+    ROOM_ENTER,
+    ROOM_LEAVE,
+    split_bundle,
+)
+
+if TYPE_CHECKING:
+    from gateway.server import Connection
+
+log = logging.getLogger("quiz.gateway")
+
+
+class FanOut:
+    def __init__(self, config: GatewayConfig, rooms: Rooms[Connection], metrics: Metrics) -> None:
+        self.rooms = rooms
+        self.metrics = metrics
+        self.board_gap_s = config.leaderboard_gap_s
+        self.send_buffer_limit_bytes = config.send_buffer_limit_bytes
+        self.presence = PresencePacer(config.leaderboard_gap_s)
+
+    def deliver(self, data: bytes, attributes: dict[str, str], published_s: float) -> None:
+        """Fan one event out to this instance's sockets; runs on the event loop."""
+        session_id = attributes.get(ATTR_SESSION_ID, "")
+        if attributes.get(ATTR_BUNDLE) == "1":
+            self._deliver_bundle(session_id, data, attributes, published_s)
+            return
+        room = attributes.get(ATTR_ROOM)
+        recipients = self.rooms.recipients(
+            session_id, attributes.get(ATTR_TARGET_UID), attributes.get(ATTR_TARGET_CONNECTION)
+        )
+        if room == ROOM_LEAVE:
+            self.rooms.leave(session_id, recipients)
+        if not recipients:
+            return
+        if room == ROOM_ENTER:
+            self.rooms.enter(session_id, recipients)
+        if is_leaderboard(data):
+            self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
+            return
+        if room is None and not attributes.get(ATTR_TARGET_UID) and is_presence(data):
+            self._pace_presence(session_id, data, attributes)
+            return
+        self._broadcast(recipients, data, attributes, published_s)
+
+    def _broadcast(
+        self, recipients: list[Connection], data: bytes, attributes: dict[str, str], published_s: float
+    ) -> None:
+        recipients = [c for c in recipients if self._keeping_up(c)]
+        kind = frame_type(data)
+        with fan_out_span(kind, attributes, len(recipients)):
+            broadcast(recipients, data.decode())
+        self.metrics.frames_out.labels(kind).inc(len(recipients))
+        self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
+
+    def _deliver_bundle(
+        self, session_id: str, data: bytes, attributes: dict[str, str], published_s: float
+    ) -> None:
+        """Frames for several users of a session in one event (a batch's scores): each
+        goes to its own user's sockets here, if this instance holds any."""
+        sent: dict[str, int] = {}
+        frames = split_bundle(data)
+        first_type = frame_type(frames[0][1]) if frames else "bundle"
+        with fan_out_span(first_type, attributes, 0) as span:
+            for uid, frame in frames:
+                recipients = [c for c in self.rooms.recipients(session_id, uid, None) if self._keeping_up(c)]
+                if recipients:
+                    broadcast(recipients, frame, text=True)
+                    kind = frame_type(frame)
+                    sent[kind] = sent.get(kind, 0) + len(recipients)
+            span.set_attribute("quiz.recipients", sum(sent.values()))
+        for kind, count in sent.items():
+            self.metrics.frames_out.labels(kind).inc(count)
+        if sent:
+            self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
+
+    # -- presence: paced per session by gateway.presence --------------------------------
+
+    def _pace_presence(self, session_id: str, data: bytes, attributes: dict[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        now_frames, release_at = self.presence.offer(session_id, data, loop.time())
+        for frame in now_frames:
+            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
+        if release_at is not None:
+            loop.call_later(
+                max(0.0, release_at - loop.time()), self._release_presence, session_id, attributes
+            )
+
+    def _release_presence(self, session_id: str, attributes: dict[str, str]) -> None:
+        now = asyncio.get_running_loop().time()
+        for frame in self.presence.release(session_id, now):
+            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
+        self.presence.forget_idle(now)
+
+    # -- leaderboards: paced by the session room's BoardPacer ---------------------------
+
+    def _pace_leaderboard(self, session_id: str, data: bytes, traceparent: str | None) -> None:
+        room = self.rooms.room(session_id)
+        if room is None:
+            return  # no socket here is in the session (the board was for named sockets)
+        loop = asyncio.get_running_loop()
+        delay_s = room.board.offer(data, traceparent, loop.time(), self.board_gap_s)
+        if delay_s is not None:
+            # The room, not its id: a room dropped meanwhile takes its board with it.
+            loop.call_later(delay_s, self._send_leaderboard, room)
+
+    def _send_leaderboard(self, room: Room[Connection]) -> None:
+        board = room.board.release()
+        if board is None:
+            return
+        recipients = [c for c in list(room.sockets) if self._keeping_up(c)]
+        if not recipients:
+            room.board.sent(None)
+            return
+        room.board.sent(asyncio.get_running_loop().time())
+        # The fan-out continues the trace of the flush that published this board (of the
+        # answer that asked for it): one span however many sockets get it. Each socket
+        # gets the board with its own `your_rank`, spliced in its bytes (protocol.boards).
+        carrier = {ATTR_TRACEPARENT: board.traceparent} if board.traceparent else {}
+        with fan_out_span(ServerType.LEADERBOARD_UPDATED.value, carrier, len(recipients)):
+            frames = boards_for(board.data, [conn.uid for conn in recipients])
+            for conn, frame in zip(recipients, frames, strict=True):
+                broadcast([conn], frame, text=True)
+            self.metrics.frames_out.labels(ServerType.LEADERBOARD_UPDATED.value).inc(len(recipients))
+
+    def _keeping_up(self, conn: Connection) -> bool:
+        """A socket whose unsent backlog passes the limit is closed, not waited for."""
+        transport = conn.transport
+        if transport is None or transport.get_write_buffer_size() <= self.send_buffer_limit_bytes:
+            return True
+        self.metrics.slow_sockets_dropped.inc()
+        self.rooms.disconnect(conn.connection_id, conn.uid)  # no more events for it
+        log.warning(
+            "slow socket closed",
+            extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}},
+        )
+        transport.abort()
+        return False
+
+
+def fan_out_span(kind: str, carrier: dict[str, str], recipients: int) -> AbstractContextManager[Span]:
+    """One span per event fanned out, never one per socket, in the trace the event carries."""
+    return tracing.tracer().start_as_current_span(
+        f"fan-out {kind}",
+        context=tracing.extract(carrier),
+        kind=SpanKind.CONSUMER,
+        attributes={"quiz.recipients": recipients},
+    )
