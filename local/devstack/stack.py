@@ -13,7 +13,6 @@ import importlib.util
 import itertools
 import json
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import ClassVar
 
+from devstack.prerequisites import check_prerequisites
 from devstack.processes import (
     Child,
     StartError,
@@ -100,32 +100,6 @@ def free_endpoints() -> dict[str, Endpoint]:
     }
 
 
-def check_prerequisites() -> None:
-    """Say exactly what to install instead of failing with a stack trace."""
-    problems = []
-    if shutil.which("java") is None:
-        problems.append("Java is missing: install a JRE 17+ (Debian: apt-get install default-jre-headless).")
-    if shutil.which("gcloud") is None:
-        problems.append(
-            "The Google Cloud CLI is missing: install it (https://cloud.google.com/sdk/docs/install)."
-        )
-    else:
-        sdk = Path(os.path.realpath(shutil.which("gcloud") or "")).parent.parent
-        for component, folder in (
-            ("cloud-firestore-emulator", "cloud-firestore-emulator"),
-            ("pubsub-emulator", "pubsub-emulator"),
-        ):
-            if not (sdk / "platform" / folder).exists():
-                problems.append(
-                    f"The {component} is missing: gcloud components install {component} "
-                    f"(or the Debian package google-cloud-cli-{component.removeprefix('cloud-')})."
-                )
-    if not (ROOT / "node_modules" / ".bin" / "firebase").exists():
-        problems.append("firebase-tools is missing: run `npm ci` in the repository (Node.js 20+).")
-    if problems:
-        raise StartError("Cannot start the local stack:\n  - " + "\n  - ".join(problems))
-
-
 @dataclass
 class Stack:
     endpoints: dict[str, Endpoint]
@@ -175,7 +149,7 @@ class Stack:
     # -- start ------------------------------------------------------------------------
 
     def start(self) -> None:
-        check_prerequisites()
+        check_prerequisites(ROOT)
         try:
             self._start_emulators()
             from devstack import provision

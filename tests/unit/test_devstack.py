@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from devstack import stack
+from devstack import prerequisites, stack
 from devstack.processes import StartError
 
 
 def test_missing_java_and_gcloud_are_named_with_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(stack.shutil, "which", lambda name: None)
+    monkeypatch.setattr(prerequisites.shutil, "which", lambda name: None)
     with pytest.raises(StartError) as refused:
-        stack.check_prerequisites()
+        prerequisites.check_prerequisites(stack.ROOT)
     message = str(refused.value)
     assert "Java is missing: install a JRE 17+" in message
     assert "Google Cloud CLI is missing" in message
