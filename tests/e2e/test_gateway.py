@@ -18,10 +18,9 @@ import httpx
 import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from bots.client import Host, Player, sign_up_anonymously
+from bots.client import Host, Player, open_raw, sign_up_anonymously
 from bots.tokens import unsigned_id_token
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
@@ -31,7 +30,7 @@ pytestmark = pytest.mark.stack
 
 async def refusal_status(url: str, headers: dict[str, str], origin: str | None = None) -> int:
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(url, additional_headers=headers, origin=origin):  # type: ignore[arg-type]
+        async with open_raw(url, origin=origin, additional_headers=headers):
             pass
     return refused.value.response.status_code
 
@@ -58,11 +57,7 @@ async def test_handshake_from_an_origin_not_on_the_exact_list_is_refused_with_40
 
 async def test_browser_token_in_the_subprotocol_is_accepted(urls: dict[str, str]) -> None:
     _, token = await sign_up_anonymously(urls["auth"])
-    async with connect(
-        urls["ws"],
-        subprotocols=["quiz.v1", f"bearer.{token}"],
-        origin=urls["origin"],  # type: ignore[list-item,arg-type]
-    ) as ws:
+    async with open_raw(urls["ws"], token, urls["origin"]) as ws:  # ["quiz.v1", "bearer.<token>"]
         assert ws.subprotocol == "quiz.v1"
         await ws.send(json.dumps({"type": "PING", "payload": {}, "message_id": "p1"}))
         assert json.loads(await ws.recv())["type"] == "PONG"
@@ -185,12 +180,7 @@ async def test_slow_socket_is_closed_without_holding_back_the_others(
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect((gateway.host, gateway.port))
-        slow = await connect(
-            gw_urls["ws"],
-            sock=sock,
-            origin=gw_urls["origin"],  # type: ignore[arg-type]
-            additional_headers={"Authorization": f"Bearer {slow_token}"},
-        )
+        slow = await open_raw(gw_urls["ws"], slow_token, gw_urls["origin"], sock=sock)
         await slow.send(
             json.dumps({"type": "JOIN_SESSION", "payload": {"session_id": session_id, "username": "Slow"}})
         )

@@ -1,5 +1,9 @@
 """What the fuzz properties share: sockets to the gateway (sync client, paced under the
-rate limit), a host over HTTP, and a check that nothing crashed while a property ran."""
+rate limit), a host over HTTP, and a check that nothing crashed while a property ran.
+
+The sockets open with the game's handshake (bots.client.open_raw_sync) and then send what
+a property draws as it is: bytes, fragments, text the protocol's encoder would not write
+(`send_frame` keeps json.dumps' ASCII escapes, so lone surrogates reach the gateway)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, settings
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import ClientConnection
+
+from bots.client import open_raw_sync
 
 # Examples per property: bounded, so that the fuzz suite stays within a minute or two.
 FUZZ = settings(
@@ -49,15 +55,7 @@ class Socket:
         self.sent_at = 0.0
 
     def _open(self) -> ClientConnection:
-        return connect(
-            self.url,
-            additional_headers={"Authorization": f"Bearer {self.token}"},
-            compression=None,
-            proxy=None,
-            max_size=None,
-            open_timeout=10,
-            legacy=True,  # a plain connection we close ourselves
-        )
+        return open_raw_sync(self.url, self.token)
 
     def reopen(self) -> None:
         with contextlib.suppress(Exception):

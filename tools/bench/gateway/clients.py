@@ -4,8 +4,10 @@ asyncio.Protocol that does the HTTP upgrade itself and then only walks frame hea
 Frames are counted, never JSON-decoded: a frame is a hit when its payload starts with the
 marker of the current measurement (e.g. `{"type":"QUESTION_STARTED"`), so the clients cost
 far less per frame than any server they measure. Pings are answered (WebSocket pings, and
-Engine.IO's "2" in socketio mode). Client frames use an all-zero mask key, which RFC 6455
-permits on the wire (servers cannot tell) and spares masking the payload.
+Engine.IO's "2" in socketio mode). The handshake and the client frames come from the game's
+client (bots.client: the browser's subprotocol and bearer token, frames encoded by the
+protocol, the all-zero mask key); the walk over server frame headers stays here, inline,
+because it counts in place: a call per frame would cost more than the counting.
 
 Run by the orchestrator as `python -m bench.gateway.clients MODE HOST PORT INDEX COUNT SIZES`:
 this process owns global socket indices g = INDEX, INDEX + COUNT, INDEX + 2*COUNT, ...;
@@ -15,9 +17,7 @@ SIZES (e.g. 1000,5000) name the fan-out rooms a baseline socket asks for in its 
 from __future__ import annotations
 
 import asyncio
-import base64
 import functools
-import os
 import sys
 import time
 from typing import Any, cast
@@ -32,23 +32,12 @@ from bench.gateway.common import (
     serve_control,
     session_c_of,
 )
+from bots.client import client_frame, masked_frame, upgrade_request
 from bots.tokens import unsigned_id_token
 
 GATEWAY, BARE, SOCKETIO = "gateway", "ws", "sio"
 CONNECT_ATTEMPTS = 3
 CONNECT_TIMEOUT_S = 30.0
-
-
-def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
-    """One masked, unfragmented client frame (mask key 0: the payload goes as is)."""
-    n = len(payload)
-    if n < 126:
-        head = bytes((0x80 | opcode, 0x80 | n))
-    elif n < 1 << 16:
-        head = bytes((0x80 | opcode, 0x80 | 126)) + n.to_bytes(2, "big")
-    else:
-        head = bytes((0x80 | opcode, 0x80 | 127)) + n.to_bytes(8, "big")
-    return head + b"\0\0\0\0" + payload
 
 
 class Counters:
@@ -95,12 +84,12 @@ class BenchSocket(asyncio.Protocol):
 
     def send(self, payload: bytes, opcode: int = 0x1) -> None:
         if self.transport is not None and not self.closed:
-            self.transport.write(client_frame(payload, opcode))
+            self.transport.write(masked_frame(payload, opcode))
 
     def close(self) -> None:
         if self.transport is not None and not self.closed:
             self.closed = True
-            self.transport.write(client_frame(b"\x03\xe8", 0x8))
+            self.transport.write(masked_frame(b"\x03\xe8", 0x8))
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -196,21 +185,12 @@ class ClientProcess:
         self.sockets: dict[int, BenchSocket] = {}
 
     def _request(self, g: int) -> bytes:
-        key = base64.b64encode(os.urandom(16)).decode()
-        headers = [f"Host: {self.host}:{self.port}", "Upgrade: websocket", "Connection: Upgrade"]
-        headers += [f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13"]
-        rooms = ",".join([*fanout_rooms_of(g, self.sizes), session_c_of(g)])
         if self.mode == GATEWAY:
-            path = "/ws"
-            headers += [
-                f"Authorization: Bearer {unsigned_id_token(bench_uid(g))}",
-                "Sec-WebSocket-Protocol: quiz.v1",
-            ]
-        elif self.mode == BARE:
-            path = f"/ws?rooms={rooms}"
-        else:
-            path = f"/socket.io/?EIO=4&transport=websocket&rooms={rooms}"
-        return ("\r\n".join([f"GET {path} HTTP/1.1", *headers]) + "\r\n\r\n").encode()
+            return upgrade_request(self.host, self.port, "/ws", unsigned_id_token(bench_uid(g)))
+        rooms = ",".join([*fanout_rooms_of(g, self.sizes), session_c_of(g)])
+        if self.mode == BARE:
+            return upgrade_request(self.host, self.port, f"/ws?rooms={rooms}")
+        return upgrade_request(self.host, self.port, f"/socket.io/?EIO=4&transport=websocket&rooms={rooms}")
 
     async def _open(self, g: int, gate: asyncio.Semaphore) -> bool:
         loop = asyncio.get_running_loop()
@@ -268,11 +248,8 @@ class ClientProcess:
         publishes it to quiz-commands with its connection id); wait for the ACKs."""
         joining = [s for g, s in self.sockets.items() if g < below and not s.closed]
         for sock in joining:
-            frame = (
-                f'{{"type":"JOIN_SESSION","payload":{{"session_id":"{session_id}",'
-                f'"username":"bench {sock.g}"}},"message_id":"join-{sock.g}"}}'
-            )
-            sock.send(frame.encode())
+            payload = {"session_id": session_id, "username": f"bench {sock.g}"}
+            sock.send(client_frame("JOIN_SESSION", payload, f"join-{sock.g}").encode())
         return await self.wait_type("ACK", len(joining), wait_s)
 
     async def wait_type(self, kind: str, count: int, wait_s: float) -> dict[str, Any]:
