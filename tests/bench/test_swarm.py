@@ -6,7 +6,7 @@ import json
 import random
 from typing import Any
 
-from bots.swarm import Answer, Bot, answer_delay_s, bot_name
+from bots.swarm.bot import Answer, Bot, answer_delay_s, bot_name
 
 
 class Silent:

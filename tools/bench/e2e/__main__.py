@@ -1,5 +1,5 @@
 """`make bench`: a ladder of player counts through the local stack (the swarm in
-tools/bots/swarm.py, the functions timed by tools/bench/e2e/probe.py), each rung replayed against
+tools/bots/swarm/, the functions timed by tools/bench/e2e/probe.py), each rung replayed against
 the in-memory python-socketio baseline (tools/bench/e2e/baseline.py). Writes
 artifacts/bench.json and PNG plots, prints the tables and the targets' verdicts.
 
@@ -29,6 +29,7 @@ from bench.e2e.stack import (
     INVOCATION,
     INVOKED,
     BenchStack,
+    CpuSampler,
     bench_stack,
     cpu_seconds_by_group,
     cpu_seconds_of,
@@ -36,7 +37,6 @@ from bench.e2e.stack import (
 )
 from bench.e2e.stats import (
     count_invocations,
-    cpu_deltas,
     histogram_buckets,
     histogram_quantiles,
     in_flight,
@@ -45,45 +45,16 @@ from bench.e2e.stats import (
     summarise_swarm,
 )
 from bench.gateway.common import CLK_TCK, machine_cpu, raise_nofile
-from bots.swarm import GATEWAY, SOCKETIO, Plan, Swarm, create_sessions, make_quiz, start_sessions
+from bots.swarm.plan import GATEWAY, SOCKETIO, Plan, create_sessions, make_quiz, start_sessions
+from bots.swarm.workers import Swarm
 from devstack.processes import free_port, port_open
 from devstack.stack import ROOT
 
 REVEAL_PAUSE_MS = 2000
-SAMPLE_EVERY_S = 2.0
 
 
 def show(line: str) -> None:
     print(line, flush=True)
-
-
-class CpuSampler:
-    """CPU of named process sets, sampled every couple of seconds: mean and peak % of one core."""
-
-    def __init__(self, read: Callable[[], dict[str, float]]) -> None:
-        self.read = read
-        self.samples: list[tuple[float, dict[str, float]]] = []
-
-    async def run(self) -> None:
-        while True:
-            self.samples.append((time.monotonic(), await asyncio.to_thread(self.read)))
-            await asyncio.sleep(SAMPLE_EVERY_S)
-
-    def summary(self) -> tuple[dict[str, float], dict[str, float], float]:
-        """(mean %, peak %, seconds covered) per name over the samples."""
-        self.samples.append((time.monotonic(), self.read()))
-        (t0, first), (t1, last) = self.samples[0], self.samples[-1]
-        span = max(1e-6, t1 - t0)
-        mean = {k: 100 * (last[k] - first[k]) / span for k in last}
-        peak = dict.fromkeys(last, 0.0)
-        for (ta, a), (tb, b) in zip(self.samples, self.samples[1:], strict=False):
-            for k in last:
-                peak[k] = max(peak[k], 100 * (b[k] - a[k]) / max(1e-6, tb - ta))
-        return mean, peak, span
-
-    def spent(self, names: list[str]) -> dict[str, float]:
-        """CPU-seconds of each name from the first sample to the last (summary() takes it)."""
-        return cpu_deltas(self.samples[0][1], self.samples[-1][1], names)
 
 
 def _scrape(url: str) -> str:

@@ -4,14 +4,17 @@ so each call logs where its time went. Plus CPU and memory accounting from /proc
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
+from bench.e2e.stats import cpu_deltas
 from devstack.stack import FUNCTIONS, ROOT, Stack, running_stack
 
 PROBE = ROOT / "tools" / "bench" / "e2e" / "probe.py"
@@ -20,6 +23,7 @@ HOP = "bench hop"  # tools/bench/e2e/probe.py: one per call, where its time went
 INVOCATION = "invocation"  # functions/main.py: one per call, its Firestore RPCs
 INVOKED = ("on_command", "flush_leaderboard", "advance_question")  # what logs INVOCATION lines
 _MARKERS = tuple(f'"{message}"'.encode() for message in (HOP, INVOCATION))
+SAMPLE_EVERY_S = 2.0
 
 
 class BenchStack(Stack):
@@ -112,3 +116,32 @@ def rss_mib(pid: int) -> float:
         return 0.0
     line = next((line for line in status.splitlines() if line.startswith("VmRSS")), "VmRSS: 0 kB")
     return int(line.split()[1]) / 1024
+
+
+class CpuSampler:
+    """CPU of named process sets, sampled every couple of seconds: mean and peak % of one core."""
+
+    def __init__(self, read: Callable[[], dict[str, float]]) -> None:
+        self.read = read
+        self.samples: list[tuple[float, dict[str, float]]] = []
+
+    async def run(self) -> None:
+        while True:
+            self.samples.append((time.monotonic(), await asyncio.to_thread(self.read)))
+            await asyncio.sleep(SAMPLE_EVERY_S)
+
+    def summary(self) -> tuple[dict[str, float], dict[str, float], float]:
+        """(mean %, peak %, seconds covered) per name over the samples."""
+        self.samples.append((time.monotonic(), self.read()))
+        (t0, first), (t1, last) = self.samples[0], self.samples[-1]
+        span = max(1e-6, t1 - t0)
+        mean = {k: 100 * (last[k] - first[k]) / span for k in last}
+        peak = dict.fromkeys(last, 0.0)
+        for (ta, a), (tb, b) in zip(self.samples, self.samples[1:], strict=False):
+            for k in last:
+                peak[k] = max(peak[k], 100 * (b[k] - a[k]) / max(1e-6, tb - ta))
+        return mean, peak, span
+
+    def spent(self, names: list[str]) -> dict[str, float]:
+        """CPU-seconds of each name from the first sample to the last (summary() takes it)."""
+        return cpu_deltas(self.samples[0][1], self.samples[-1][1], names)
