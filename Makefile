@@ -44,7 +44,7 @@ bench: deps
 # The fault run: 10,000 answers under injected faults, counted against two oracles
 # (~30 min; a smaller run is part of make test). FAULTS_ARGS="--answers 300" for a quick one.
 bench-faults: deps
-	$(PY) -m bots.ledger --answers 10000 $(FAULTS_ARGS)
+	$(PY) -m bench.faults --answers 10000 $(FAULTS_ARGS)
 
 # A vocabulary quiz from WordNet and CEFR levels: make quiz LEVEL=B2 N=10 [SEED=1 ID=... OUT=...]
 quiz: $(STAMP)

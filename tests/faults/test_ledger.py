@@ -1,4 +1,4 @@
-"""The ledger run (bots.ledger) at a small size: 300 answers while every command is
+"""The ledger run (bench.faults) at a small size: 300 answers while every command is
 published three times, on_command fails after committing, flushes run twice, on_command
 and a gateway are SIGKILLed and the emulators frozen. `make bench-faults` runs 10,000."""
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bots.ledger import ANSWER_INVARIANTS, LEADERBOARD_INVARIANTS, Options, Report, run_ledger
+from bench.faults import ANSWER_INVARIANTS, LEADERBOARD_INVARIANTS, Options, Report, run_ledger
 
 pytestmark = pytest.mark.stack
 

@@ -21,8 +21,8 @@ import pytest
 from cloudevents.http import CloudEvent
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
+from bench.faults import count_in_logs
 from bots.client import Host, Player
-from bots.ledger import count_in_logs
 from devstack.stack import COMMANDS_TOPIC, PROJECT_ID, functions_main
 from tests.conftest import add_player
 from vocabquiz.protocol import now_ms

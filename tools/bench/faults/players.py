@@ -1,0 +1,235 @@
+"""The ledger's players and the record of what each was told: one bot per socket that
+answers on a schedule its own clock can check, keeps every frame it has not seen
+acknowledged, and after its gateway dies reconnects elsewhere and sends them again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+from bench.faults.options import CORRECT_SHARE, OPTIONS, RIGHT
+from bots.client import GameSocket, board_version_of, client_frame, server_frames
+from vocabquiz.protocol import parse_timestamp_ms
+
+if TYPE_CHECKING:
+    from bench.faults.ledger import Ledger
+
+
+@dataclass
+class AnswerRecord:
+    uid: str
+    session_id: str
+    index: int
+    question_id: str
+    message_id: str
+    answer: str
+    intended_correct: bool
+    started_at_ms: int
+    sent_at_ms: int = 0
+    scored_after_ms: float | None = None  # the bot's first SCORE_UPDATED, after sending
+    # False when the bot could not send on its schedule (late QUESTION_STARTED): no timing check.
+    on_schedule: bool = True
+    acked: bool = False
+    resent: int = 0
+    error: str | None = None
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    score_message_ids: list[str] = field(default_factory=list)
+    done: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+
+class Bot:
+    """One player on one socket, reconnecting to another gateway when its own dies."""
+
+    def __init__(self, ledger: Ledger, index: int, uid: str, token: str, session_id: str, url: str) -> None:
+        self.ledger = ledger
+        self.index = index
+        self.uid = uid
+        self.token = token
+        self.session_id = session_id
+        self.url = url
+        self.name = f"ledger{index}"
+        self.socket: GameSocket | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.closing = False
+        self.connected = asyncio.Event()
+        self.joined = asyncio.Event()
+        self.records: dict[str, AnswerRecord] = {}  # by question id
+        self.by_message_id: dict[str, AnswerRecord] = {}
+        self.outbox: dict[str, str] = {}  # message_id -> encoded frame, until ACKed
+        self.started: dict[int, dict[str, Any]] = {}
+        self.started_event: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.versions: list[tuple[int, int]] = []  # (version, socket number)
+        self.ended: dict[str, Any] | None = None
+        self.ended_event = asyncio.Event()
+        self.reconnects = 0
+        self.new_scores: list[int] = []  # every SCORE_UPDATED's new_score, as it arrived
+        self.frame_counts: Counter[str] = Counter()
+        self.other_errors: Counter[str] = Counter()
+
+    def question_ids(self, index: int) -> list[str]:
+        return [r.question_id for r in self.records.values() if r.index == index]
+
+    # -- socket ---------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.socket = await GameSocket.open(self.url, self.token)
+                break
+            except (OSError, InvalidHandshake, TimeoutError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+        self.reader = asyncio.create_task(self._read(self.socket))
+        self.connected.set()
+
+    async def _read(self, socket: GameSocket) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for text in socket.texts():
+                version = board_version_of(text)  # ~10 boards a second: the version only
+                if version is not None:
+                    self.frame_counts["LEADERBOARD_UPDATED"] += 1
+                    self.versions.append((version, self.reconnects))
+                    continue
+                for frame in server_frames(text):
+                    self.on_frame(frame)
+        if not self.closing and socket is self.socket:
+            self.connected.clear()
+            self.ledger.spawn(self._reconnect())
+
+    async def _reconnect(self) -> None:
+        """Another gateway, REJOIN, then everything not yet acknowledged (same message ids)
+        and every answer whose score this bot has not seen (the function replays it)."""
+        self.reconnects += 1
+        self.url = self.ledger.failover_url
+        self.joined.clear()
+        await self.connect()
+        while not self.joined.is_set():
+            await self._send_now(client_frame("REJOIN", {"session_id": self.session_id}, uuid.uuid4().hex))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.joined.wait(), 15)
+        for message_id, data in list(self.outbox.items()):
+            record = self.by_message_id.get(message_id)
+            if record is not None:
+                record.resent += 1
+            await self._send_now(data)
+        for record in self.records.values():
+            if record.acked and not record.scores and record.error is None:
+                record.resent += 1
+                await self._send_now(self._answer_frame(record))
+
+    async def _send_now(self, data: str) -> None:
+        socket = self.socket
+        if socket is None:
+            return
+        with contextlib.suppress(ConnectionClosed):
+            await socket.send(data)  # a frame lost here is still in the outbox: resent on reconnect
+
+    def _answer_frame(self, record: AnswerRecord) -> str:
+        payload = {"session_id": self.session_id, "question_id": record.question_id, "answer": record.answer}
+        return client_frame("SUBMIT_ANSWER", payload, record.message_id)
+
+    async def send(self, data: str, message_id: str) -> None:
+        self.outbox[message_id] = data
+        await self.connected.wait()
+        await self._send_now(data)
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.socket is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.socket.close(), 5)
+        if self.reader is not None:
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type", "")
+        payload = frame.get("payload") or {}
+        self.frame_counts[kind] += 1
+        if kind == "ACK":
+            message_id = str(payload.get("message_id"))
+            self.outbox.pop(message_id, None)
+            record = self.by_message_id.get(message_id)
+            if record is not None:
+                record.acked = True
+        elif kind == "SCORE_UPDATED":
+            self.new_scores.append(int(payload.get("new_score", -1)))
+            record = self.records.get(payload.get("question_id", ""))
+            if record is not None:
+                if not record.scores:
+                    record.scored_after_ms = time.time() * 1000 - record.sent_at_ms
+                record.scores.append(payload)
+                record.score_message_ids.append(frame.get("message_id", ""))
+                record.done.set()
+            else:
+                self.other_errors["SCORE_UPDATED for no answer of ours"] += 1
+        elif kind == "ERROR":
+            record = self.by_message_id.get(frame.get("message_id", ""))
+            if record is not None:
+                record.error = payload.get("code")
+                record.done.set()
+                self.outbox.pop(record.message_id, None)
+            else:
+                self.other_errors[str(payload.get("code"))] += 1
+        elif kind == "QUESTION_STARTED":
+            index = payload["index"]
+            self.started.setdefault(index, payload)
+            self.started_event[index].set()
+        elif kind == "LEADERBOARD_UPDATED":
+            self.versions.append((payload["version"], self.reconnects))
+        elif kind == "SESSION_JOINED":
+            self.joined.set()
+        elif kind == "SESSION_ENDED":
+            self.ended = payload
+            self.ended_event.set()
+
+    # -- play -----------------------------------------------------------------------------
+
+    async def join(self) -> None:
+        message_id = uuid.uuid4().hex
+        payload = {"session_id": self.session_id, "username": self.name}
+        await self.send(client_frame("JOIN_SESSION", payload, message_id), message_id)
+        await asyncio.wait_for(self.joined.wait(), 60)
+
+    async def play(self, questions: int, rng: random.Random) -> None:
+        for index in range(questions):
+            await asyncio.wait_for(self.started_event[index].wait(), 600)
+            started = self.started[index]
+            question_id = started["question"]["question_id"]
+            started_at_ms = parse_timestamp_ms(started["started_at"])
+            # Some questions earn the full bonus, some one point less; sends keep clear of
+            # the 2 s steps so that a bot's own clock can check the server's verdict.
+            bucket = 1 if index % 5 == 4 else 0
+            target_ms = started_at_ms + bucket * 2000 + rng.uniform(300, 1700)
+            delay_s = (target_ms - time.time() * 1000) / 1000
+            on_schedule = delay_s > 0
+            if on_schedule:
+                await asyncio.sleep(delay_s)
+            correct = rng.random() < CORRECT_SHARE
+            record = AnswerRecord(
+                uid=self.uid,
+                session_id=self.session_id,
+                index=index,
+                question_id=question_id,
+                message_id=uuid.uuid4().hex,
+                answer=RIGHT if correct else rng.choice(OPTIONS[1:]),
+                intended_correct=correct,
+                started_at_ms=started_at_ms,
+                on_schedule=on_schedule,
+            )
+            self.records[question_id] = record
+            self.by_message_id[record.message_id] = record
+            record.sent_at_ms = int(time.time() * 1000)
+            await self.send(self._answer_frame(record), record.message_id)
+            self.ledger.answered[(self.session_id, index)] += 1
