@@ -40,9 +40,9 @@ FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
 
 def functions_main() -> ModuleType:
     """functions/main.py as module `main`, loaded by path the way functions-framework loads
-    it (the file is the deployed zip's root, not a package), once per process."""
-    if "main" in sys.modules and getattr(sys.modules["main"], "__file__", None) == str(FUNCTIONS_MAIN):
-        return sys.modules["main"]
+    it (the file is the deployed zip's root, not a package). Loaded anew on each call: main
+    reads its configuration from the environment when it loads, so each caller gets one
+    configured by the environment of the moment."""
     spec = importlib.util.spec_from_file_location("main", FUNCTIONS_MAIN)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -98,10 +98,16 @@ def on_command(table: Table, monkeypatch: pytest.MonkeyPatch) -> Iterator[flask.
         monkeypatch.setenv(name, value)
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    earlier = sys.modules.get("main")
     app = functions_framework.create_app("on_command", str(FUNCTIONS_MAIN), "cloudevent")
     monkeypatch.setattr(sys.modules["main"], "game", lambda: table.game)
     yield app.test_client()
     root.handlers[:], root.level = handlers, level  # main configures JSON logging when it loads
+    # This `main` was configured for the twins: a later test loading main gets its own.
+    if earlier is None:
+        sys.modules.pop("main", None)
+    else:
+        sys.modules["main"] = earlier
 
 
 def _push(client: flask.testing.FlaskClient, data: bytes, attributes: dict[str, str]) -> int:
