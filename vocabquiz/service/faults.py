@@ -1,4 +1,4 @@
-"""Injected faults for the fault tests (tests/faults, `python -m bots.ledger`): a handler that
+"""Injected faults for the fault tests (tests/faults, `python -m bench.faults`): a handler that
 fails *after* its transaction committed and its frames went out, so Pub/Sub delivers the
 command again and the game's idempotence has to hold.
 
