@@ -19,7 +19,7 @@ from tasks_emulator import policy
 from tasks_emulator.errors import InvalidArgument, Unimplemented
 from tasks_emulator.names import QueueName, parse_task
 from tasks_emulator.policy import RatePolicy, RetryPolicy
-from tasks_emulator.store import (
+from tasks_emulator.records import (
     Attempt,
     HttpSpec,
     OAuthSpec,

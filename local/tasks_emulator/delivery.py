@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass
 
 from tasks_emulator.policy import US
-from tasks_emulator.store import Started
+from tasks_emulator.records import Started
 
 USER_AGENT = "Google-Cloud-Tasks"
 OIDC_ISSUER = "https://accounts.google.com"

@@ -18,7 +18,8 @@ from collections.abc import Callable
 import aiohttp
 
 from tasks_emulator.delivery import OutboundRequest, build_request
-from tasks_emulator.store import Outcome, Started, Store, Wait
+from tasks_emulator.records import Outcome, Started, Wait
+from tasks_emulator.store import Store
 
 log = logging.getLogger("tasks_emulator.dispatcher")
 

@@ -20,7 +20,8 @@ from tasks_emulator import convert
 from tasks_emulator.dispatcher import Dispatcher, wall_clock_us
 from tasks_emulator.errors import EmulatorError, InvalidArgument
 from tasks_emulator.names import parse_location, parse_queue, parse_task
-from tasks_emulator.store import QueueRecord, Store
+from tasks_emulator.records import QueueRecord
+from tasks_emulator.store import Store
 
 log = logging.getLogger("tasks_emulator.service")
 

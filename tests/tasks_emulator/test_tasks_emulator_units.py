@@ -15,7 +15,8 @@ from tasks_emulator.dispatcher import Dispatcher, make_http_client, wall_clock_u
 from tasks_emulator.errors import AlreadyExists, InvalidArgument, NotFound
 from tasks_emulator.names import parse_queue, parse_task
 from tasks_emulator.policy import US, RatePolicy, RetryPolicy, TokenBucket, backoff_us, may_retry
-from tasks_emulator.store import HttpSpec, OidcSpec, Outcome, QueueSpec, Started, Store, TaskSpec, Wait
+from tasks_emulator.records import HttpSpec, OidcSpec, Outcome, QueueSpec, Started, TaskSpec, Wait
+from tasks_emulator.store import Store
 from tests.tasks_emulator.harness import Receiver
 
 QUEUE = parse_queue("projects/p/locations/l/queues/q")
