@@ -88,6 +88,7 @@ def test_store_kick_frees_the_seat_bans_and_shows_as_removed_since(store: ports.
     changed, removed, _ = store.participants_changed(session.id, since)
     assert "ben" in removed and "ben" not in {p.uid for p in changed}
     assert [p.uid for p in store.participants(session.id)] == ["ann"]
+    assert store.seated(session.id, ["ann", "ben", "zed"]) == {"ann"}
     assert _code(lambda: store.join(session.id, "ben", "Ben", now_ms())) is ErrorCode.KICKED
     assert _code(lambda: store.kick(session.id, "ben")) is ErrorCode.NOT_JOINED
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import FUZZ, HttpHost, Socket
@@ -124,6 +124,9 @@ def misdirected_answers(draw: st.DrawFn) -> tuple[str, str, dict[str, Any], str]
 
 @settings(FUZZ, max_examples=50)
 @given(aim=misdirected_answers(), answer=st.text(ANY_CHAR, min_size=1, max_size=200), missing=SAFE_ID)
+# Once found by the fuzz: a question not yet open in a session the player is not in was
+# refused QUESTION_CLOSED; the player is told NOT_JOINED first.
+@example(aim=("other", "later", {}, "NOT_JOINED"), answer="elated", missing="x")
 def test_fuzz_answers_for_other_sessions_users_or_questions_are_refused_and_not_stored(
     sockets: Callable[[], Socket],
     http_host: HttpHost,

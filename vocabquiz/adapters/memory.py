@@ -172,6 +172,9 @@ class MemoryStore:
     def participants(self, session_id: str) -> list[Participant]:
         return [s.participant for s in self._session(session_id).seats.values()]
 
+    def seated(self, session_id: str, uids: Sequence[str]) -> set[str]:
+        return set(uids) & set(self._session(session_id).seats)
+
     def set_connected(
         self, session_id: str, uid: str, connected: bool, connection_id: str = ""
     ) -> tuple[Participant, int, bool]:

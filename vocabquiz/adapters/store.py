@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -231,6 +231,11 @@ class Store(FirestoreAnswers):
         if not snap.exists:
             raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
         return documents.participant_from_doc(uid, snap.to_dict() or {})
+
+    def seated(self, session_id: str, uids: Sequence[str]) -> set[str]:
+        participants = session_ref(self.db, session_id).collection("participants")
+        found = self.db.get_all([participants.document(uid) for uid in uids], field_paths=[])
+        return {snap.id for snap in found if snap.exists}
 
     def set_connected(
         self, session_id: str, uid: str, connected: bool, connection_id: str = ""

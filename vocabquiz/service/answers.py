@@ -155,18 +155,27 @@ class AnswerDesk:
         """Answers refused because their question is closed (or not open yet), unless one
         was stored before: a copy delivered late, or resent after a reconnect, of an answer
         scored in time gets its verdict again (the same message), and another attempt
-        ALREADY_ANSWERED, as the first answer counts."""
+        ALREADY_ANSWERED, as the first answer counts. A player who is not seated hears
+        NOT_JOINED, as a transaction would tell them before looking at the question."""
         if not closed:
             return []
         keys = [(command.uid, frame.payload["question_id"]) for command, frame, _ in closed]
         stored = self.store.stored_answers(session_id, keys)
+        unstored = {command.uid for command, frame, _ in closed} - {
+            command.uid
+            for command, frame, _ in closed
+            if answer_id(command.uid, frame.payload["question_id"]) in stored
+        }
+        seated = self.store.seated(session_id, sorted(unstored)) if unstored else set()
         replayed: list[tuple[Command, Scored]] = []
         for command, frame, error in closed:
             question_id = frame.payload["question_id"]
             earlier = stored.get(answer_id(command.uid, question_id))
             if earlier is None:
                 with context(command):
-                    events.append(refusal(command, error))
+                    events.append(
+                        refusal(command, error if command.uid in seated else _not_joined(session_id))
+                    )
             else:
                 replayed += _replay(command, question_id, _message_id(command, frame), earlier, events)
         return replayed
@@ -189,6 +198,10 @@ class AnswerDesk:
 def _message_id(command: Command, frame: ClientFrame) -> str:
     """An answer's message, as stored: the player's own frame id, under their uid."""
     return f"{command.uid}/{frame.message_id}"
+
+
+def _not_joined(session_id: str) -> GameError:
+    return GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
 
 
 def _replay(

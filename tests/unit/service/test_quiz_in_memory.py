@@ -147,3 +147,20 @@ def test_a_batch_stores_each_players_first_answer_once(table: Table) -> None:
     game.handle_commands(batch[:2])  # the whole batch delivered again: replayed, not re-scored
     assert [s["new_score"] for s in frames_of(table.take(), "SCORE_UPDATED")] == [15, 15]
     assert table.store.participant(code, "ben").score == 15
+
+
+def test_an_answer_to_a_session_the_player_is_not_in_is_not_joined_whatever_the_question(
+    table: Table,
+) -> None:
+    game = table.game
+    code = game.create_session("vocab-101", "host", 10, False).id
+    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
+    game.start(code, "host")
+    table.take()
+    for question in ("q1", "q3"):  # open, and not yet started
+        table.send(
+            "zed", table.frame("SUBMIT_ANSWER", session_id=code, question_id=question, answer="elated")
+        )
+        assert frames_of(table.take(), "ERROR", "zed")[0]["code"] == ErrorCode.NOT_JOINED
+    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q3", answer="author"))
+    assert frames_of(table.take(), "ERROR", "ann")[0]["code"] == ErrorCode.QUESTION_CLOSED
