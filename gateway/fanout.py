@@ -15,7 +15,7 @@ from websockets.asyncio.server import broadcast
 
 from gateway.config import GatewayConfig
 from gateway.metrics import Metrics
-from gateway.presence import PresencePacer, is_presence
+from gateway.presence import is_presence
 from gateway.rooms import Room, Rooms
 from vocabquiz.observability import tracing
 from vocabquiz.protocol import ServerType
@@ -44,7 +44,6 @@ class FanOut:
         self.metrics = metrics
         self.board_gap_s = config.leaderboard_gap_s
         self.send_buffer_limit_bytes = config.send_buffer_limit_bytes
-        self.presence = PresencePacer(config.leaderboard_gap_s)
 
     def deliver(self, data: bytes, attributes: dict[str, str], published_s: float) -> None:
         """Fan one event out to this instance's sockets; runs on the event loop."""
@@ -104,20 +103,22 @@ class FanOut:
     # -- presence: paced per session by gateway.presence --------------------------------
 
     def _pace_presence(self, session_id: str, data: bytes, attributes: dict[str, str]) -> None:
+        room = self.rooms.room(session_id)
+        if room is None:
+            return
         loop = asyncio.get_running_loop()
-        now_frames, release_at = self.presence.offer(session_id, data, loop.time())
+        now_frames, release_at = room.presence.offer(data, loop.time(), self.board_gap_s)
         for frame in now_frames:
-            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
+            self._broadcast(list(room.sockets), frame, attributes, time.time())
         if release_at is not None:
-            loop.call_later(
-                max(0.0, release_at - loop.time()), self._release_presence, session_id, attributes
-            )
+            delay_s = max(0.0, release_at - loop.time())
+            loop.call_later(delay_s, self._release_presence, session_id, room, attributes)
 
-    def _release_presence(self, session_id: str, attributes: dict[str, str]) -> None:
-        now = asyncio.get_running_loop().time()
-        for frame in self.presence.release(session_id, now):
-            self._broadcast(self.rooms.recipients(session_id, None, None), frame, attributes, time.time())
-        self.presence.forget_idle(now)
+    def _release_presence(self, session_id: str, room: Room[Connection], attributes: dict[str, str]) -> None:
+        if self.rooms.room(session_id) is not room:  # the last socket here left: the held frames went with it
+            return
+        for frame in room.presence.release(asyncio.get_running_loop().time()):
+            self._broadcast(list(room.sockets), frame, attributes, time.time())
 
     # -- leaderboards: paced by the session room's BoardPacer ---------------------------
 

@@ -8,21 +8,23 @@ from collections.abc import Hashable, Iterable
 from typing import Generic, TypeVar
 
 from gateway.core import BoardPacer
+from gateway.presence import PresencePacer
 
 C = TypeVar("C", bound=Hashable)
 
 
 class Room(Generic[C]):
-    """One session as this instance holds it: its sockets here and its leaderboards on
-    their way to them. Made when the session's first socket here enters; dropped when
+    """One session as this instance holds it: its sockets here, and its leaderboards and
+    presence frames on their way to them. Made when the session's first socket here enters; dropped when
     the last one leaves or disconnects, so a long-lived instance keeps nothing for the
     sessions it no longer serves."""
 
-    __slots__ = ("board", "sockets")
+    __slots__ = ("board", "presence", "sockets")
 
     def __init__(self) -> None:
         self.sockets: set[C] = set()
         self.board = BoardPacer()
+        self.presence = PresencePacer()
 
 
 class Rooms(Generic[C]):

@@ -1,12 +1,13 @@
 """Presence pacing in the gateway: a lone arrival goes out unchanged at once; a few in one
 gap go out one by one at its end; a crowd becomes one PRESENCE_UPDATED per gap that lists
-every arrival and departure in order; nothing is kept for idle sessions."""
+every arrival and departure in order; the pacing goes with the session's room."""
 
 from __future__ import annotations
 
 import json
 
 from gateway.presence import SINGLES_PER_GAP, STORM_PER_S, PresencePacer, is_presence
+from gateway.rooms import Rooms
 from vocabquiz.protocol import encode_frame, server_frame
 from vocabquiz.protocol.frames import ServerType, expand_presence
 
@@ -19,31 +20,31 @@ def _presence(kind: ServerType, uid: str, count: int) -> bytes:
 
 
 def test_lone_arrival_goes_out_unchanged_at_once() -> None:
-    pacer = PresencePacer(GAP_S)
+    pacer = PresencePacer()
     joined = _presence(ServerType.USER_JOINED, "u1", 1)
     assert is_presence(joined)
-    assert pacer.offer("S1", joined, now=10.0) == ([joined], None)
-    assert pacer.offer("S1", _presence(ServerType.USER_JOINED, "u2", 2), now=10.2)[1] is None  # a new gap
+    assert pacer.offer(joined, 10.0, GAP_S) == ([joined], None)
+    assert pacer.offer(_presence(ServerType.USER_JOINED, "u2", 2), 10.2, GAP_S)[1] is None  # a new gap
 
 
 def test_few_arrivals_in_one_gap_go_out_one_by_one_at_its_end() -> None:
-    pacer = PresencePacer(GAP_S)
+    pacer = PresencePacer()
     frames = [_presence(ServerType.USER_JOINED, f"u{n}", n) for n in range(1 + SINGLES_PER_GAP)]
-    pacer.offer("S1", frames[0], now=10.0)
-    assert pacer.offer("S1", frames[1], now=10.01) == ([], 10.0 + GAP_S)
+    pacer.offer(frames[0], 10.0, GAP_S)
+    assert pacer.offer(frames[1], 10.01, GAP_S) == ([], 10.0 + GAP_S)
     for frame in frames[2:]:
-        assert pacer.offer("S1", frame, now=10.02) == ([], None)  # the release is arranged already
-    assert pacer.release("S1", now=10.1) == frames[1:]
+        assert pacer.offer(frame, 10.02, GAP_S) == ([], None)  # the release is arranged already
+    assert pacer.release(10.1) == frames[1:]
 
 
 def test_crowd_in_one_gap_becomes_one_frame_listing_every_change_in_order() -> None:
-    pacer = PresencePacer(GAP_S)
-    pacer.offer("S1", _presence(ServerType.USER_JOINED, "u0", 1), now=10.0)
+    pacer = PresencePacer()
+    pacer.offer(_presence(ServerType.USER_JOINED, "u0", 1), 10.0, GAP_S)
     held = [_presence(ServerType.USER_JOINED, f"u{n}", n + 1) for n in range(1, SINGLES_PER_GAP + 1)]
     held.append(_presence(ServerType.USER_LEFT, "u2", SINGLES_PER_GAP))
     for frame in held:
-        pacer.offer("S1", frame, now=10.05)
-    (merged,) = pacer.release("S1", now=10.1)
+        pacer.offer(frame, 10.05, GAP_S)
+    (merged,) = pacer.release(10.1)
     frame = json.loads(merged)
     assert frame["type"] == "PRESENCE_UPDATED" and frame["payload"]["participant_count"] == SINGLES_PER_GAP
     assert [f["payload"] | {"type": f["type"]} for f in expand_presence(frame)] == [
@@ -52,29 +53,33 @@ def test_crowd_in_one_gap_becomes_one_frame_listing_every_change_in_order() -> N
 
 
 def test_in_a_storm_every_gap_sends_one_presence_frame() -> None:
-    pacer = PresencePacer(GAP_S)
+    pacer = PresencePacer()
     sent: list[bytes] = []
     now = 10.0
     for n in range(60):  # 30 joins a second for 2 s: 2 or 3 in each gap
         now = 10.0 + n / 30
-        sent += pacer.offer("S1", _presence(ServerType.USER_JOINED, f"u{n}", n + 1), now=now)[0]
+        sent += pacer.offer(_presence(ServerType.USER_JOINED, f"u{n}", n + 1), now, GAP_S)[0]
         if int((now - 10.0) / GAP_S) != int((now + 1 / 30 - 10.0) / GAP_S):
-            sent += pacer.release("S1", now=now)
-    sent += pacer.release("S1", now=now + GAP_S)
+            sent += pacer.release(now)
+    sent += pacer.release(now + GAP_S)
     # One a gap (20 gaps), plus the few sent alone before the storm is recognised.
     assert len(sent) <= 60 / 30 / GAP_S + STORM_PER_S
     merged = [json.loads(f) for f in sent if json.loads(f)["type"] == "PRESENCE_UPDATED"]
     assert merged and sum(len(f["payload"]["changes"]) for f in merged) + len(sent) - len(merged) == 60
 
 
-def test_idle_sessions_leave_no_state() -> None:
-    pacer = PresencePacer(GAP_S)
-    pacer.offer("S1", _presence(ServerType.USER_JOINED, "u1", 1), now=10.0)
-    pacer.forget_idle(now=10.5)
-    assert "S1" in pacer._sessions  # within the storm window: its arrivals still count
-    pacer.forget_idle(now=11.1)
-    assert pacer._sessions == {}
-    assert pacer.release("S1", now=11.2) == []
+def test_held_presence_goes_with_the_room_when_its_last_socket_leaves() -> None:
+    rooms: Rooms[str] = Rooms()
+    rooms.enter("S1", ["c1"])
+    room = rooms.room("S1")
+    assert room is not None
+    room.presence.offer(_presence(ServerType.USER_JOINED, "u1", 1), 10.0, GAP_S)
+    room.presence.offer(_presence(ServerType.USER_JOINED, "u2", 2), 10.01, GAP_S)
+    rooms.leave("S1", ["c1"])
+    assert rooms.room("S1") is None and rooms.members == {}
+    rooms.enter("S1", ["c2"])
+    again = rooms.room("S1")
+    assert again is not None and again.presence.release(10.2) == []
 
 
 def test_leaderboards_and_scores_are_not_presence() -> None:
