@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any
 
 from vocabquiz.limits import LeakyCount, TokenBucket
 from vocabquiz.protocol import (
@@ -23,6 +22,7 @@ from vocabquiz.protocol import (
     server_frame,
 )
 from vocabquiz.protocol.boards import board_version
+from vocabquiz.protocol.types import ServerFrame
 
 ACCEPTED_IDS_KEPT = 256  # a socket's accepted message ids remembered for resends
 RATE_LIMIT_CLOSE = (1008, "Rate limit exceeded")
@@ -46,7 +46,7 @@ class Refused:
     (code, reason) when the client does not listen to errors."""
 
     reason: str
-    error: dict[str, Any] | None = None
+    error: ServerFrame | None = None
     close: tuple[int, str] | None = None
 
 
@@ -55,7 +55,7 @@ class Answered:
     """Answered here, with nothing to publish: `reply` (a PONG, or the ACK of a resend)."""
 
     frame: ClientFrame
-    reply: dict[str, Any]
+    reply: ServerFrame
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class Client:
             return Answered(frame, _ack(frame.message_id))
         return Publish(frame)
 
-    def accepted(self, message_id: str) -> dict[str, Any]:
+    def accepted(self, message_id: str) -> ServerFrame:
         """Pub/Sub stored the frame `message_id`: the ACK to send, and its id remembered."""
         accepted = self._accepted
         if accepted is None:
@@ -129,7 +129,7 @@ class Client:
         return self._strikes.add(now_us)
 
 
-def _ack(message_id: str) -> dict[str, Any]:
+def _ack(message_id: str) -> ServerFrame:
     return server_frame(ServerType.ACK, {"message_id": message_id})
 
 

@@ -42,6 +42,7 @@ from vocabquiz.protocol.envelope import (
     ATTR_UID,
     encode_command,
 )
+from vocabquiz.protocol.types import ServerFrame
 
 log = logging.getLogger("quiz.gateway")
 
@@ -219,7 +220,7 @@ class Gateway:
             ATTR_GATEWAY_ID: self.config.gateway_id,
         }
 
-    async def _send(self, conn: Connection, frame: dict[str, Any]) -> None:
+    async def _send(self, conn: Connection, frame: ServerFrame) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
         await conn.send(encode_frame(frame))
 

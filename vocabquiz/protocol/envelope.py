@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vocabquiz.protocol.frames import ID_PATTERN, ServerType, encode_frame
+from vocabquiz.protocol.types import ServerFrame
 
 # Command attributes, stamped by the gateway; a client can never set them.
 ATTR_UID = "uid"
@@ -81,7 +82,7 @@ class Event:
     """A server frame and where it goes."""
 
     session_id: str
-    frame: dict[str, Any]
+    frame: ServerFrame
     target_uid: str | None = None
     target_connection: str | None = None
     room: str | None = None

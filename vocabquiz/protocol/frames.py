@@ -11,10 +11,13 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from vocabquiz.protocol.types import ServerFrame
 
 MAX_FRAME_BYTES = 10 * 1024  # seed design §12.4
 MAX_ANSWER_CHARS = 200
@@ -216,11 +219,11 @@ def parse_timestamp_ms(text: str) -> int:
 
 def server_frame(
     frame_type: ServerType,
-    payload: dict[str, Any],
+    payload: Mapping[str, Any],
     *,
     message_id: str | None = None,
     at_ms: int | None = None,
-) -> dict[str, Any]:
+) -> ServerFrame:
     # Type first and payload last, as the gateway relies on: it reads the type from the
     # front of an encoded frame, and splices a player's rank in at the end of a board.
     return {
@@ -231,7 +234,7 @@ def server_frame(
     }
 
 
-def error_frame(code: ErrorCode, message: str, *, message_id: str | None = None) -> dict[str, Any]:
+def error_frame(code: ErrorCode, message: str, *, message_id: str | None = None) -> ServerFrame:
     """ERROR frame; `message_id` echoes the client frame it refuses, when known."""
     recoverable = code not in (ErrorCode.INVALID_SESSION, ErrorCode.KICKED, ErrorCode.SESSION_FULL)
     return server_frame(
@@ -241,7 +244,7 @@ def error_frame(code: ErrorCode, message: str, *, message_id: str | None = None)
     )
 
 
-def presence_update(frames: list[dict[str, Any]]) -> dict[str, Any]:
+def presence_update(frames: Sequence[Mapping[str, Any]]) -> ServerFrame:
     """One PRESENCE_UPDATED for several USER_JOINED / USER_LEFT frames of a session, in
     order: `changes` holds each frame's payload with its `type`, and `participant_count`
     is the last one's."""
@@ -250,7 +253,7 @@ def presence_update(frames: list[dict[str, Any]]) -> dict[str, Any]:
     return server_frame(ServerType.PRESENCE_UPDATED, {"participant_count": count, "changes": changes})
 
 
-def expand_presence(frame: dict[str, Any]) -> list[dict[str, Any]]:
+def expand_presence(frame: Mapping[str, Any]) -> list[dict[str, Any]]:
     """For clients: the USER_JOINED / USER_LEFT frames a PRESENCE_UPDATED stands for."""
     expanded = []
     for change in frame["payload"]["changes"]:
@@ -259,7 +262,7 @@ def expand_presence(frame: dict[str, Any]) -> list[dict[str, Any]]:
     return expanded
 
 
-def encode_frame(frame: dict[str, Any]) -> str:
+def encode_frame(frame: Mapping[str, Any]) -> str:
     return json.dumps(frame, separators=(",", ":"), ensure_ascii=False)
 
 
