@@ -30,9 +30,7 @@ class HandshakeRefused(Exception):
 
     def __init__(self, status: HTTPStatus, reason: str, message: str) -> None:
         super().__init__(message)
-        self.status = status
-        self.reason = reason
-        self.message = message
+        self.status, self.reason, self.message = status, reason, message
 
 
 @dataclass(frozen=True, slots=True)

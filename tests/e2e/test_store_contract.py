@@ -56,6 +56,11 @@ def _answer(uid: str, question_id: str, points: int, message: str = "m") -> NewA
     return NewAnswer(uid, question_id, "yes", Verdict(points > 0, points, 1000), now_ms(), f"{uid}/{message}")
 
 
+def _attempt(uid: str, question_id: str, message: str) -> NewAnswer:
+    """An answer as the batch judged it; the store's transaction judges it again."""
+    return _answer(uid, question_id, 0, message)
+
+
 def _open(store: ports.Store, session: Session) -> Session:
     from vocabquiz.domain import lifecycle
 
@@ -144,17 +149,20 @@ def test_store_scores_one_answer_once_and_replays_it(store: ports.Store) -> None
             read, QUIZ, "ann", "q1", "yes", read.open_question.started_at_ms + 1000, "ann/m1"
         )
 
-    first = store.score_answer(session.id, "ann", "q1", "ann/m1", judge)
+    first = store.score_answer(session.id, _attempt("ann", "q1", "m1"), judge)
     assert (first.replayed, first.participant.score, first.verdict.points) == (False, 27, 15)
-    again = store.score_answer(session.id, "ann", "q1", "ann/m1", judge)
+    again = store.score_answer(session.id, _attempt("ann", "q1", "m1"), judge)
     assert (again.replayed, again.participant.score, again.verdict) == (True, 27, first.verdict)
-    batched = store.score_answer(session.id, "ann", "q2", "ann/m", judge)  # stored by a batch commit
+    batched = store.score_answer(session.id, _attempt("ann", "q2", "m"), judge)  # stored by a batch commit
     assert (batched.replayed, batched.participant.score) == (True, 12)
     assert (
-        _code(lambda: store.score_answer(session.id, "ann", "q1", "ann/m2", judge))
+        _code(lambda: store.score_answer(session.id, _attempt("ann", "q1", "m2"), judge))
         is ErrorCode.ALREADY_ANSWERED
     )
-    assert _code(lambda: store.score_answer(session.id, "zed", "q1", "zed/m", judge)) is ErrorCode.NOT_JOINED
+    assert (
+        _code(lambda: store.score_answer(session.id, _attempt("zed", "q1", "m"), judge))
+        is ErrorCode.NOT_JOINED
+    )
     assert store.participant(session.id, "ann").answered_count == 2
     assert sorted(store.answers_to(session.id, "q1")) == [("yes", True)]
 

@@ -148,11 +148,17 @@ def test_pacer_sends_a_sessions_first_board_at_once() -> None:
     assert not pacer.holding
 
 
-def test_pacer_holds_a_board_that_arrives_within_the_gap_until_its_end() -> None:
+def _pacer_that_sent_board_1(sent_at_s: float | None) -> BoardPacer:
+    """A pacer whose first board went out at `sent_at_s` (None: it reached no socket)."""
     pacer = BoardPacer()
     pacer.offer(_board(1), None, NOW_S, GAP_S)
     pacer.release()
-    pacer.sent(NOW_S)
+    pacer.sent(sent_at_s)
+    return pacer
+
+
+def test_pacer_holds_a_board_that_arrives_within_the_gap_until_its_end() -> None:
+    pacer = _pacer_that_sent_board_1(NOW_S)
     assert pacer.offer(_board(2), None, NOW_S + 0.03, GAP_S) == pytest.approx(GAP_S - 0.03)
 
 
@@ -183,10 +189,7 @@ def test_pacer_never_shows_a_board_older_than_the_last_sent() -> None:
 
 
 def test_pacer_after_a_board_that_reached_no_socket_sends_the_next_at_once() -> None:
-    pacer = BoardPacer()
-    pacer.offer(_board(1), None, NOW_S, GAP_S)
-    pacer.release()
-    pacer.sent(None)
+    pacer = _pacer_that_sent_board_1(None)
     assert pacer.offer(_board(2), None, NOW_S + 0.01, GAP_S) == 0.0
 
 

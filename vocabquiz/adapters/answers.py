@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,28 +19,22 @@ from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, session_ref
 from vocabquiz.domain import scoring
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.domain.ids import answer_id
-from vocabquiz.domain.model import NewAnswer, Participant, Session, Verdict
+from vocabquiz.domain.model import NewAnswer, Participant, Verdict
 from vocabquiz.observability import tracing
 from vocabquiz.protocol import ErrorCode
-from vocabquiz.service.ports import AnswersRefused, Scored, Stored
+from vocabquiz.service.ports import AnswersRefused, Judge, Scored, Stored
 
 
 class FirestoreAnswers:
     db: firestore.Client
 
-    def score_answer(
-        self,
-        session_id: str,
-        uid: str,
-        question_id: str,
-        message_id: str,
-        judge: Callable[[Session], NewAnswer],
-    ) -> Scored:
-        """Score `uid`'s answer to `question_id` exactly once, in a transaction.
+    def score_answer(self, session_id: str, answer: NewAnswer, judge: Judge) -> Scored:
+        """Score a player's answer to a question exactly once, in a transaction.
 
         The answer's id is derived from (user, question), and the transaction creates it
         only if absent: a redelivered command finds it and replays the stored verdict.
         """
+        uid, question_id, message_id = answer.uid, answer.question_id, answer.message_id
         ref = session_ref(self.db, session_id)
         participant_ref = ref.collection("participants").document(uid)
         the_answer_id = answer_id(uid, question_id)

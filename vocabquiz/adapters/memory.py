@@ -21,7 +21,7 @@ from vocabquiz.domain.ids import answer_id
 from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Status
 from vocabquiz.protocol import ErrorCode, now_ms
 from vocabquiz.protocol.envelope import Event
-from vocabquiz.service.ports import AnswersRefused, Joined, Scored, Stored, TaskRequest
+from vocabquiz.service.ports import AnswersRefused, Joined, Judge, Scored, Stored, TaskRequest
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 6
@@ -219,14 +219,8 @@ class MemoryStore:
 
     # -- answers
 
-    def score_answer(
-        self,
-        session_id: str,
-        uid: str,
-        question_id: str,
-        message_id: str,
-        judge: Callable[[Session], NewAnswer],
-    ) -> Scored:
+    def score_answer(self, session_id: str, answer: NewAnswer, judge: Judge) -> Scored:
+        uid, question_id, message_id = answer.uid, answer.question_id, answer.message_id
         with self._lock:
             held = self._session(session_id)
             seat = self._seat(session_id, uid)

@@ -131,9 +131,7 @@ class AnswerDesk:
             try:
                 one = self.store.score_answer(
                     session_id,
-                    a.uid,
-                    a.question_id,
-                    a.message_id,
+                    a,
                     lambda session: scoring.judge(
                         session,
                         self.store.session_quiz(session_id),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from vocabquiz.domain import leaderboard, messages
@@ -22,23 +23,19 @@ log = logging.getLogger("quiz.game")
 MAX_REMEMBERED_FLUSHES = 4096  # (session, kind) pairs an instance remembers asking a flush for
 
 
+@dataclass(eq=False)
 class Flushes:
-    def __init__(
-        self,
-        store: Store,
-        publisher: EventPublisher,
-        tasks: TaskQueue,
-        config: Config,
-        clock: Callable[[], int],
-    ) -> None:
-        self.store = store
-        self.publisher = publisher
-        self.tasks = tasks
-        self.config = config
-        self.clock = clock
-        self.standings = Standings(store, clock)
-        # (session, snapshot) -> the start (ms) of the last window this instance asked a flush for.
-        self._requested: dict[tuple[str, bool], int] = {}
+    store: Store
+    publisher: EventPublisher
+    tasks: TaskQueue
+    config: Config
+    clock: Callable[[], int]
+    standings: Standings = field(init=False)
+    # (session, snapshot) -> the start (ms) of the last window this instance asked a flush for.
+    _requested: dict[tuple[str, bool], int] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.standings = Standings(self.store, self.clock)
 
     def request(self, session_id: str, snapshot: bool = False) -> bool:
         """One named task per (session, window): Cloud Tasks refuses the rest, and this

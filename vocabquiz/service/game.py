@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from vocabquiz.domain import leaderboard, lifecycle, messages, scoring
@@ -33,23 +34,21 @@ from vocabquiz.service.schedule import FLUSH_KIND, timer_request
 log = logging.getLogger("quiz.game")
 
 
+@dataclass(eq=False)
 class Game:
-    def __init__(
-        self,
-        store: Store,
-        publisher: EventPublisher,
-        tasks: TaskQueue,
-        config: Config,
-        clock: Callable[[], int] = now_ms,
-    ) -> None:
-        self.store = store
-        self.publisher = publisher
-        self.tasks = tasks
-        self.config = config
-        self.clock = clock
-        self.flushes = Flushes(store, publisher, tasks, config, clock)
-        self.lobby = Lobby(store, publisher, self.flushes)
-        self.answers = AnswerDesk(store)
+    store: Store
+    publisher: EventPublisher
+    tasks: TaskQueue
+    config: Config
+    clock: Callable[[], int] = now_ms
+    flushes: Flushes = field(init=False)
+    lobby: Lobby = field(init=False)
+    answers: AnswerDesk = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.flushes = Flushes(self.store, self.publisher, self.tasks, self.config, self.clock)
+        self.lobby = Lobby(self.store, self.publisher, self.flushes)
+        self.answers = AnswerDesk(self.store)
 
     # -- player commands (from quiz-commands) --------------------------------------
 

@@ -57,6 +57,8 @@ class AnswersRefused(Exception):
     was written; the caller sorts the batch out (`Store.stored_answers`)."""
 
 
+# Judges an answer on the session as read (scoring.judge, bound to the answer).
+Judge = Callable[[Session], NewAnswer]
 # (changed participants, uids removed since, the read's time)
 ParticipantChanges = tuple[list[Participant], set[str], datetime | None]
 # (changed answers by answer id as (answer, is_correct), the read's time)
@@ -109,16 +111,10 @@ class Store(Protocol):
     def participants_changed(self, session_id: str, since: datetime | None) -> ParticipantChanges: ...
 
     # -- answers
-    def score_answer(
-        self,
-        session_id: str,
-        uid: str,
-        question_id: str,
-        message_id: str,
-        judge: Callable[[Session], NewAnswer],
-    ) -> Scored:
-        """Score one answer atomically: replayed if stored already under `message_id`,
-        refused if stored under another; else `judge` decides on the session as read."""
+    def score_answer(self, session_id: str, answer: NewAnswer, judge: Judge) -> Scored:
+        """Score one answer atomically, keyed by its player, question and message: replayed
+        if stored already under that message, refused if under another; else `judge`
+        decides again on the session as the store read it."""
         ...
 
     def commit_answers(self, session_id: str, answers: Sequence[NewAnswer]) -> list[Participant]:

@@ -41,28 +41,23 @@ class FaultLog:
     events: list[str] = field(default_factory=list)
 
 
+@dataclass(eq=False)
 class Chaos:
     """`run` injects the process faults as the sessions get through their questions
     (`progress`: the share of questions every session has opened); `duplicate_flushes`
     runs beside it until cancelled."""
 
-    def __init__(
-        self,
-        stack: Stack,
-        options: Options,
-        sessions: list[str],
-        progress: Callable[[], float],
-        say: Callable[[str], None],
-        t0: float,
-    ) -> None:
-        self.stack = stack
-        self.options = options
-        self.sessions = sessions
-        self.progress = progress
-        self.say = say
-        self.t0 = t0
-        self.rng = random.Random(options.seed)
-        self.log = FaultLog()
+    stack: Stack
+    options: Options
+    sessions: list[str]
+    progress: Callable[[], float]
+    say: Callable[[str], None]
+    t0: float
+    log: FaultLog = field(init=False, default_factory=FaultLog)
+    rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.options.seed)
 
     async def _at(self, fraction: float) -> None:
         while self.progress() < fraction:

@@ -30,11 +30,8 @@ class Duplicator:
     ) -> None:
         from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
-        self.loop = loop
-        self.copies = copies
-        self.late_share = late_share
-        self.rng = rng
-        self.sessions = sessions
+        self.loop, self.rng = loop, rng
+        self.sessions, self.copies, self.late_share = sessions, copies, late_share
         self.publisher = pubsub_v1.PublisherClient(
             batch_settings=pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.001)
         )

@@ -49,13 +49,8 @@ class Bot:
     """One player on one socket, reconnecting to another gateway when its own dies."""
 
     def __init__(self, ledger: Ledger, index: int, uid: str, token: str, session_id: str, url: str) -> None:
-        self.ledger = ledger
-        self.index = index
-        self.uid = uid
-        self.token = token
-        self.session_id = session_id
-        self.url = url
-        self.name = f"ledger{index}"
+        self.ledger, self.index, self.name = ledger, index, f"ledger{index}"
+        self.uid, self.token, self.session_id, self.url = uid, token, session_id, url
         self.socket: GameSocket | None = None
         self.reader: asyncio.Task[None] | None = None
         self.closing = False
