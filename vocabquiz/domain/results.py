@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from vocabquiz.domain.leaderboard import rank_participants
+from vocabquiz.domain.leaderboard import leaderboard_row, rank_participants
 from vocabquiz.domain.model import Participant, Quiz
 
 PLAYER_COLUMNS = ("rank", "user_id", "username", "score", "correct_count", "answered_count")
@@ -20,14 +20,8 @@ def session_results(
     """`answers` are stored answer documents (question_id, is_correct, time_taken_ms)."""
     by_uid = {p.uid: p for p in participants}
     players = [
-        {
-            "rank": r.rank,
-            "user_id": r.uid,
-            "username": r.username,
-            "score": r.score,
-            "correct_count": by_uid[r.uid].correct_count,
-            "answered_count": by_uid[r.uid].answered_count,
-        }
+        leaderboard_row(r)
+        | {"correct_count": by_uid[r.uid].correct_count, "answered_count": by_uid[r.uid].answered_count}
         for r in rank_participants(participants)
     ]
     answered: defaultdict[str, int] = defaultdict(int)
