@@ -35,7 +35,7 @@ output "function_urls" {
 
 output "dead_letter_subscription" {
   value       = module.pubsub.dead_letter_subscription_name
-  description = "Pull subscription holding commands on_command refused after every retry."
+  description = "Push subscription replaying dead-lettered commands to on_command until they succeed."
 }
 
 output "service_accounts" {

@@ -58,8 +58,8 @@ variable "flush_max_dispatches_per_second" {
 
 variable "command_max_delivery_attempts" {
   type        = number
-  description = "Deliveries of a command to on_command before it is dead-lettered."
-  default     = 5
+  description = "Deliveries of a command to on_command before it is dead-lettered (and then replayed until it succeeds)."
+  default     = 100
 }
 
 variable "quiz_timing" {

@@ -1,9 +1,10 @@
 """What terraform/ creates in the cloud, created on the emulators: topics, the on_command
 subscription, Cloud Tasks queues; plus the quizzes under quizzes/.
 
-The on_command subscription is a pull subscription here: local/devstack/pusher.py pulls it and
-pushes to on_command, many requests at once, with terraform's ack deadline and retry
-backoff (the emulator's own push delivers one message at a time)."""
+The on_command subscription and the dead letters' replay are pull subscriptions here:
+local/devstack/pusher.py pulls each and pushes to on_command, many requests at once, with
+terraform's ack deadline, retry backoff and dead-letter policy (the emulator's own push
+delivers one message at a time, and has no dead-letter policy)."""
 
 from __future__ import annotations
 
@@ -24,14 +25,21 @@ def provision(stack: Stack) -> None:
     os.environ.update(stack.client_env())
     publisher = pubsub_v1.PublisherClient()
     subscriber = pubsub_v1.SubscriberClient()
-    for topic in (s.COMMANDS_TOPIC, s.EVENTS_TOPIC):
+    for topic in (s.COMMANDS_TOPIC, s.EVENTS_TOPIC, s.DEAD_LETTER_TOPIC):
         with contextlib.suppress(gexc.AlreadyExists):
             publisher.create_topic(name=publisher.topic_path(s.PROJECT_ID, topic))
     # No message ordering, as in terraform: commands of one session may be pushed at once.
+    # The pushers (local/devstack/pusher.py) apply the dead-letter policy and the backoffs.
     with contextlib.suppress(gexc.AlreadyExists):
         subscriber.create_subscription(
             name=subscriber.subscription_path(s.PROJECT_ID, s.COMMANDS_SUBSCRIPTION),
             topic=publisher.topic_path(s.PROJECT_ID, s.COMMANDS_TOPIC),
+            ack_deadline_seconds=s.COMMANDS_ACK_DEADLINE_S,
+        )
+    with contextlib.suppress(gexc.AlreadyExists):
+        subscriber.create_subscription(
+            name=subscriber.subscription_path(s.PROJECT_ID, s.DEAD_LETTER_SUBSCRIPTION),
+            topic=publisher.topic_path(s.PROJECT_ID, s.DEAD_LETTER_TOPIC),
             ack_deadline_seconds=s.COMMANDS_ACK_DEADLINE_S,
         )
 

@@ -7,8 +7,12 @@ ack deadline is retried after the subscription's retry-policy backoff.
 
     python -m devstack.pusher --subscription projects/P/subscriptions/S --endpoint URL
 
-Not modelled: the push window's slow start (a fixed cap instead), dead-lettering (a
-failing message is retried for ever, as the emulator's push did), OIDC tokens.
+With `--max-delivery-attempts N` and `--dead-letter-topic`, a message whose Nth delivery
+fails is published to the dead-letter topic, with the attributes Cloud Pub/Sub adds
+(CloudPubSubDeadLetterSource*), and acknowledged, as a dead-letter policy does; without
+them, a failing message is retried for ever.
+
+Not modelled: the push window's slow start (a fixed cap instead), OIDC tokens.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ import aiohttp
 import grpc
 from google.api_core import exceptions as gexc
 from google.pubsub_v1 import types
+from google.pubsub_v1.services.publisher import PublisherAsyncClient
+from google.pubsub_v1.services.publisher.transports import PublisherGrpcAsyncIOTransport
 from google.pubsub_v1.services.subscriber import SubscriberAsyncClient
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcAsyncIOTransport
 
@@ -50,6 +56,8 @@ class PushSettings:
     ack_deadline_s: int = 60  # also the push endpoint's deadline
     minimum_backoff_s: int = 1
     maximum_backoff_s: int = 30
+    max_delivery_attempts: int = 0  # 0: no dead-letter policy
+    dead_letter_topic: str = ""  # projects/<project>/topics/<name>
 
 
 def push_body(message: Any, subscription: str, delivery_attempt: int) -> dict[str, Any]:
@@ -77,10 +85,22 @@ def retry_delay_s(failed_attempts: int, settings: PushSettings) -> int:
     return int(min(settings.maximum_backoff_s, delay))
 
 
-def make_subscriber(emulator_host: str) -> tuple[SubscriberAsyncClient, grpc.aio.Channel]:
-    """An async client on the emulator's plain-text port, and its channel (to close)."""
+def make_clients(emulator_host: str) -> tuple[SubscriberAsyncClient, PublisherAsyncClient, grpc.aio.Channel]:
+    """Async clients on the emulator's plain-text port, and their channel (to close)."""
     channel = grpc.aio.insecure_channel(emulator_host)
-    return SubscriberAsyncClient(transport=SubscriberGrpcAsyncIOTransport(channel=channel)), channel
+    subscriber = SubscriberAsyncClient(transport=SubscriberGrpcAsyncIOTransport(channel=channel))
+    return subscriber, PublisherAsyncClient(transport=PublisherGrpcAsyncIOTransport(channel=channel)), channel
+
+
+def dead_letter_attributes(message: Any, subscription: str, delivery_attempts: int) -> dict[str, str]:
+    """The message's attributes and those Cloud Pub/Sub adds when it dead-letters one."""
+    project = subscription.split("/")[1]
+    return dict(message.attributes) | {
+        "CloudPubSubDeadLetterSourceDeliveryCount": str(delivery_attempts),
+        "CloudPubSubDeadLetterSourceSubscription": subscription.rsplit("/", 1)[-1],
+        "CloudPubSubDeadLetterSourceSubscriptionProject": project,
+        "CloudPubSubDeadLetterSourceTopicPublishTime": message.publish_time.ToJsonString(),
+    }
 
 
 def make_http_client(settings: PushSettings) -> aiohttp.ClientSession:
@@ -97,15 +117,17 @@ def make_http_client(settings: PushSettings) -> aiohttp.ClientSession:
 
 class Pusher:
     def __init__(
-        self, settings: PushSettings, subscriber: SubscriberAsyncClient, http: aiohttp.ClientSession
+        self,
+        settings: PushSettings,
+        subscriber: SubscriberAsyncClient,
+        http: aiohttp.ClientSession,
+        publisher: PublisherAsyncClient | None = None,
     ) -> None:
-        self.settings = settings
-        self.subscriber = subscriber
-        self.http = http
+        self.settings, self.subscriber, self.publisher, self.http = settings, subscriber, publisher, http
         self.in_flight: dict[str, asyncio.Task[None]] = {}  # ack id -> its delivery
         self.slot_freed = asyncio.Event()
         self.failures: dict[str, int] = {}  # message id -> failed deliveries so far
-        self.stats = {"pushed": 0, "acked": 0, "retried": 0, "max_in_flight": 0}
+        self.stats = {"pushed": 0, "acked": 0, "retried": 0, "dead_lettered": 0, "max_in_flight": 0}
         self.pulling_failed = False
         # Ack ids waiting for the next acknowledge call: one call takes every ack that came
         # in while the previous one was in flight (one RPC per message cost the emulator
@@ -175,6 +197,9 @@ class Pusher:
                 self.acks_ready.set()
                 return
             self.failures[message.message_id] = attempt
+            if self.settings.max_delivery_attempts and attempt >= self.settings.max_delivery_attempts:
+                await self._dead_letter(received, attempt, outcome)
+                return
             self.stats["retried"] += 1
             delay_s = retry_delay_s(attempt, self.settings)
             log.info(
@@ -193,6 +218,32 @@ class Pusher:
         finally:
             self.in_flight.pop(received.ack_id, None)
             self.slot_freed.set()
+
+    async def _dead_letter(self, received: Any, attempts: int, outcome: int | str) -> None:
+        """The last allowed delivery failed: the message moves to the dead-letter topic and
+        leaves this subscription. Publishing failed: it stays, and comes back after the
+        backoff (Cloud Pub/Sub, too, dead-letters on a later attempt if it cannot at once)."""
+        message = received.message
+        assert self.publisher is not None, "a dead-letter policy needs the publisher"
+        dead = types.PubsubMessage(
+            data=message.data,
+            attributes=dead_letter_attributes(message, self.settings.subscription, attempts),
+        )
+        fields = {"message_id": message.message_id, "attempts": attempts, "outcome": outcome}
+        try:
+            await self.publisher.publish(
+                topic=self.settings.dead_letter_topic, messages=[dead], timeout=SETTLE_TIMEOUT_S, retry=None
+            )
+        except gexc.GoogleAPICallError as exc:
+            log.warning("dead-lettering failed", extra={"json_fields": fields | {"error": str(exc)}})
+            delay_s = retry_delay_s(attempts, self.settings)
+            await self._modify_deadline([received.ack_id], delay_s, timeout_s=SETTLE_TIMEOUT_S)
+            return
+        self.failures.pop(message.message_id, None)
+        self.stats["dead_lettered"] += 1
+        log.warning("dead-lettered", extra={"json_fields": fields})
+        self.acks_pending.append(received.ack_id)
+        self.acks_ready.set()
 
     async def _post(self, body: bytes) -> int | str:
         """The endpoint's status, or why there was none."""
@@ -269,16 +320,25 @@ def parse_args(argv: list[str] | None = None) -> PushSettings:
     parser = argparse.ArgumentParser(prog="python -m devstack.pusher", description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscription", required=True, help="projects/<project>/subscriptions/<name>")
     parser.add_argument("--endpoint", required=True, help="the push endpoint URL")
-    for name in ("max_in_flight", "ack_deadline_s", "minimum_backoff_s", "maximum_backoff_s"):
+    for name in (
+        "max_in_flight",
+        "ack_deadline_s",
+        "minimum_backoff_s",
+        "maximum_backoff_s",
+        "max_delivery_attempts",
+    ):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    parser.add_argument("--dead-letter-topic", default="", help="projects/<project>/topics/<name>")
     args = parser.parse_args(argv)
     if args.max_in_flight < 1 or not 0 < args.minimum_backoff_s <= args.maximum_backoff_s:
         parser.error("--max-in-flight must be at least 1, and 0 < minimum backoff <= maximum backoff")
+    if bool(args.max_delivery_attempts) != bool(args.dead_letter_topic) or args.max_delivery_attempts < 0:
+        parser.error("--max-delivery-attempts (at least 1) and --dead-letter-topic go together")
     return PushSettings(**vars(args))
 
 
 async def serve(settings: PushSettings, emulator_host: str) -> int:
-    subscriber, channel = make_subscriber(emulator_host)
+    subscriber, publisher, channel = make_clients(emulator_host)
     try:
         await subscriber.get_subscription(subscription=settings.subscription, timeout=30)
     except gexc.GoogleAPICallError as exc:
@@ -290,7 +350,7 @@ async def serve(settings: PushSettings, emulator_host: str) -> int:
         loop.add_signal_handler(signum, stop.set)
     async with make_http_client(settings) as http:
         log.info(PUSHER_STARTED, extra={"json_fields": asdict(settings) | {"emulator": emulator_host}})
-        await Pusher(settings, subscriber, http).run(stop)
+        await Pusher(settings, subscriber, http, publisher).run(stop)
     await channel.close()
     log.info("push delivery stopped")
     return 0

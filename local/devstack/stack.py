@@ -58,13 +58,24 @@ FIREBASE_ONLY = ("hub", "logging")  # ports the Firebase CLI reserves beside the
 COMMANDS_TOPIC = "quiz-commands"
 EVENTS_TOPIC = "quiz-events"
 COMMANDS_SUBSCRIPTION = f"{COMMANDS_TOPIC}-on-command"
-# terraform/modules/pubsub's on_command subscription (its variables' defaults).
+DEAD_LETTER_TOPIC = f"{COMMANDS_TOPIC}-dead-letter"
+DEAD_LETTER_SUBSCRIPTION = f"{DEAD_LETTER_TOPIC}-replay"
+# terraform/modules/pubsub's subscriptions (its variables' defaults): on_command's, whose
+# 100 deliveries ride out about 48 minutes of failures, and the dead letters' replay,
+# which pushes them to on_command again every 10 minutes at most until they succeed.
 COMMANDS_ACK_DEADLINE_S = 60
 COMMANDS_MINIMUM_BACKOFF_S = 1
 COMMANDS_MAXIMUM_BACKOFF_S = 30
+COMMANDS_MAX_DELIVERY_ATTEMPTS = 100
+DEAD_LETTER_MINIMUM_BACKOFF_S = 10
+DEAD_LETTER_MAXIMUM_BACKOFF_S = 600
 # How many pushes to on_command may be outstanding at once (env var, read at start).
 PUSH_MAX_IN_FLIGHT_VAR = "PUSH_MAX_IN_FLIGHT"
 PUSH_MAX_IN_FLIGHT_DEFAULT = 32
+# The fault tests shorten the delivery budget and the replay's backoff with these.
+PUSH_ACK_DEADLINE_VAR = "PUSH_ACK_DEADLINE_S"
+PUSH_MAX_DELIVERY_ATTEMPTS_VAR = "PUSH_MAX_DELIVERY_ATTEMPTS"
+DEAD_LETTER_MAXIMUM_BACKOFF_VAR = "DEAD_LETTER_MAXIMUM_BACKOFF_S"
 PUSHER_STARTED = "push delivery started"  # the pusher's ready line (it opens no port)
 TIMER_QUEUE = "question-timers"
 FLUSH_QUEUE_PREFIX = "leaderboard-flush"
@@ -248,29 +259,47 @@ class Stack:
             wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)
 
     def push_max_in_flight(self) -> int:
-        raw = self.extra_env.get(PUSH_MAX_IN_FLIGHT_VAR, os.environ.get(PUSH_MAX_IN_FLIGHT_VAR, ""))
+        return self._push_setting(PUSH_MAX_IN_FLIGHT_VAR, PUSH_MAX_IN_FLIGHT_DEFAULT)
+
+    def _push_setting(self, var: str, default: int) -> int:
+        raw = self.extra_env.get(var, os.environ.get(var, ""))
         if not raw:
-            return PUSH_MAX_IN_FLIGHT_DEFAULT
+            return default
         if not raw.isdigit() or int(raw) < 1:
-            raise StartError(f"{PUSH_MAX_IN_FLIGHT_VAR} must be a whole number of at least 1, not {raw!r}")
+            raise StartError(f"{var} must be a whole number of at least 1, not {raw!r}")
         return int(raw)
 
     def _start_pusher(self) -> None:
         """Push delivery to on_command, many requests at once as in the cloud (the
-        emulator's own push sends one at a time)."""
-        argv = [
+        emulator's own push sends one at a time), with terraform's dead-letter policy; and
+        the dead letters' replay, pushed to on_command again until they succeed."""
+        deadline_s = self._push_setting(PUSH_ACK_DEADLINE_VAR, COMMANDS_ACK_DEADLINE_S)
+        attempts = self._push_setting(PUSH_MAX_DELIVERY_ATTEMPTS_VAR, COMMANDS_MAX_DELIVERY_ATTEMPTS)
+        subscriptions = f"--subscription=projects/{PROJECT_ID}/subscriptions"
+        common = [
             sys.executable,
             "-m",
             "devstack.pusher",
-            f"--subscription=projects/{PROJECT_ID}/subscriptions/{COMMANDS_SUBSCRIPTION}",
             f"--endpoint={self.endpoints['on_command'].url}/",
             f"--max-in-flight={self.push_max_in_flight()}",
-            f"--ack-deadline-s={COMMANDS_ACK_DEADLINE_S}",
+            f"--ack-deadline-s={deadline_s}",
+        ]
+        commands = [
+            f"{subscriptions}/{COMMANDS_SUBSCRIPTION}",
             f"--minimum-backoff-s={COMMANDS_MINIMUM_BACKOFF_S}",
             f"--maximum-backoff-s={COMMANDS_MAXIMUM_BACKOFF_S}",
+            f"--max-delivery-attempts={attempts}",
+            f"--dead-letter-topic=projects/{PROJECT_ID}/topics/{DEAD_LETTER_TOPIC}",
         ]
-        child = self._spawn("pusher", argv, self.service_env())
-        wait_for_line(child, PUSHER_STARTED, timeout_s=60)
+        maximum_s = self._push_setting(DEAD_LETTER_MAXIMUM_BACKOFF_VAR, DEAD_LETTER_MAXIMUM_BACKOFF_S)
+        replay = [
+            f"{subscriptions}/{DEAD_LETTER_SUBSCRIPTION}",
+            f"--minimum-backoff-s={min(DEAD_LETTER_MINIMUM_BACKOFF_S, maximum_s)}",
+            f"--maximum-backoff-s={maximum_s}",
+        ]
+        for name, argv in (("pusher", common + commands), ("dead-letter-pusher", common + replay)):
+            child = self._spawn(name, argv, self.service_env())
+            wait_for_line(child, PUSHER_STARTED, timeout_s=60)
 
     def spawn_gateway(self, name: str, **env: str) -> tuple[Child, Endpoint]:
         """Another gateway instance on a free port (scale-out and shutdown tests); its
@@ -310,7 +339,7 @@ class Stack:
         endpoint = self.endpoints.get(name)
         if endpoint is not None:
             wait_for_port(child, endpoint.host, endpoint.port, timeout_s=60)
-        elif name == "pusher":
+        elif name in ("pusher", "dead-letter-pusher"):
             wait_for_line(child, PUSHER_STARTED, timeout_s=60)
         return child
 

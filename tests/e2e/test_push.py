@@ -18,7 +18,7 @@ import pytest
 from aiohttp import web
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
-from devstack.pusher import Pusher, PushSettings, make_http_client, make_subscriber
+from devstack.pusher import Pusher, PushSettings, make_clients, make_http_client
 from devstack.stack import COMMANDS_SUBSCRIPTION, PROJECT_ID
 
 pytestmark = pytest.mark.stack
@@ -72,7 +72,12 @@ async def _ok(body: dict[str, Any]) -> int:
 
 @asynccontextmanager
 async def pushing(
-    stack: Any, answer: Answer = _ok, max_in_flight: int = 32, push_deadline_s: int = 60
+    stack: Any,
+    answer: Answer = _ok,
+    max_in_flight: int = 32,
+    push_deadline_s: int = 60,
+    dead_letter_topic: str = "",
+    max_delivery_attempts: int = 0,
 ) -> AsyncIterator[Rig]:
     name = f"push-test-{uuid.uuid4().hex[:8]}"
     publisher = pubsub_v1.PublisherClient(
@@ -106,13 +111,18 @@ async def pushing(
     await site.start()
     port = runner.addresses[0][1]
     settings = PushSettings(
-        subscription, f"http://127.0.0.1:{port}/", max_in_flight=max_in_flight, ack_deadline_s=push_deadline_s
+        subscription,
+        f"http://127.0.0.1:{port}/",
+        max_in_flight=max_in_flight,
+        ack_deadline_s=push_deadline_s,
+        max_delivery_attempts=max_delivery_attempts,
+        dead_letter_topic=dead_letter_topic,
     )
-    subscriber, channel = make_subscriber(stack.endpoints["pubsub"].address)
+    subscriber, publisher_client, channel = make_clients(stack.endpoints["pubsub"].address)
     stop = asyncio.Event()
     try:
         async with make_http_client(settings) as http:
-            pusher = asyncio.create_task(Pusher(settings, subscriber, http).run(stop))
+            pusher = asyncio.create_task(Pusher(settings, subscriber, http, publisher_client).run(stop))
             try:
                 yield rig
             finally:
@@ -208,6 +218,40 @@ async def test_pusher_does_not_redeliver_poison_the_endpoint_acknowledged(stack:
     assert rig.of(garbage)[0].data == b"\xff\xfe\xfd not UTF-8"
     assert rig.of(empty)[0].body["message"]["data"] == ""
     assert rig.of(bare)[0].body["message"]["attributes"] == {}
+
+
+async def test_pusher_dead_letters_a_message_after_its_last_allowed_delivery_fails(stack: Any) -> None:
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    name = f"push-test-dead-{uuid.uuid4().hex[:8]}"
+    dead_topic, dead_pull = (
+        publisher.topic_path(PROJECT_ID, name),
+        subscriber.subscription_path(PROJECT_ID, name),
+    )
+    publisher.create_topic(name=dead_topic)
+    subscriber.create_subscription(name=dead_pull, topic=dead_topic)
+
+    async def refuse(body: dict[str, Any]) -> int:
+        return 503 if body["message"]["attributes"].get("fail") == "yes" else 200
+
+    try:
+        async with pushing(stack, refuse, dead_letter_topic=dead_topic, max_delivery_attempts=3) as rig:
+            doomed = await rig.publish(b"never", fail="yes", uid="u1")
+            fine = await rig.publish(b"fine")
+            await rig.wait_for(4, timeout_s=20)
+            await asyncio.sleep(SUBSCRIPTION_ACK_DEADLINE_S + 2)  # acknowledged: not back
+        pulled = subscriber.pull(subscription=dead_pull, max_messages=10, timeout=10)
+    finally:
+        subscriber.delete_subscription(subscription=dead_pull)
+        publisher.delete_topic(topic=dead_topic)
+
+    assert [d.body["deliveryAttempt"] for d in rig.of(doomed)] == [1, 2, 3]
+    assert len(rig.of(fine)) == 1
+    (dead,) = pulled.received_messages
+    assert dead.message.data == b"never"
+    attributes = dict(dead.message.attributes)
+    assert attributes["fail"] == "yes" and attributes["uid"] == "u1"
+    assert attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == "3"
+    assert attributes["CloudPubSubDeadLetterSourceSubscription"] == rig.subscription.rsplit("/", 1)[-1]
 
 
 def test_stack_delivers_commands_through_its_pusher_not_the_emulators_push(stack: Any) -> None:

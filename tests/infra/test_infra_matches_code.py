@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devstack import stack
 from tests.infra import codefacts, tfmodel
 from tests.infra.tfmodel import ROOT, TERRAFORM, Unresolved
 
@@ -138,18 +139,44 @@ def test_terraform_leaves_the_per_instance_gateway_subscriptions_to_the_gateway(
     assert not clashing, f"gateway instances create and delete these themselves: {clashing}"
 
 
+def _subscription(name: str) -> tfmodel.Instance:
+    (instance,) = [i for i in tfmodel.everywhere("google_pubsub_subscription") if i.get("name") == name]
+    return instance
+
+
 def test_commands_reach_on_command_by_an_authenticated_push_with_a_dead_letter_topic() -> None:
-    (instance,) = [
-        i
-        for i in tfmodel.everywhere("google_pubsub_subscription")
-        if i.get("name") in codefacts.provisioned_subscriptions()
-    ]
+    instance = _subscription(stack.COMMANDS_SUBSCRIPTION)
     endpoint = instance.get("push_config.push_endpoint")
     assert "on_command" in endpoint, f"pushes to {endpoint}"
     assert instance.get("push_config.oidc_token.audience") == endpoint
     assert instance.get("push_config.oidc_token.service_account_email")
     assert instance.raw("dead_letter_policy.dead_letter_topic"), "no dead-letter policy"
     assert _subscription_topic(instance) == codefacts.env_defaults(codefacts.GATEWAY_CONFIG)["COMMANDS_TOPIC"]
+
+
+def test_dead_letters_are_pushed_to_on_command_again_with_no_dead_letter_policy_of_their_own() -> None:
+    commands, replay = (
+        _subscription(stack.COMMANDS_SUBSCRIPTION),
+        _subscription(stack.DEAD_LETTER_SUBSCRIPTION),
+    )
+    assert _subscription_topic(replay) == stack.DEAD_LETTER_TOPIC
+    assert replay.get("push_config.push_endpoint") == commands.get("push_config.push_endpoint")
+    assert replay.get("push_config.oidc_token.audience") == commands.get("push_config.oidc_token.audience")
+    assert replay.get("push_config.oidc_token.service_account_email")
+    assert replay.raw("dead_letter_policy") is None, "a dead letter must not be dead-lettered again"
+
+
+def test_the_local_pushers_deliver_and_dead_letter_as_terraform_configures() -> None:
+    commands, replay = (
+        _subscription(stack.COMMANDS_SUBSCRIPTION),
+        _subscription(stack.DEAD_LETTER_SUBSCRIPTION),
+    )
+    assert commands.get("ack_deadline_seconds") == stack.COMMANDS_ACK_DEADLINE_S
+    assert commands.get("retry_policy.minimum_backoff") == f"{stack.COMMANDS_MINIMUM_BACKOFF_S}s"
+    assert commands.get("retry_policy.maximum_backoff") == f"{stack.COMMANDS_MAXIMUM_BACKOFF_S}s"
+    assert commands.get("dead_letter_policy.max_delivery_attempts") == stack.COMMANDS_MAX_DELIVERY_ATTEMPTS
+    assert replay.get("retry_policy.minimum_backoff") == f"{stack.DEAD_LETTER_MINIMUM_BACKOFF_S}s"
+    assert replay.get("retry_policy.maximum_backoff") == f"{stack.DEAD_LETTER_MAXIMUM_BACKOFF_S}s"
 
 
 # -- queues -------------------------------------------------------------------------------

@@ -61,18 +61,38 @@ resource "google_pubsub_subscription" "on_command" {
   }
 }
 
-# Where an operator reads (and replays or drops) the dead letters.
+# The dead letters go back to on_command, again and again, until they succeed: a command
+# is dead-lettered only after max_delivery_attempts failures (about 48 minutes of them at
+# the defaults, e.g. a Firestore outage), and its answer was acknowledged to the player,
+# so it is retried every dead_letter_maximum_backoff_s at most for as long as Pub/Sub
+# keeps it. Its gateway stamps (receive time, user) travel with it, so a late replay is
+# judged by when the answer arrived, exactly once. The monitoring module alerts while
+# messages wait here; an operator can also seek or purge the subscription.
 resource "google_pubsub_subscription" "dead_letter" {
   project = var.project_id
-  name    = "${local.dead_letter_topic}-pull"
+  name    = "${local.dead_letter_topic}-replay"
   topic   = google_pubsub_topic.dead_letter.id
 
-  ack_deadline_seconds       = 600
+  ack_deadline_seconds       = var.ack_deadline_s
   message_retention_duration = "${var.dead_letter_retention_s}s"
   retain_acked_messages      = false
 
   expiration_policy {
     ttl = ""
+  }
+
+  retry_policy {
+    minimum_backoff = "${var.dead_letter_minimum_backoff_s}s"
+    maximum_backoff = "${var.dead_letter_maximum_backoff_s}s"
+  }
+
+  push_config {
+    push_endpoint = var.on_command_url
+
+    oidc_token {
+      service_account_email = var.push_service_account_email
+      audience              = var.on_command_url
+    }
   }
 }
 

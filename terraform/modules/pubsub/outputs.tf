@@ -25,7 +25,7 @@ output "dead_letter_topic_name" {
 
 output "dead_letter_subscription_name" {
   value       = google_pubsub_subscription.dead_letter.name
-  description = "Pull subscription to inspect dead-lettered commands with."
+  description = "Push subscription that replays dead-lettered commands to on_command until they succeed (its backlog is what to watch)."
 }
 
 output "on_command_subscription_name" {

@@ -54,8 +54,8 @@ variable "maximum_backoff_s" {
 
 variable "max_delivery_attempts" {
   type        = number
-  description = "Deliveries of one command before it moves to the dead-letter topic (5 to 100)."
-  default     = 5
+  description = "Deliveries of one command before it moves to the dead-letter topic (5 to 100; 100 rides out about 48 minutes of failures at the default backoffs)."
+  default     = 100
 
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
@@ -65,6 +65,23 @@ variable "max_delivery_attempts" {
 
 variable "dead_letter_retention_s" {
   type        = number
-  description = "How long a dead-lettered command waits for an operator (7 days at most)."
+  description = "How long a dead-lettered command is kept and retried (7 days at most)."
   default     = 604800
+}
+
+variable "dead_letter_minimum_backoff_s" {
+  type        = number
+  description = "Shortest wait before pushing a dead-lettered command to on_command again."
+  default     = 10
+}
+
+variable "dead_letter_maximum_backoff_s" {
+  type        = number
+  description = "Longest wait before pushing a dead-lettered command to on_command again (600 at most)."
+  default     = 600
+
+  validation {
+    condition     = var.dead_letter_maximum_backoff_s <= 600
+    error_message = "Pub/Sub allows a maximum backoff of 600 seconds."
+  }
 }
