@@ -210,13 +210,14 @@ module "gateway" {
 module "monitoring" {
   source = "./modules/monitoring"
 
-  project_id                 = var.project_id
-  function_service_names     = module.functions.service_names
-  gateway_service_name       = local.gateway_name
-  commands_subscription_name = module.pubsub.on_command_subscription_name
-  dashboard_file             = "${path.root}/../dashboards/quiz-overview.json"
-  notification_channels      = var.alert_notification_channels
-  thresholds                 = var.alert_thresholds
+  project_id                    = var.project_id
+  function_service_names        = module.functions.service_names
+  gateway_service_name          = local.gateway_name
+  commands_subscription_name    = module.pubsub.on_command_subscription_name
+  dead_letter_subscription_name = module.pubsub.dead_letter_subscription_name
+  dashboard_file                = "${path.root}/../dashboards/quiz-overview.json"
+  notification_channels         = var.alert_notification_channels
+  thresholds                    = var.alert_thresholds
 
   depends_on = [module.apis]
 }

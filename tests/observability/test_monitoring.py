@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from devstack import stack
 from gateway.metrics import Metrics
 from tests.infra import tfmodel
 
@@ -90,6 +91,24 @@ def test_alert_policies_cover_the_seed_designs_list() -> None:
         ("answer_latency_p99_ms", "500"),
     ):
         assert re.search(rf"{name}\W+optional\(number, {re.escape(value)}\)", thresholds), name
+
+
+def test_a_command_waiting_in_the_dead_letters_replay_alerts_at_once() -> None:
+    policies = {i.name: i for i in tfmodel.everywhere("google_monitoring_alert_policy")}
+    (replay,) = [i for i in tfmodel.everywhere("google_pubsub_subscription") if i.name == "dead_letter"]
+    assert replay.get("name") == stack.DEAD_LETTER_SUBSCRIPTION
+    policy = policies["dead_letters_waiting"]
+    condition = "conditions.condition_threshold"
+    metric_filter = policy.get(f"{condition}.filter")
+    # The subscription's name reaches the module as the pubsub module's output.
+    named = (stack.DEAD_LETTER_SUBSCRIPTION, "${google_pubsub_subscription.dead_letter.name}")
+    assert any(f'resource.labels.subscription_id="{name}"' in metric_filter for name in named), metric_filter
+    assert "subscription/num_undelivered_messages" in metric_filter
+    assert (policy.get(f"{condition}.comparison"), policy.get(f"{condition}.threshold_value")) == (
+        "COMPARISON_GT",
+        0,
+    )
+    assert policy.get("severity") == "CRITICAL"
 
 
 def test_alerts_on_prometheus_metrics_read_series_the_gateway_serves() -> None:

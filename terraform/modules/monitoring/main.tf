@@ -416,6 +416,35 @@ resource "google_monitoring_alert_policy" "command_backlog_age" {
   }
 }
 
+resource "google_monitoring_alert_policy" "dead_letters_waiting" {
+  project               = var.project_id
+  display_name          = "Quiz: commands dead-lettered and not yet scored"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = var.notification_channels.critical
+
+  conditions {
+    display_name = "Undelivered messages on the dead letters' replay subscription"
+
+    condition_threshold {
+      filter          = "metric.type=\"pubsub.googleapis.com/subscription/num_undelivered_messages\" AND resource.type=\"pubsub_subscription\" AND resource.labels.subscription_id=\"${var.dead_letter_subscription_name}\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "60s"
+
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "Commands failed on_command 100 times (about 48 minutes) and were dead-lettered; players were told their answers were received. The replay subscription pushes them to on_command again, backing off to 10 minutes, until they succeed: find what fails in on_command's logs (a Firestore outage, a bad deploy) and fix it, and the backlog drains by itself (docs/deploy.md)."
+  }
+}
+
 resource "google_monitoring_alert_policy" "memory_utilization" {
   project               = var.project_id
   display_name          = "Quiz: container memory above ${var.thresholds.memory_utilization_ratio * 100} %"

@@ -18,6 +18,11 @@ variable "commands_subscription_name" {
   description = "The push subscription delivering commands to on_command (its backlog age is alerted on)."
 }
 
+variable "dead_letter_subscription_name" {
+  type        = string
+  description = "The subscription replaying dead-lettered commands to on_command (any message waiting there is alerted on)."
+}
+
 variable "dashboard_file" {
   type        = string
   description = "Path of the Cloud Monitoring dashboard JSON (dashboards/quiz-overview.json)."
