@@ -14,6 +14,9 @@ from bench.faults.store import Stored, read_stored
 
 Records = dict[tuple[str, str, str], AnswerRecord]  # (uid, session, question) -> what a bot sent
 
+# The README's rule: an answer the gateway receives up to this long after the deadline counts.
+GRACE_MS = 500
+
 
 def oracle_points(is_correct: bool, time_taken_ms: int) -> int:
     """The scoring rule, written out independently of quiz.scoring (10 points a question)."""
@@ -22,9 +25,11 @@ def oracle_points(is_correct: bool, time_taken_ms: int) -> int:
 
 def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Duplicator | None) -> Report:
     report = Report(sessions=len(sessions), players=len(bots), questions=questions)
-    records: Records = {(r.uid, r.session_id, r.question_id): r for b in bots for r in b.records.values()}
+    sent = [r for b in bots for r in b.records.values()]
+    records: Records = {(r.uid, r.session_id, r.question_id): r for r in sent}
     counts = report.counts
-    counts["answers sent"] = len(records)
+    counts["answers sent"] = len(sent)
+    counts["answers sent twice for one (player, question)"] = len(sent) - len(records)
     counts["acknowledged"] = sum(r.acked for r in records.values())
     counts["resent after reconnect (ACK lost or score unseen)"] = sum(r.resent > 0 for r in records.values())
     if duplicator is not None:
@@ -34,12 +39,13 @@ def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Dupl
     counts["in doubt (never acknowledged)"] = sum(not r.acked for r in records.values())
     counts["refused with ERROR"] = sum(r.error is not None for r in records.values())
     stored = read_stored(sessions)
-    counts["answer documents"] = len(stored.docs)
+    counts["answer documents"] = sum(stored.doc_counts.values())
 
     answers = _check_answers(report, records, stored)
     scores = _check_scores(report, bots, stored)
     for name, found in (
         ("lost", answers),
+        ("acknowledged, then refused as sent too late", answers),
         ("duplicated", scores),
         ("unexpected", answers),
         ("in doubt, scored once", answers),
@@ -51,6 +57,7 @@ def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Dupl
         ("conflicting SCORE_UPDATED for one answer", answers),
         ("acknowledged, scored, no SCORE_UPDATED", answers),
         ("SESSION_ENDED standings != stored score", scores),
+        ("no SESSION_ENDED", scores),
     ):
         counts[name] = found[name]
     _check_versions(counts, bots)
@@ -76,9 +83,15 @@ def _check_answers(report: Report, records: Records, stored: Stored) -> Counter[
     for key, record in records.items():
         doc = docs.get(key)
         matches = doc is not None and doc.get("message_id") == f"{record.uid}/{record.message_id}"
-        if record.acked and record.error is None and not matches:
-            found["lost"] += 1
-            report.example("lost", _describe(record, doc))
+        if record.acked and not matches:
+            # Told it was received, and not stored: lost, whatever ERROR followed, unless
+            # the player was told QUESTION_CLOSED for a copy the bot's own clock says it
+            # sent after the deadline + grace (a resend after its first copy died with a
+            # gateway before reaching Pub/Sub: that copy was never acknowledged).
+            last_ms = max(record.sent_at_ms, record.last_sent_at_ms)
+            told_late = record.error == "QUESTION_CLOSED" and last_ms > record.deadline_ms + GRACE_MS
+            found["acknowledged, then refused as sent too late" if told_late else "lost"] += 1
+            report.example("refused as late" if told_late else "lost", _describe(record, doc))
         if not record.acked and matches:
             found["in doubt, scored once"] += 1
         if matches and not record.scores:
@@ -96,12 +109,18 @@ def _check_answers(report: Report, records: Records, stored: Stored) -> Counter[
             ):
                 found["bot verdict != stored verdict"] += 1
                 report.example("bot verdict", _describe(record, doc))
-            if record.on_schedule and record.resent == 0:
-                expected = oracle_points(record.intended_correct, record.sent_at_ms - record.started_at_ms)
-                # The gateway stamps its receive time a little after the bot's send.
-                if first["points_earned"] not in (expected, expected - 1 if record.intended_correct else 0):
-                    found["points outside the bot-clock oracle"] += 1
-                    report.example("bot timing", _describe(record, doc))
+            # The gateway received the answer between the bot's first send and its last
+            # resend (and a little after: the network): the points lie between what the
+            # rule gives at those times, one step of bonus less for the delay.
+            first_ms = record.sent_at_ms - record.started_at_ms
+            last_ms = max(record.sent_at_ms, record.last_sent_at_ms) - record.started_at_ms
+            most = oracle_points(record.intended_correct, first_ms)
+            least = (
+                max(0, oracle_points(record.intended_correct, last_ms) - 1) if record.intended_correct else 0
+            )
+            if not least <= first["points_earned"] <= most:
+                found["points outside the bot-clock oracle"] += 1
+                report.example("bot timing", _describe(record, doc))
     by_full_message_id = {f"{r.uid}/{r.message_id}": r for r in records.values()}
     for key, doc in docs.items():
         owner = by_full_message_id.get(doc.get("message_id", ""))
@@ -128,6 +147,7 @@ def _check_scores(report: Report, bots: list[Bot], stored: Stored) -> Counter[st
     per_uid_docs: defaultdict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for (uid, session_id, _), doc in stored.docs.items():
         per_uid_docs[(session_id, uid)].append(doc)
+    found["duplicated"] += sum(n - 1 for n in stored.doc_counts.values())
     for bot in bots:
         participant = stored.participants.get((bot.session_id, bot.uid), {})
         mine = per_uid_docs[(bot.session_id, bot.uid)]
@@ -152,10 +172,13 @@ def _check_scores(report: Report, bots: list[Bot], stored: Stored) -> Counter[st
             found["final score != bots' SCORE_UPDATED"] += 1
             pairs = [(s["points_earned"], s["new_score"]) for s in seen]
             report.example("bot score", f"{bot.uid}: stored {score}, bot saw {pairs}")
-        if bot.ended is not None:
-            final = {e["user_id"]: e["score"] for e in bot.ended["standings"]}
-            if final.get(bot.uid) != score:
-                found["SESSION_ENDED standings != stored score"] += 1
+        if bot.ended is None:
+            found["no SESSION_ENDED"] += 1
+            report.example("no SESSION_ENDED", f"{bot.uid} in {bot.session_id}")
+            continue
+        final = {e["user_id"]: e["score"] for e in bot.ended["standings"]}
+        if final.get(bot.uid) != score:
+            found["SESSION_ENDED standings != stored score"] += 1
     return found
 
 

@@ -33,10 +33,10 @@ class AnswerRecord:
     answer: str
     intended_correct: bool
     started_at_ms: int
+    deadline_ms: int = 0
     sent_at_ms: int = 0
+    last_sent_at_ms: int = 0  # the last resend's time (0: never resent)
     scored_after_ms: float | None = None  # the bot's first SCORE_UPDATED, after sending
-    # False when the bot could not send on its schedule (late QUESTION_STARTED): no timing check.
-    on_schedule: bool = True
     acked: bool = False
     resent: int = 0
     error: str | None = None
@@ -116,10 +116,12 @@ class Bot:
             record = self.by_message_id.get(message_id)
             if record is not None:
                 record.resent += 1
+                record.last_sent_at_ms = int(time.time() * 1000)
             await self._send_now(data)
         for record in self.records.values():
             if record.acked and not record.scores and record.error is None:
                 record.resent += 1
+                record.last_sent_at_ms = int(time.time() * 1000)
                 await self._send_now(self._answer_frame(record))
 
     async def _send_now(self, data: str) -> None:
@@ -208,8 +210,7 @@ class Bot:
             bucket = 1 if index % 5 == 4 else 0
             target_ms = started_at_ms + bucket * 2000 + rng.uniform(300, 1700)
             delay_s = (target_ms - time.time() * 1000) / 1000
-            on_schedule = delay_s > 0
-            if on_schedule:
+            if delay_s > 0:  # else late (QUESTION_STARTED came late): sent now, checked by its send time
                 await asyncio.sleep(delay_s)
             correct = rng.random() < CORRECT_SHARE
             record = AnswerRecord(
@@ -221,7 +222,7 @@ class Bot:
                 answer=RIGHT if correct else rng.choice(OPTIONS[1:]),
                 intended_correct=correct,
                 started_at_ms=started_at_ms,
-                on_schedule=on_schedule,
+                deadline_ms=int(started["deadline_ms"]),
             )
             self.records[question_id] = record
             self.by_message_id[record.message_id] = record

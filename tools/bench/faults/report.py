@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 # Each answer acknowledged to a client scored exactly once, as both oracles say.
 ANSWER_INVARIANTS = (
     "lost",
+    "answers sent twice for one (player, question)",
     "duplicated",
     "unexpected",
     "document verdict != oracle",
@@ -18,6 +19,7 @@ ANSWER_INVARIANTS = (
     "conflicting SCORE_UPDATED for one answer",
     "acknowledged, scored, no SCORE_UPDATED",
     "SESSION_ENDED standings != stored score",
+    "no SESSION_ENDED",
 )
 # Each client sees every leaderboard version at most once, and never an older one.
 LEADERBOARD_INVARIANTS = ("leaderboard version seen twice", "leaderboard version going back")

@@ -4,7 +4,8 @@ seeds, a fingerprint to tell when the store has settled, and what the checker re
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.faults.options import OPTIONS, RIGHT
@@ -61,6 +62,8 @@ class Stored:
     docs: dict[tuple[str, str, str], dict[str, Any]]  # (uid, session, question) -> answer document
     participants: dict[tuple[str, str], dict[str, Any]]  # (session, uid) -> participant
     timings: dict[tuple[str, str], int]  # (session, question) -> started_at_ms
+    # Answer documents per (uid, session, question), counted before `docs` keeps one each.
+    doc_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
 
 def read_stored(sessions: list[str]) -> Stored:
@@ -73,7 +76,9 @@ def read_stored(sessions: list[str]) -> Stored:
             stored.timings[(session_id, qid)] = int(timing["started_at_ms"])
         for doc in ref.collection("answers").stream():
             data = doc.to_dict() or {}
-            stored.docs[(data["uid"], session_id, data["question_id"])] = data | {"doc_id": doc.id}
+            key = (data["uid"], session_id, data["question_id"])
+            stored.doc_counts[key] += 1
+            stored.docs[key] = data | {"doc_id": doc.id}
         for doc in ref.collection("participants").stream():
             stored.participants[(session_id, doc.id)] = doc.to_dict() or {}
     return stored
