@@ -14,7 +14,9 @@ from websockets.http11 import Response
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # The origin, never a path, on cross-origin requests: the browser API key accepts sign-in
+    # calls only from the web origin (terraform/modules/identity), so the Referer must carry it.
+    "Referrer-Policy": "strict-origin-when-cross-origin",
     "Cache-Control": "no-cache",
 }
 
