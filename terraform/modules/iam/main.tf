@@ -134,6 +134,34 @@ resource "google_project_iam_member" "build_writes_logs" {
   member  = "serviceAccount:${google_service_account.functions_build.email}"
 }
 
+# Gen2 copies the source zip into Google's own gcf-v2-sources-<number>-<region> bucket and
+# builds from there, so a grant on our bucket alone fails every build
+# (terraform-provider-google issue 20571). Cloud Run's build service account guide names
+# Storage Object Admin on the project for it.
+resource "google_project_iam_member" "build_reads_function_sources" {
+  #checkov:skip=CKV_GCP_117: Not a basic role: the documented grant for a custom functions build account; this account only runs the functions' builds.
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = "serviceAccount:${google_service_account.functions_build.email}"
+}
+
+# IAM grants take a minute or so to reach every service. The functions take the build
+# account from this wait (outputs.tf), so no build starts before its grants can be seen.
+resource "time_sleep" "build_grants_settle" {
+  create_duration = "60s"
+
+  triggers = {
+    build_service_account_id = google_service_account.functions_build.id
+  }
+
+  depends_on = [
+    google_storage_bucket_iam_member.build_reads_source,
+    google_project_iam_member.build_reads_function_sources,
+    google_artifact_registry_repository_iam_member.build_pushes_images,
+    google_project_iam_member.build_writes_logs,
+  ]
+}
+
 # -- Pub/Sub push: the service agent mints the push account's OIDC tokens --------------
 
 resource "google_service_account_iam_member" "pubsub_agent_signs_push_tokens" {

@@ -9,7 +9,7 @@ output "functions_email" {
 }
 
 output "functions_build_id" {
-  value       = google_service_account.functions_build.id
+  value       = time_sleep.build_grants_settle.triggers["build_service_account_id"]
   description = "Full id of the account Cloud Build builds the functions as."
 }
 
