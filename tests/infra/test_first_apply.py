@@ -45,3 +45,22 @@ def test_functions_take_the_build_account_only_after_every_build_grant_settles()
     assert "time_sleep.build_grants_settle" in output, "the functions must get the account from the wait"
     root = tfmodel.load(TERRAFORM)
     assert "module.iam.functions_build_id" in json.dumps(root.calls["functions"]["build_service_account_id"])
+
+
+def test_alerts_on_log_based_metrics_wait_until_the_metrics_can_be_seen() -> None:
+    monitoring = tfmodel.load(TERRAFORM / "modules" / "monitoring")
+    (wait,) = monitoring.resources_of("time_sleep").values()
+    assert int(wait["create_duration"].removesuffix("s")) >= 600, "the API says: up to 10 minutes"
+    reading_log_metrics = {
+        name: json.dumps(body)
+        for name, body in monitoring.resources_of("google_monitoring_alert_policy").items()
+        if "local.log_metric" in json.dumps(body)
+    }
+    assert reading_log_metrics, "no alert reads a log-based metric: this test guards nothing"
+    for name, body in reading_log_metrics.items():
+        assert "google_logging_metric." not in body, f"{name} names its metric directly, not after the wait"
+        assert "time_sleep.log_metrics_visible.triggers" in body, name
+    waited_for = json.dumps(wait["triggers"])
+    for metric in monitoring.resources_of("google_logging_metric"):
+        if any(f'triggers[\\"{metric}\\"]' in body for body in reading_log_metrics.values()):
+            assert f"google_logging_metric.{metric}.name" in waited_for, metric

@@ -230,6 +230,20 @@ resource "google_monitoring_dashboard" "main" {
 
 # -- alert policies (seed design: critical pages, warnings notify) ----------------------------
 
+# An alert policy on a log-based metric created in the same apply is refused with 404
+# ("If a metric was created recently, it could take up to 10 minutes to become
+# available"; terraform-provider-google issue 11102). The policies that read one take its
+# name from this wait, so a first apply succeeds in one go; later applies do not wait
+# unless a metric's name changes.
+resource "time_sleep" "log_metrics_visible" {
+  create_duration = "600s"
+
+  triggers = {
+    answer_latency        = google_logging_metric.answer_latency.name
+    leaderboard_flush_lag = google_logging_metric.leaderboard_flush_lag.name
+  }
+}
+
 resource "google_monitoring_alert_policy" "error_ratio_critical" {
   project               = var.project_id
   display_name          = "Quiz: error rate above ${var.thresholds.error_ratio_critical * 100} % for 5 minutes"
@@ -315,7 +329,7 @@ resource "google_monitoring_alert_policy" "answer_latency_p99" {
     display_name = "p99 of gateway receive -> answer scored"
 
     condition_threshold {
-      filter          = "metric.type=\"${local.log_metric}/${google_logging_metric.answer_latency.name}\" AND resource.type=\"cloud_run_revision\""
+      filter          = "metric.type=\"${local.log_metric}/${time_sleep.log_metrics_visible.triggers["answer_latency"]}\" AND resource.type=\"cloud_run_revision\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.thresholds.answer_latency_p99_ms
       duration        = "300s"
@@ -368,7 +382,7 @@ resource "google_monitoring_alert_policy" "flush_lag_p99" {
     display_name = "p99 of window closed -> LEADERBOARD_UPDATED published"
 
     condition_threshold {
-      filter          = "metric.type=\"${local.log_metric}/${google_logging_metric.leaderboard_flush_lag.name}\" AND resource.type=\"cloud_run_revision\""
+      filter          = "metric.type=\"${local.log_metric}/${time_sleep.log_metrics_visible.triggers["leaderboard_flush_lag"]}\" AND resource.type=\"cloud_run_revision\""
       comparison      = "COMPARISON_GT"
       threshold_value = var.thresholds.flush_lag_p99_ms
       duration        = "600s"
