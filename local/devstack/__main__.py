@@ -6,8 +6,9 @@ import signal
 import sys
 import threading
 
+from devstack.endpoints import ROOT, load_endpoints
 from devstack.processes import StartError
-from devstack.stack import ROOT, Stack, load_endpoints
+from devstack.stack import Stack
 
 
 def main() -> int:

@@ -57,7 +57,8 @@ def seed_quizzes(stack: Stack) -> list[str]:
     """Load every quizzes/*.json into Firestore through the functions' own store."""
     from google.cloud import firestore
 
-    from devstack.stack import PROJECT_ID, ROOT
+    from devstack.endpoints import ROOT
+    from devstack.stack import PROJECT_ID
     from vocabquiz.adapters.store import Store
     from vocabquiz.domain.quizfile import load_quiz_text
 

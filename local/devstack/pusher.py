@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import logging
 import os
 import signal
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import aiohttp
@@ -36,6 +35,7 @@ from google.pubsub_v1.services.publisher.transports import PublisherGrpcAsyncIOT
 from google.pubsub_v1.services.subscriber import SubscriberAsyncClient
 from google.pubsub_v1.services.subscriber.transports import SubscriberGrpcAsyncIOTransport
 
+from devstack.push_messages import PushSettings, dead_letter_attributes, push_body, retry_delay_s
 from devstack.stack import PUSHER_STARTED
 from vocabquiz.observability import logs
 
@@ -48,59 +48,11 @@ SETTLE_TIMEOUT_S = 10.0  # an ack or deadline change; longer than any emulator f
 STATS_EVERY_S = 10.0
 
 
-@dataclass(frozen=True)
-class PushSettings:
-    subscription: str  # projects/<project>/subscriptions/<name>
-    endpoint: str
-    max_in_flight: int = 32
-    ack_deadline_s: int = 60  # also the push endpoint's deadline
-    minimum_backoff_s: int = 1
-    maximum_backoff_s: int = 30
-    max_delivery_attempts: int = 0  # 0: no dead-letter policy
-    dead_letter_topic: str = ""  # projects/<project>/topics/<name>
-
-
-def push_body(message: Any, subscription: str, delivery_attempt: int) -> dict[str, Any]:
-    """The wrapped push request body for a PubsubMessage (protobuf): camelCase and
-    snake_case ids and times both, as documented; `orderingKey` only when set;
-    `deliveryAttempt` because the cloud subscription has a dead-letter policy."""
-    publish_time = message.publish_time.ToJsonString()
-    wrapped: dict[str, Any] = {
-        "data": base64.b64encode(message.data).decode("ascii"),
-        "attributes": dict(message.attributes),
-        "messageId": message.message_id,
-        "message_id": message.message_id,
-        "publishTime": publish_time,
-        "publish_time": publish_time,
-    }
-    if message.ordering_key:
-        wrapped["orderingKey"] = message.ordering_key
-    return {"message": wrapped, "subscription": subscription, "deliveryAttempt": delivery_attempt}
-
-
-def retry_delay_s(failed_attempts: int, settings: PushSettings) -> int:
-    """Exponential backoff between the retry policy's bounds: the minimum after the first
-    failure, doubling after each further one."""
-    delay = settings.minimum_backoff_s * 2 ** max(0, failed_attempts - 1)
-    return int(min(settings.maximum_backoff_s, delay))
-
-
 def make_clients(emulator_host: str) -> tuple[SubscriberAsyncClient, PublisherAsyncClient, grpc.aio.Channel]:
     """Async clients on the emulator's plain-text port, and their channel (to close)."""
     channel = grpc.aio.insecure_channel(emulator_host)
     subscriber = SubscriberAsyncClient(transport=SubscriberGrpcAsyncIOTransport(channel=channel))
     return subscriber, PublisherAsyncClient(transport=PublisherGrpcAsyncIOTransport(channel=channel)), channel
-
-
-def dead_letter_attributes(message: Any, subscription: str, delivery_attempts: int) -> dict[str, str]:
-    """The message's attributes and those Cloud Pub/Sub adds when it dead-letters one."""
-    project = subscription.split("/")[1]
-    return dict(message.attributes) | {
-        "CloudPubSubDeadLetterSourceDeliveryCount": str(delivery_attempts),
-        "CloudPubSubDeadLetterSourceSubscription": subscription.rsplit("/", 1)[-1],
-        "CloudPubSubDeadLetterSourceSubscriptionProject": project,
-        "CloudPubSubDeadLetterSourceTopicPublishTime": message.publish_time.ToJsonString(),
-    }
 
 
 def make_http_client(settings: PushSettings) -> aiohttp.ClientSession:

@@ -23,18 +23,17 @@ from pathlib import Path
 from types import ModuleType
 from typing import ClassVar
 
+from devstack.endpoints import FIREBASE_ONLY, FUNCTIONS, ROOT, Endpoint, free_endpoints
 from devstack.prerequisites import check_prerequisites
 from devstack.processes import (
     Child,
     StartError,
     free_port,
-    free_ports,
     spawn,
     wait_for_line,
     wait_for_port,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS_MAIN = ROOT / "functions" / "main.py"
 
 
@@ -52,9 +51,6 @@ def functions_main() -> ModuleType:
 
 
 PROJECT_ID = "demo-quiz"  # a demo- project never reaches a real one
-FUNCTIONS = ("sessions_api", "on_command", "flush_leaderboard", "advance_question")
-SERVICES = ("firestore", "pubsub", "auth", "tasks", *FUNCTIONS, "gateway")
-FIREBASE_ONLY = ("hub", "logging")  # ports the Firebase CLI reserves beside the Auth emulator
 COMMANDS_TOPIC = "quiz-commands"
 EVENTS_TOPIC = "quiz-events"
 COMMANDS_SUBSCRIPTION = f"{COMMANDS_TOPIC}-on-command"
@@ -81,34 +77,6 @@ TIMER_QUEUE = "question-timers"
 FLUSH_QUEUE_PREFIX = "leaderboard-flush"
 FLUSH_QUEUE_COUNT = 4
 TASKS_LOCATION = "us-central1"
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    host: str
-    port: int
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
-
-
-def load_endpoints(path: Path = ROOT / "emulator.json") -> dict[str, Endpoint]:
-    block = json.loads(path.read_text())["emulators"]
-    return {
-        name: Endpoint(block[name]["host"], int(block[name]["port"])) for name in (*SERVICES, *FIREBASE_ONLY)
-    }
-
-
-def free_endpoints() -> dict[str, Endpoint]:
-    names = (*SERVICES, *FIREBASE_ONLY)
-    return {
-        name: Endpoint("127.0.0.1", port) for name, port in zip(names, free_ports(len(names)), strict=True)
-    }
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from bench.e2e.stack import BenchStack
-from devstack.stack import FUNCTIONS
+from devstack.endpoints import FUNCTIONS
 
 
 def _line(message: str, **fields: object) -> str:

@@ -18,7 +18,8 @@ import pytest
 from aiohttp import web
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
-from devstack.pusher import Pusher, PushSettings, make_clients, make_http_client
+from devstack.push_messages import PushSettings
+from devstack.pusher import Pusher, make_clients, make_http_client
 from devstack.stack import COMMANDS_SUBSCRIPTION, PROJECT_ID
 
 pytestmark = pytest.mark.stack

@@ -239,7 +239,7 @@ def test_terraform_deploys_exactly_the_entry_points_main_py_defines() -> None:
 
 
 def test_terraform_deploys_the_functions_the_local_stack_runs() -> None:
-    from devstack.stack import FUNCTIONS
+    from devstack.endpoints import FUNCTIONS
 
     assert set(_deployed_entry_points()) == set(FUNCTIONS)
 

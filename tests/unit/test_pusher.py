@@ -12,7 +12,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.pubsub_v1 import types
 
 from devstack import stack
-from devstack.pusher import PushSettings, parse_args, push_body, retry_delay_s
+from devstack.endpoints import ROOT
+from devstack.push_messages import PushSettings, push_body, retry_delay_s
+from devstack.pusher import parse_args
 
 SUBSCRIPTION = "projects/demo-quiz/subscriptions/quiz-commands-on-command"
 
@@ -95,10 +97,10 @@ def test_devstack_pushes_with_terraforms_ack_deadline_backoff_and_no_ordering() 
 
 
 def test_devstack_refuses_a_push_limit_that_is_no_positive_number() -> None:
-    bad = stack.Stack({}, stack.ROOT, extra_env={stack.PUSH_MAX_IN_FLIGHT_VAR: "lots"})
+    bad = stack.Stack({}, ROOT, extra_env={stack.PUSH_MAX_IN_FLIGHT_VAR: "lots"})
     with pytest.raises(stack.StartError, match="PUSH_MAX_IN_FLIGHT"):
         bad.push_max_in_flight()
-    assert stack.Stack({}, stack.ROOT, extra_env={}).push_max_in_flight() >= 1
+    assert stack.Stack({}, ROOT, extra_env={}).push_max_in_flight() >= 1
 
 
 class _Subscriber:

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from bots.client import Host, Player, sign_up_anonymously
-from devstack.stack import load_endpoints
+from devstack.endpoints import load_endpoints
 from vocabquiz.protocol import parse_timestamp_ms
 
 NAMES = ("Ada", "Grace", "Linus")

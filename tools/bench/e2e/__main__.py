@@ -47,8 +47,8 @@ from bench.e2e.stats import (
 from bench.gateway.common import CLK_TCK, machine_cpu, raise_nofile
 from bots.swarm.plan import GATEWAY, SOCKETIO, Plan, create_sessions, make_quiz, start_sessions
 from bots.swarm.workers import Swarm
+from devstack.endpoints import ROOT
 from devstack.processes import free_port, port_open
-from devstack.stack import ROOT
 
 REVEAL_PAUSE_MS = 2000
 

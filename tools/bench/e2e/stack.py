@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, cast
 
 from bench.e2e.stats import cpu_deltas
-from devstack.stack import FUNCTIONS, ROOT, Stack, running_stack
+from devstack.endpoints import FUNCTIONS, ROOT
+from devstack.stack import Stack, running_stack
 
 PROBE = ROOT / "tools" / "bench" / "e2e" / "probe.py"
 TICKS_PER_S = os.sysconf("SC_CLK_TCK")

@@ -17,7 +17,7 @@ from bots.swarm.workers import Swarm
 
 
 async def run_against_local_stack(args: argparse.Namespace) -> dict[str, Any]:
-    from devstack.stack import load_endpoints
+    from devstack.endpoints import load_endpoints
 
     e = load_endpoints()
     quiz = make_quiz(args.questions, args.time_limit)
