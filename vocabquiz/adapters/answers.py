@@ -17,11 +17,10 @@ from google.cloud import firestore
 from vocabquiz.adapters import documents
 from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, session_ref
 from vocabquiz.domain import scoring
-from vocabquiz.domain.errors import Busy, GameError
+from vocabquiz.domain.errors import Busy, NoSession, NotJoined
 from vocabquiz.domain.ids import answer_id
 from vocabquiz.domain.model import NewAnswer, Participant, Verdict
 from vocabquiz.observability import tracing
-from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.ports import AnswersRefused, Judge, Scored, Stored
 
 
@@ -51,9 +50,9 @@ class FirestoreAnswers:
                 txn, ref, participant_ref, answer_ref
             )
             if not session_snap.exists:
-                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+                raise NoSession(session_id)
             if not participant_snap.exists:
-                raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
+                raise NotJoined(session_id)
             participant = documents.participant_from_doc(uid, participant_snap.to_dict() or {})
             if answer_snap.exists:
                 stored = answer_snap.to_dict() or {}

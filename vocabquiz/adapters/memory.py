@@ -8,7 +8,6 @@ One lock stands for Firestore's transactions: every method's read-decide-write i
 from __future__ import annotations
 
 import dataclasses
-import secrets
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,15 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vocabquiz.domain import admission, names, scoring
-from vocabquiz.domain.errors import GameError
-from vocabquiz.domain.ids import answer_id
+from vocabquiz.domain.errors import GameError, NoSession, NotJoined
+from vocabquiz.domain.ids import answer_id, new_session_code
 from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Status
 from vocabquiz.protocol import ErrorCode, now_ms
 from vocabquiz.protocol.envelope import Event
 from vocabquiz.service.ports import AnswersRefused, Joined, Judge, Scored, Stored, TaskRequest
-
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 6
 
 
 @dataclass
@@ -69,13 +65,13 @@ class MemoryStore:
     def _session(self, session_id: str) -> _Session:
         found = self._sessions.get(session_id)
         if found is None:
-            raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            raise NoSession(session_id)
         return found
 
     def _seat(self, session_id: str, uid: str) -> _Seat:
         seat = self._session(session_id).seats.get(uid)
         if seat is None:
-            raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
+            raise NotJoined(session_id)
         return seat
 
     # -- quizzes
@@ -107,7 +103,7 @@ class MemoryStore:
     ) -> Session:
         with self._lock:
             for _ in range(10):
-                code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                code = new_session_code()
                 if code in self._sessions:
                     continue
                 session = Session(

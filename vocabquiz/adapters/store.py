@@ -11,7 +11,6 @@ transitions only.
 from __future__ import annotations
 
 import dataclasses
-import secrets
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -23,13 +22,12 @@ from vocabquiz.adapters import documents
 from vocabquiz.adapters.answers import FirestoreAnswers
 from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, CONNECTION_ID, session_ref
 from vocabquiz.domain import admission, names
-from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.errors import GameError, NoSession, NotJoined
+from vocabquiz.domain.ids import new_session_code
 from vocabquiz.domain.model import Participant, Quiz, Session, Status
 from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.ports import Joined
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
-CODE_LENGTH = 6
 PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
 
 
@@ -83,7 +81,7 @@ class Store(FirestoreAnswers):
         if quiz is None:
             data = session_ref(self.db, session_id).collection("private").document("quiz").get().to_dict()
             if data is None:
-                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+                raise NoSession(session_id)
             quiz = documents.quiz_from_docs(data["quiz_id"], data["public"], data["key"])
             self._quiz_cache[session_id] = quiz
         return quiz
@@ -94,7 +92,7 @@ class Store(FirestoreAnswers):
         self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int
     ) -> Session:
         for _ in range(10):
-            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+            code = new_session_code()
             session = Session(
                 id=code,
                 quiz_id=quiz.id,
@@ -125,7 +123,7 @@ class Store(FirestoreAnswers):
     def get_session(self, session_id: str) -> Session:
         snap = session_ref(self.db, session_id).get()
         if not snap.exists:
-            raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            raise NoSession(session_id)
         return documents.session_from_doc(snap.id, snap.to_dict() or {})
 
     def transition(
@@ -139,7 +137,7 @@ class Store(FirestoreAnswers):
         def run(txn: firestore.Transaction) -> tuple[Session, Session | None]:
             snap = ref.get(transaction=txn)
             if not snap.exists:
-                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+                raise NoSession(session_id)
             before = documents.session_from_doc(snap.id, snap.to_dict() or {})
             after = change(before)
             if after is not None:
@@ -171,7 +169,7 @@ class Store(FirestoreAnswers):
                 txn, ref, banned_ref, participant_ref, name_ref
             )
             if not session_snap.exists:
-                raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+                raise NoSession(session_id)
             session = documents.session_from_doc(session_id, session_snap.to_dict() or {})
             seated = (
                 documents.participant_from_doc(uid, existing.to_dict() or {}) if existing.exists else None
@@ -218,7 +216,7 @@ class Store(FirestoreAnswers):
     def _max_participants(self, session_id: str) -> int:
         snap = session_ref(self.db, session_id).get(["max_participants"])
         if not snap.exists:
-            raise GameError(ErrorCode.INVALID_SESSION, f"Session {session_id} does not exist")
+            raise NoSession(session_id)
         return int(snap.get("max_participants"))
 
     def players_ahead(self, session_id: str, score: int) -> int:
@@ -229,7 +227,7 @@ class Store(FirestoreAnswers):
     def participant(self, session_id: str, uid: str) -> Participant:
         snap = session_ref(self.db, session_id).collection("participants").document(uid).get()
         if not snap.exists:
-            raise GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
+            raise NotJoined(session_id)
         return documents.participant_from_doc(uid, snap.to_dict() or {})
 
     def seated(self, session_id: str, uids: Sequence[str]) -> set[str]:

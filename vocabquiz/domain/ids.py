@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
+
+SESSION_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in a room
+SESSION_CODE_LENGTH = 6
 
 
 def stable_hash(text: str) -> int:
@@ -19,3 +23,8 @@ def task_id(kind: str, session_id: str, slot: int) -> str:
     # a hash, keep the readable part after it.
     prefix = f"{stable_hash(f'{session_id}/{slot}'):016x}"
     return f"{prefix}-{kind}-{session_id}-{slot}"
+
+
+def new_session_code() -> str:
+    """A session's join code, drawn at random (the store retries one that is taken)."""
+    return "".join(secrets.choice(SESSION_CODE_ALPHABET) for _ in range(SESSION_CODE_LENGTH))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from vocabquiz.domain import judging
-from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.errors import AlreadyAnswered, GameError
 from vocabquiz.domain.model import NewAnswer, Participant, Question, Quiz, Session, Timing, Verdict
 from vocabquiz.protocol import ErrorCode
 
@@ -65,7 +65,7 @@ def require_same_message(stored_message_id: str, message_id: str) -> None:
     """An answer is stored already: the same message again (a redelivery, a resend) gets
     its stored verdict again; any other attempt is refused, as the first answer counts."""
     if stored_message_id != message_id:
-        raise GameError(ErrorCode.ALREADY_ANSWERED, "Only your first answer counts")
+        raise AlreadyAnswered()
 
 
 @dataclass(frozen=True, slots=True)

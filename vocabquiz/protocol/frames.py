@@ -20,6 +20,10 @@ from typing import Any
 from vocabquiz.protocol.types import ServerFrame
 
 MAX_FRAME_BYTES = 10 * 1024  # seed design §12.4
+# The WebSocket subprotocol every client offers; beside it, `bearer.<ID token>` (browsers
+# cannot set headers on a WebSocket, so the token rides in the subprotocol list).
+SUBPROTOCOL = "quiz.v1"
+BEARER_PREFIX = "bearer."
 MAX_ANSWER_CHARS = 200
 MAX_USERNAME_CHARS = 200  # raw; the domain trims and caps display names at 32
 MAX_ID_CHARS = 64

@@ -13,14 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vocabquiz.domain import messages, scoring
-from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.errors import AlreadyAnswered, GameError, NotJoined
 from vocabquiz.domain.ids import answer_id
 from vocabquiz.domain.model import NewAnswer, Participant
 from vocabquiz.observability import tracing
 from vocabquiz.protocol import ClientFrame, ErrorCode
 from vocabquiz.protocol.envelope import Command, Event
 from vocabquiz.service.ports import AnswersRefused, Scored, Store, Stored
-from vocabquiz.service.replies import ALREADY_ANSWERED, context, refusal
+from vocabquiz.service.replies import context, refusal
 
 log = logging.getLogger("quiz.game")
 
@@ -85,7 +85,7 @@ class AnswerDesk:
         judged, repeated = scoring.first_answers(judged, answer=lambda item: item[1])
         for command, _ in repeated:
             with context(command):
-                events.append(refusal(command, ALREADY_ANSWERED))
+                events.append(refusal(command, AlreadyAnswered()))
         scored = self._answered_before_closing(session_id, closed, events)
         for round_ in scoring.one_per_player(judged, uid=lambda item: item[1].uid):
             scored += self._store(session_id, round_, events)
@@ -159,23 +159,16 @@ class AnswerDesk:
             return []
         keys = [(command.uid, frame.payload["question_id"]) for command, frame, _ in closed]
         stored = self.store.stored_answers(session_id, keys)
-        unstored = {command.uid for command, frame, _ in closed} - {
-            command.uid
-            for command, frame, _ in closed
-            if answer_id(command.uid, frame.payload["question_id"]) in stored
-        }
-        seated = self.store.seated(session_id, sorted(unstored)) if unstored else set()
+        strangers = {uid for uid, question_id in keys if answer_id(uid, question_id) not in stored}
+        seated = self.store.seated(session_id, sorted(strangers)) if strangers else set()
         replayed: list[tuple[Command, Scored]] = []
-        for command, frame, error in closed:
-            question_id = frame.payload["question_id"]
-            earlier = stored.get(answer_id(command.uid, question_id))
-            if earlier is None:
-                with context(command):
-                    events.append(
-                        refusal(command, error if command.uid in seated else _not_joined(session_id))
-                    )
-            else:
+        for (command, frame, error), (uid, question_id) in zip(closed, keys, strict=True):
+            earlier = stored.get(answer_id(uid, question_id))
+            if earlier is not None:
                 replayed += _replay(command, question_id, _message_id(command, frame), earlier, events)
+                continue
+            with context(command):
+                events.append(refusal(command, error if uid in seated else NotJoined(session_id)))
         return replayed
 
     def _commit(
@@ -196,10 +189,6 @@ class AnswerDesk:
 def _message_id(command: Command, frame: ClientFrame) -> str:
     """An answer's message, as stored: the player's own frame id, under their uid."""
     return f"{command.uid}/{frame.message_id}"
-
-
-def _not_joined(session_id: str) -> GameError:
-    return GameError(ErrorCode.NOT_JOINED, f"You have not joined session {session_id}")
 
 
 def _replay(

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from vocabquiz.domain import admission, leaderboard, lifecycle, messages
-from vocabquiz.domain.model import Quiz, Session, Status
+from vocabquiz.domain.model import Participant, Quiz, Session, Status
 from vocabquiz.protocol import ErrorCode, error_frame
 from vocabquiz.protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Command, Event
 from vocabquiz.protocol.types import ServerFrame
@@ -30,7 +30,7 @@ class Lobby:
         joined = self.store.join(
             payload["session_id"], command.uid, username, command.received_at_ms, command.connection_id
         )
-        self._welcome(command, joined.session, joined.participant.uid, joined.participant_count)
+        self._welcome(command, joined.session, joined.participant, joined.participant_count)
         self.publisher.publish(
             [Event(joined.session.id, messages.user_joined(joined.participant, joined.participant_count))]
         )
@@ -43,17 +43,17 @@ class Lobby:
         participant, count, was_connected = self.store.set_connected(
             session.id, command.uid, True, command.connection_id
         )
-        self._welcome(command, session, participant.uid, count)
+        self._welcome(command, session, participant, count)
         if not was_connected:  # back after a disconnect: the others see them again
             self.publisher.publish([Event(session.id, messages.user_joined(participant, count))])
         self.flushes.request(session.id)  # a reloaded page gets its leaderboard back soon
         log.info("player rejoined", extra={"json_fields": {"participant_count": count}})
 
-    def _welcome(self, command: Command, session: Session, uid: str, count: int) -> None:
+    def _welcome(self, command: Command, session: Session, participant: Participant, count: int) -> None:
         """SESSION_JOINED with score and rank to this connection (which enters the room),
         then the open question, if any, so a late or returning player can answer it."""
         quiz = self.store.session_quiz(session.id)
-        participant = self.store.participant(session.id, uid)
+        uid = participant.uid
         open_question = session.open_question
         joined = messages.session_joined(
             session,

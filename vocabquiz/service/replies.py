@@ -9,13 +9,11 @@ from contextlib import contextmanager
 
 from vocabquiz.domain.errors import GameError
 from vocabquiz.observability import logs, tracing
-from vocabquiz.protocol import ErrorCode, ProtocolError, error_frame
+from vocabquiz.protocol import ProtocolError, error_frame
 from vocabquiz.protocol.envelope import Command, Event
 from vocabquiz.protocol.types import ServerFrame
 
 log = logging.getLogger("quiz.game")
-
-ALREADY_ANSWERED = GameError(ErrorCode.ALREADY_ANSWERED, "Only your first answer counts")
 
 
 @contextmanager

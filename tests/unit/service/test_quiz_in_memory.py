@@ -164,3 +164,25 @@ def test_an_answer_to_a_session_the_player_is_not_in_is_not_joined_whatever_the_
         assert frames_of(table.take(), "ERROR", "zed")[0]["code"] == ErrorCode.NOT_JOINED
     table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q3", answer="author"))
     assert frames_of(table.take(), "ERROR", "ann")[0]["code"] == ErrorCode.QUESTION_CLOSED
+
+
+def test_a_seated_players_answers_after_the_close_are_replayed_or_closed_never_not_joined(
+    table: Table,
+) -> None:
+    game = table.game
+    code = game.create_session("vocab-101", "host", 10, False).id
+    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
+    game.start(code, "host")
+    table.advance(1000)
+    answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id="q1", answer="elated")
+    table.send("ann", answer)
+    table.advance(1000)
+    game.next_question(code, "host")  # q1 revealed; q2 not open yet
+    table.advance(1)
+    table.take()
+    # One batch: her q1 answer resent after the reveal, and a q2 answer before q2 opens.
+    not_yet = table.frame("SUBMIT_ANSWER", session_id=code, question_id="q2", answer="concise")
+    game.handle_commands([table.command("ann", answer), table.command("ann", not_yet)])
+    events = table.take()
+    assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [15]
+    assert [e["code"] for e in frames_of(events, "ERROR", "ann")] == [ErrorCode.QUESTION_CLOSED]
