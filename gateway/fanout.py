@@ -111,14 +111,13 @@ class FanOut:
         for frame in now_frames:
             self._broadcast(list(room.sockets), frame, attributes, time.time())
         if release_at is not None:
-            delay_s = max(0.0, release_at - loop.time())
-            loop.call_later(delay_s, self._release_presence, session_id, room, attributes)
+            # The room, not its id: a room dropped meanwhile takes its held frames with it.
+            loop.call_later(max(0.0, release_at - loop.time()), self._release_presence, room, attributes)
 
-    def _release_presence(self, session_id: str, room: Room[Connection], attributes: dict[str, str]) -> None:
-        if self.rooms.room(session_id) is not room:  # the last socket here left: the held frames went with it
-            return
+    def _release_presence(self, room: Room[Connection], attributes: dict[str, str]) -> None:
         for frame in room.presence.release(asyncio.get_running_loop().time()):
-            self._broadcast(list(room.sockets), frame, attributes, time.time())
+            if room.sockets:
+                self._broadcast(list(room.sockets), frame, attributes, time.time())
 
     # -- leaderboards: paced by the session room's BoardPacer ---------------------------
 

@@ -15,10 +15,11 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.typing import Subprotocol
 
+from vocabquiz.protocol import frames
 from vocabquiz.protocol.tokens import TokenExpired, require_unexpired
 
-SUBPROTOCOL = Subprotocol("quiz.v1")
-BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: token rides here
+SUBPROTOCOL = Subprotocol(frames.SUBPROTOCOL)
+BEARER_PREFIX = frames.BEARER_PREFIX
 
 # Verifies a Firebase ID token and returns its claims (blocking: it may fetch certificates).
 VerifyToken = Callable[[str], Mapping[str, Any]]

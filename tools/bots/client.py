@@ -34,10 +34,8 @@ from websockets.typing import Origin, Subprotocol
 
 from vocabquiz.protocol import ServerType, decode_server_frame, encode_frame
 from vocabquiz.protocol.boards import board_version
-from vocabquiz.protocol.frames import expand_presence
+from vocabquiz.protocol.frames import BEARER_PREFIX, SUBPROTOCOL, expand_presence
 
-SUBPROTOCOL = "quiz.v1"
-BEARER_PREFIX = "bearer."  # browsers cannot set headers on a WebSocket: the token rides here
 # Every encoded server frame starts with its type (vocabquiz/protocol/boards.py, contract 1).
 PRESENCE_PREFIX = f'{{"type":"{ServerType.PRESENCE_UPDATED.value}"'
 BOARD_PREFIX = f'{{"type":"{ServerType.LEADERBOARD_UPDATED.value}"'
