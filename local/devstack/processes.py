@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +45,17 @@ class Child:
         # The wrapper may exit before its JVM does: sweep what is left of the group.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def frozen(child: Child) -> Iterator[None]:
+    """The child's whole process group stopped (SIGSTOP) for the block: an outage that
+    loses nothing (for an emulator, the gcloud wrapper and its JVM both)."""
+    os.killpg(child.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.killpg(child.process.pid, signal.SIGCONT)
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str], log_dir: Path, cwd: Path) -> Child:

@@ -143,14 +143,12 @@ class Pusher:
             outcome = await self._post(json.dumps(body).encode())
             self.stats["pushed"] += 1
             if isinstance(outcome, int) and outcome in SUCCESS_STATUSES:
-                self.failures.pop(message.message_id, None)
-                self.stats["acked"] += 1
-                self.acks_pending.append(received.ack_id)
-                self.acks_ready.set()
+                self._settle(received, "acked")
                 return
             self.failures[message.message_id] = attempt
-            if self.settings.max_delivery_attempts and attempt >= self.settings.max_delivery_attempts:
-                await self._dead_letter(received, attempt, outcome)
+            last = self.settings.max_delivery_attempts
+            if last and attempt >= last and await self._dead_letter(received, attempt, outcome):
+                self._settle(received, "dead_lettered")
                 return
             self.stats["retried"] += 1
             delay_s = retry_delay_s(attempt, self.settings)
@@ -171,10 +169,18 @@ class Pusher:
             self.in_flight.pop(received.ack_id, None)
             self.slot_freed.set()
 
-    async def _dead_letter(self, received: Any, attempts: int, outcome: int | str) -> None:
-        """The last allowed delivery failed: the message moves to the dead-letter topic and
-        leaves this subscription. Publishing failed: it stays, and comes back after the
-        backoff (Cloud Pub/Sub, too, dead-letters on a later attempt if it cannot at once)."""
+    def _settle(self, received: Any, outcome: str) -> None:
+        """Done with this message (pushed, or dead-lettered): acknowledged with the next batch."""
+        self.failures.pop(received.message.message_id, None)
+        self.stats[outcome] += 1
+        self.acks_pending.append(received.ack_id)
+        self.acks_ready.set()
+
+    async def _dead_letter(self, received: Any, attempts: int, outcome: int | str) -> bool:
+        """The last allowed delivery failed: the message goes to the dead-letter topic
+        (True), to leave this subscription. If publishing fails it stays, and comes back
+        after the backoff (Cloud Pub/Sub, too, dead-letters on a later attempt if it
+        cannot at once)."""
         message = received.message
         assert self.publisher is not None, "a dead-letter policy needs the publisher"
         dead = types.PubsubMessage(
@@ -188,14 +194,9 @@ class Pusher:
             )
         except gexc.GoogleAPICallError as exc:
             log.warning("dead-lettering failed", extra={"json_fields": fields | {"error": str(exc)}})
-            delay_s = retry_delay_s(attempts, self.settings)
-            await self._modify_deadline([received.ack_id], delay_s, timeout_s=SETTLE_TIMEOUT_S)
-            return
-        self.failures.pop(message.message_id, None)
-        self.stats["dead_lettered"] += 1
+            return False
         log.warning("dead-lettered", extra={"json_fields": fields})
-        self.acks_pending.append(received.ack_id)
-        self.acks_ready.set()
+        return True
 
     async def _post(self, body: bytes) -> int | str:
         """The endpoint's status, or why there was none."""

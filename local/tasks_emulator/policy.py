@@ -80,8 +80,8 @@ def may_retry(policy: RetryPolicy, attempts: int, first_attempt_us: int, now_us:
     return attempts_left or time_left
 
 
-class TokenBucket:
-    """The token bucket RateLimits describes, one per queue: one token per dispatch,
+class DispatchLimit:
+    """A queue's dispatch limit as RateLimits describes it, a token bucket: one token per dispatch,
     refilled at max_dispatches_per_second up to max_burst_size. The arithmetic is
     vocabquiz.limits.TokenBucket (the gateway's too); this sizes it from a RatePolicy and
     answers in the dispatcher's terms."""

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from tasks_emulator.names import QueueName, TaskName
-from tasks_emulator.policy import RatePolicy, RetryPolicy, TokenBucket
+from tasks_emulator.policy import DispatchLimit, RatePolicy, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class TaskRecord:
 class QueueRecord:
     spec: QueueSpec
     instance: int
-    bucket: TokenBucket
+    bucket: DispatchLimit
     paused: bool = False
     purge_us: int | None = None
     tasks: dict[str, TaskRecord] = field(default_factory=dict)

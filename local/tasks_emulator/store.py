@@ -16,7 +16,7 @@ from dataclasses import replace
 from tasks_emulator import policy
 from tasks_emulator.errors import AlreadyExists, InvalidArgument, NotFound
 from tasks_emulator.names import QueueName, TaskName
-from tasks_emulator.policy import TokenBucket
+from tasks_emulator.policy import DispatchLimit
 from tasks_emulator.records import (
     Attempt,
     Outcome,
@@ -70,7 +70,7 @@ class Store:
         key = str(spec.name)
         if key in self._queues:
             raise AlreadyExists(f"Queue {key} already exists")
-        record = QueueRecord(spec, self._next_instance(), TokenBucket(spec.rate, now_us))
+        record = QueueRecord(spec, self._next_instance(), DispatchLimit(spec.rate, now_us))
         self._queues[key] = record
         return record
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,6 +20,7 @@ import pytest
 from google.cloud import firestore
 
 from bots.client import Host, Player, sign_up_anonymously
+from devstack.processes import frozen
 from devstack.stack import (
     DEAD_LETTER_MAXIMUM_BACKOFF_VAR,
     PROJECT_ID,
@@ -45,17 +44,6 @@ PLAYERS = 4
 def short_budget_stack() -> Iterator[Stack]:
     with running_stack(extra_env=BUDGET) as stack:
         yield stack
-
-
-@contextlib.contextmanager
-def frozen(stack: Stack, name: str) -> Iterator[None]:
-    """The emulator's whole process group (the gcloud wrapper and its JVM) stopped."""
-    pgid = stack.child(name).process.pid
-    os.killpg(pgid, signal.SIGSTOP)
-    try:
-        yield
-    finally:
-        os.killpg(pgid, signal.SIGCONT)
 
 
 def _log_lines(stack: Stack, name: str, message: str) -> list[dict[str, Any]]:
@@ -98,7 +86,7 @@ async def test_answers_acknowledged_while_firestore_is_away_past_the_budget_are_
         started = await players[0].expect("QUESTION_STARTED", timeout_s=20)
         assert started["payload"]["question"]["question_id"] == "q1"
 
-        with frozen(stack, "firestore"):
+        with frozen(stack.child("firestore")):
             sent = {}
             for n, player in enumerate(players):
                 answer = "elated" if n % 2 == 0 else "weary"

@@ -14,7 +14,7 @@ from tasks_emulator.delivery import build_request, format_eta
 from tasks_emulator.dispatcher import Dispatcher, make_http_client, wall_clock_us
 from tasks_emulator.errors import AlreadyExists, InvalidArgument, NotFound
 from tasks_emulator.names import parse_queue, parse_task
-from tasks_emulator.policy import US, RatePolicy, RetryPolicy, TokenBucket, backoff_us, may_retry
+from tasks_emulator.policy import US, DispatchLimit, RatePolicy, RetryPolicy, backoff_us, may_retry
 from tasks_emulator.records import HttpSpec, OidcSpec, Outcome, QueueSpec, Started, TaskSpec, Wait
 from tasks_emulator.store import Store
 from tests.tasks_emulator.harness import Receiver
@@ -63,7 +63,7 @@ def test_retry_stops_only_when_both_limits_are_reached() -> None:
 
 
 def test_token_bucket_allows_burst_then_refills_at_rate() -> None:
-    bucket = TokenBucket(RatePolicy(max_dispatches_per_second=10), T0)
+    bucket = DispatchLimit(RatePolicy(max_dispatches_per_second=10), T0)
     assert [bucket.try_take(T0) for _ in range(10)] == [0] * 10
     assert bucket.try_take(T0) == US // 10
     assert bucket.try_take(T0 + US // 10) == 0

@@ -11,7 +11,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ import httpx
 from bench.faults.duplicator import Duplicator
 from bench.faults.options import Options
 from bench.faults.report import Report
+from devstack.processes import frozen
 from devstack.stack import (
     EVENTS_TOPIC,
     FLUSH_QUEUE_COUNT,
@@ -75,12 +76,12 @@ class Chaos:
         if "freeze" in chaos:
             await self._at(0.3)
             self._note(f"SIGSTOP firestore for {self.options.freeze_s:.0f} s")
-            async with self._frozen("firestore"):
+            with frozen(self.stack.child("firestore")):
                 await asyncio.sleep(self.options.freeze_s)
             log.firestore_freezes += 1
             await self._at(0.45)
             self._note(f"SIGSTOP pubsub for {self.options.freeze_s:.0f} s")
-            async with self._frozen("pubsub"):
+            with frozen(self.stack.child("pubsub")):
                 await asyncio.sleep(self.options.freeze_s)
             log.pubsub_freezes += 1
         if "gateway" in chaos:
@@ -88,7 +89,7 @@ class Chaos:
             # gateway dies: its players resend them elsewhere under the same message_id.
             await self._at(0.6)
             self._note(f"SIGSTOP pubsub; 1 s later SIGKILL gateway {gateway_id}; SIGCONT pubsub 2 s after")
-            async with self._frozen("pubsub"):
+            with frozen(self.stack.child("pubsub")):
                 await asyncio.sleep(1.0)
                 os.killpg(gateway_child.process.pid, signal.SIGKILL)
                 await asyncio.to_thread(gateway_child.process.wait)
@@ -99,7 +100,7 @@ class Chaos:
         if "kill" in chaos and "freeze" in chaos:
             await self._at(0.75)
             self._note("SIGKILL on_command during a Firestore freeze, restart")
-            async with self._frozen("firestore"):
+            with frozen(self.stack.child("firestore")):
                 await asyncio.to_thread(self.stack.restart, "on_command")
                 await asyncio.sleep(1)
             log.on_command_kills += 1
@@ -108,16 +109,6 @@ class Chaos:
     def _note(self, what: str) -> None:
         self.log.events.append(f"{time.monotonic() - self.t0:6.1f}s {what}")
         self.say(f"fault: {what}")
-
-    @contextlib.asynccontextmanager
-    async def _frozen(self, name: str) -> AsyncIterator[None]:
-        """The emulator's whole process group (the gcloud wrapper and its JVM) stopped."""
-        pgid = self.stack.child(name).process.pid
-        os.killpg(pgid, signal.SIGSTOP)
-        try:
-            yield
-        finally:
-            os.killpg(pgid, signal.SIGCONT)
 
     async def duplicate_flushes(self) -> None:
         """A flush delivered twice: copies of pending flush tasks under another name (same
