@@ -21,19 +21,23 @@ import flask
 import functions_framework
 from cloudevents.http import CloudEvent
 from firebase_admin import auth as firebase_auth
+from google.api_core import exceptions as gexc
 from opentelemetry.trace import SpanKind
 from werkzeug.exceptions import ServiceUnavailable
 
+from vocabquiz import faults
 from vocabquiz.adapters import rpcs
 from vocabquiz.adapters.events import PubSubPublisher
 from vocabquiz.adapters.store import Store
 from vocabquiz.adapters.tasks import CloudTasksQueue
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.observability import logs, tracing
+from vocabquiz.protocol import now_ms
 from vocabquiz.protocol.envelope import Command, commands_from_message
 from vocabquiz.protocol.tokens import require_unexpired
-from vocabquiz.service import api, faults
+from vocabquiz.service import api
 from vocabquiz.service.config import load_config
+from vocabquiz.service.faults import fail_after_commit
 from vocabquiz.service.game import Game
 
 # Read once per instance: the environment does not change under a running function.
@@ -92,17 +96,20 @@ def count_invocation(handler: Handler) -> Handler:
 
 @functools.cache
 def game() -> Game:
+    dice = injected_faults()
     return Game(
-        Store(rpcs.CountingClient(project=config.project_id)),
+        Store(rpcs.CountingClient(project=config.project_id, lost_replies=dice)),
         PubSubPublisher(config.project_id, config.events_topic),
         CloudTasksQueue(config),
         config,
+        clock=dice.clock_ms(now_ms),
     )
 
 
 @functools.cache
-def injected_faults() -> faults.Injector:
-    return faults.Injector(faults.load(config.faults, config.environment))
+def injected_faults() -> faults.Dice:
+    """What QUIZ_FAULTS asks this instance to inject (fault runs only; nothing when unset)."""
+    return faults.Dice(faults.load(config.faults, config.environment))
 
 
 @functions_framework.cloud_event
@@ -111,7 +118,7 @@ def on_command(event: CloudEvent) -> None:
     """One `quiz-commands` message: a command, or a batch of one session's commands the
     gateway packed together. The invocation continues the first command's trace; each
     command's own lines name its trace."""
-    injector = injected_faults()
+    dice = injected_faults()
     message = event.data["message"]
     try:
         commands, refused = commands_from_message(
@@ -133,17 +140,25 @@ def on_command(event: CloudEvent) -> None:
             "quiz.commands": len(commands),
         },
     ):
-        _run_commands(commands, injector)
+        _run_commands(commands, dice)
 
 
-def _run_commands(commands: list[Command], injector: faults.Injector) -> None:
+def _run_commands(commands: list[Command], dice: faults.Dice) -> None:
     try:
         game().handle_commands(commands)
     except Busy as exc:
         fields = {"error": str(exc)}
         log.warning("command contended: Pub/Sub delivers it again", extra={"json_fields": fields})
         raise ServiceUnavailable("Contended: nothing was written") from None
-    injector.after_commit("on_command")  # a no-op unless QUIZ_FAULTS asks for failures (tests only)
+    except gexc.GoogleAPICallError as exc:
+        # A backend call failed, or its outcome is unknown (a lost reply): the redelivery
+        # finds whatever was done and does the rest (every command is idempotent).
+        fields = {"error": str(exc)[:300]}
+        log.warning(
+            "command failed on a backend call: Pub/Sub delivers it again", extra={"json_fields": fields}
+        )
+        raise ServiceUnavailable("A backend call failed") from None
+    fail_after_commit(dice, "on_command")  # a no-op unless QUIZ_FAULTS asks for failures (tests only)
 
 
 def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> tuple[str, int]:
@@ -155,10 +170,10 @@ def _run_task(request: flask.Request, run: Callable[[dict[str, Any]], None]) -> 
         return "", 204
     try:
         run(body)
-    except Busy as exc:
+    except (Busy, gexc.GoogleAPICallError) as exc:  # contended, or a backend call failed
         log.warning(
-            "task contended: Cloud Tasks delivers it again",
-            extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)}},
+            "task not done: Cloud Tasks delivers it again",
+            extra={"json_fields": {"session_id": body["session_id"], "error": str(exc)[:300]}},
         )
         return "", 503
     except (GameError, KeyError, ValueError) as exc:

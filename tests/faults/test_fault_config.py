@@ -1,26 +1,37 @@
-"""vocabquiz/service/faults.py: QUIZ_FAULTS fails loudly on a bad value, does nothing when unset,
+"""vocabquiz/faults.py: QUIZ_FAULTS fails loudly on a bad value, does nothing when unset,
 and never loads in production."""
 
 from __future__ import annotations
 
 import pytest
 
-from vocabquiz.service import faults
+from vocabquiz import faults
 from vocabquiz.service.config import load_config
+from vocabquiz.service.faults import InjectedFault, fail_after_commit
 
 
 def test_fault_config_unset_or_empty_injects_nothing() -> None:
     assert faults.load("", "local") is None
     assert faults.load("  ", "local") is None
-    injector = faults.Injector(None)
+    dice = faults.Dice(None)
     for _ in range(100):
-        injector.after_commit("on_command")
-    assert injector.injected == 0
+        fail_after_commit(dice, "on_command")
+        assert not dice.roll("lost_commit_reply") and not dice.roll("lost_publish_reply")
+    assert dice.injected == {}
+    assert dice.clock_ms(lambda: 1000)() == 1000
 
 
-def test_fault_config_parses_probability_and_seed() -> None:
-    assert faults.load("fail_after_commit=0.2,seed=7", "local") == faults.Faults(0.2, 7)
-    assert faults.parse(" fail_after_commit = 1 , ") == faults.Faults(1.0, None)
+def test_fault_config_parses_every_knob() -> None:
+    assert faults.load("fail_after_commit=0.2,seed=7", "local") == faults.Faults(0.2, seed=7)
+    assert faults.parse(" fail_after_commit = 1 , ") == faults.Faults(1.0)
+    assert faults.parse(
+        "lost_commit_reply=0.05,lost_publish_reply=0.1,clock_skew_ms=-250,seed=3"
+    ) == faults.Faults(lost_commit_reply=0.05, lost_publish_reply=0.1, clock_skew_ms=-250, seed=3)
+
+
+def test_fault_clock_runs_as_far_off_as_configured() -> None:
+    dice = faults.Dice(faults.parse("clock_skew_ms=-250"))
+    assert dice.clock_ms(lambda: 10_000)() == 9_750
 
 
 @pytest.mark.parametrize(
@@ -36,6 +47,10 @@ def test_fault_config_parses_probability_and_seed() -> None:
         "seed=x",
         "fail_after_commit=0.1,fail_after_commit=0.2",
         "fail_before_commit=0.2",
+        "lost_commit_reply=2",
+        "lost_publish_reply=x",
+        "clock_skew_ms=1.5",
+        "clock_skew_ms=10001",
     ],
 )
 def test_fault_config_refuses_a_bad_value_naming_it(text: str) -> None:
@@ -51,13 +66,13 @@ def test_fault_config_refuses_to_load_in_production() -> None:
 
 def test_fault_injector_with_a_seed_fails_the_same_share_every_run() -> None:
     def run() -> list[bool]:
-        injector = faults.Injector(faults.Faults(0.25, seed=7))
+        dice = faults.Dice(faults.Faults(0.25, seed=7))
         hits = []
         for _ in range(400):
             try:
-                injector.after_commit("on_command")
+                fail_after_commit(dice, "on_command")
                 hits.append(False)
-            except faults.InjectedFault as fault:
+            except InjectedFault as fault:
                 assert fault.code == 500
                 hits.append(True)
         return hits
@@ -72,4 +87,4 @@ def test_fault_config_comes_from_the_functions_config() -> None:
         {"GOOGLE_CLOUD_PROJECT": "p", "FLUSH_URL": "f", "TIMER_URL": "t", "QUIZ_FAULTS": " seed=3 "}
     )
     assert (config.faults, config.environment) == ("seed=3", "local")
-    assert faults.load(config.faults, config.environment) == faults.Faults(0.0, 3)
+    assert faults.load(config.faults, config.environment) == faults.Faults(seed=3)

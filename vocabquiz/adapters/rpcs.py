@@ -16,6 +16,9 @@ from typing import Any
 import grpc
 from google.cloud import firestore
 
+from vocabquiz.faults import Dice
+from vocabquiz.faults import log as faults_log
+
 
 @dataclass
 class Usage:
@@ -106,11 +109,48 @@ class _Counter(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercept
         return _Counting(call, usage, fields) if fields else call
 
 
+class _LostReply(grpc.RpcError, grpc.Call):  # type: ignore[misc]
+    """A call that reached the server, whose reply never came back: UNAVAILABLE. (An
+    intercepted blocking call asks its outcome for `result()` only.)"""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "injected fault: the commit was applied, its reply lost (QUIZ_FAULTS)"
+
+    def result(self, timeout: float | None = None) -> Any:
+        raise self
+
+
+class _LosingCommitReplies(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Fault runs only (QUIZ_FAULTS=lost_commit_reply=P): a commit that succeeded answers
+    UNAVAILABLE, so the client library retries it, as after a reply lost in the cloud."""
+
+    def __init__(self, dice: Dice) -> None:
+        self.dice = dice
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        call = continuation(details, request)
+        if _method(details) == "Commit" and call.exception() is None and self.dice.roll("lost_commit_reply"):
+            faults_log.warning("injected fault: a commit's reply lost", extra={"json_fields": {}})
+            return _LostReply()
+        return call
+
+
 class CountingClient(firestore.Client):
-    """A Firestore client whose emulator channel counts every call it carries."""
+    """A Firestore client whose emulator channel counts every call it carries (and, in a
+    fault run, loses some commits' replies)."""
+
+    def __init__(self, *args: Any, lost_replies: Dice | None = None, **kwargs: Any) -> None:
+        self._lost_replies = lost_replies
+        super().__init__(*args, **kwargs)
 
     def _emulator_channel(self, transport: Any) -> Any:
         global _channel_counted
         _channel_counted = True
         channel = super()._emulator_channel(transport)  # type: ignore[no-untyped-call]
-        return grpc.intercept_channel(channel, _Counter())
+        interceptors: list[Any] = [_Counter()]
+        if self._lost_replies is not None and self._lost_replies.faults.lost_commit_reply > 0:
+            interceptors.append(_LosingCommitReplies(self._lost_replies))
+        return grpc.intercept_channel(channel, *interceptors)

@@ -11,6 +11,7 @@ transitions only.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -27,6 +28,8 @@ from vocabquiz.domain.ids import new_session_code
 from vocabquiz.domain.model import Participant, Quiz, Session, Status
 from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.ports import Joined
+
+log = logging.getLogger("quiz.store")
 
 PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
 
@@ -130,8 +133,14 @@ class Store(FirestoreAnswers):
         self, session_id: str, change: Callable[[Session], Session | None]
     ) -> tuple[Session, Session | None]:
         """Apply `change` to the session in a transaction; returns (before, after), with
-        after None when `change` decided there was nothing to do."""
+        after None when `change` decided there was nothing to do.
+
+        A commit whose outcome is unknown (its reply lost; the library's retry then finds
+        the transaction closed) is settled by reading the session: if it is what this
+        change wrote, the change happened, once. A host's step is not retried blindly:
+        "next" twice would skip a question."""
         ref = session_ref(self.db, session_id)
+        attempt: list[tuple[Session, Session | None]] = []
 
         @firestore.transactional
         def run(txn: firestore.Transaction) -> tuple[Session, Session | None]:
@@ -142,9 +151,22 @@ class Store(FirestoreAnswers):
             after = change(before)
             if after is not None:
                 txn.set(ref, documents.session_to_doc(after))
+            attempt[:] = [(before, after)]
             return before, after
 
-        return cast(tuple[Session, Session | None], documents.commit(self.db, run))
+        try:
+            return cast(tuple[Session, Session | None], documents.commit(self.db, run))
+        except gexc.GoogleAPICallError:
+            if not attempt or attempt[0][1] is None:
+                raise
+            snap = ref.get()
+            if not snap.exists or documents.session_from_doc(snap.id, snap.to_dict() or {}) != attempt[0][1]:
+                raise
+            log.warning(
+                "a transition's commit outcome was unknown: it had committed",
+                extra={"json_fields": {"session_id": session_id}},
+            )
+            return attempt[0]
 
     # -- participants -------------------------------------------------------------
 
