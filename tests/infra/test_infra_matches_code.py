@@ -147,7 +147,7 @@ def _subscription(name: str) -> tfmodel.Instance:
 def test_commands_reach_on_command_by_an_authenticated_push_with_a_dead_letter_topic() -> None:
     instance = _subscription(stack.COMMANDS_SUBSCRIPTION)
     endpoint = instance.get("push_config.push_endpoint")
-    assert "on_command" in endpoint, f"pushes to {endpoint}"
+    assert _service_name("on_command") in endpoint, f"pushes to {endpoint}"
     assert instance.get("push_config.oidc_token.audience") == endpoint
     assert instance.get("push_config.oidc_token.service_account_email")
     assert instance.raw("dead_letter_policy.dead_letter_topic"), "no dead-letter policy"
@@ -224,6 +224,17 @@ def test_every_queue_bounds_its_retries() -> None:
 # -- functions ----------------------------------------------------------------------------
 
 
+def _service_name(entry_point: str) -> str:
+    """The name terraform gives the function (and its Cloud Run service) of an entry point."""
+    (name,) = [
+        i.get("name")
+        for i in tfmodel.everywhere("google_cloudfunctions2_function")
+        if i.get("build_config.entry_point") == entry_point
+    ]
+    assert isinstance(name, str) and not isinstance(name, Unresolved), name
+    return name
+
+
 def _deployed_entry_points() -> dict[str, str]:
     return {
         i.get("build_config.entry_point"): i.name
@@ -291,8 +302,8 @@ def test_functions_env_loads_and_names_declared_resources() -> None:
         [q for q in _names("google_cloud_tasks_queue") if q.startswith(f"{config.flush_queue_prefix}-")]
     )
     # The task targets are the two task-handling functions (vocabquiz/adapters/tasks.py).
-    assert "flush_leaderboard" in env["FLUSH_URL"]
-    assert "advance_question" in env["TIMER_URL"]
+    assert _service_name("flush_leaderboard") in env["FLUSH_URL"]
+    assert _service_name("advance_question") in env["TIMER_URL"]
 
 
 def test_task_targets_admit_exactly_the_account_cloud_tasks_signs_as() -> None:
@@ -393,7 +404,7 @@ def test_web_client_socket_and_api_urls_are_outputs_on_the_gateway_origin() -> N
     assert wss.startswith("wss://") and wss.endswith("/ws")
     assert web.startswith("https://")
     assert web.removeprefix("https://").rstrip("/") == wss.removeprefix("wss://").removesuffix("/ws")
-    assert "sessions_api" in outputs["api_url"]
+    assert _service_name("sessions_api") in outputs["api_url"]
     origins = top.module.locals["web_origins"]
     assert "${local.gateway_host}" in origins, "the gateway's own origin must be an allowed web origin"
     assert tfmodel.load(TERRAFORM).calls["gateway"]["allowed_origins"] == "${local.web_origins}"

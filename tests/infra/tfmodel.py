@@ -1,8 +1,9 @@
 """A static reading of terraform/: each module parsed with python-hcl2, and a small
 evaluator for the expressions that carry names (variables, locals, module inputs and
-outputs, string templates, count and simple for_each), so tests can compare the names
-terraform declares with the names the code uses. Anything it cannot evaluate comes back
-as `Unresolved`, a string that still shows the expression."""
+outputs, string templates, count and simple for_each, for expressions and a few
+functions), so tests can compare the names terraform declares with the names the code
+uses. Anything it cannot evaluate comes back as `Unresolved`, a string that still shows
+the expression."""
 
 from __future__ import annotations
 
@@ -79,11 +80,12 @@ def load(path: Path) -> Module:
 
 # -- evaluation ---------------------------------------------------------------------------
 
-_REF = re.compile(r"^(var|local)\.(\w+)((?:\.\w+|\[\"[^\"]*\"\])*)$")
+_REF = re.compile(r"^(var|local)\.(\w+)((?:\.\w+|\[\"[^\"]*\"\]|\[[\w.]+\])*)$")
 _MODULE_OUTPUT = re.compile(r"^module\.(\w+)\.(\w+)((?:\.\w+|\[\"[^\"]*\"\])*)$")
 _EACH = re.compile(r"^each\.(key|value)((?:\.\w+)*)$")
 _FOR_FILTER = re.compile(r"^\{for (\w+) , (\w+) in (.+?) : \1 => \2(?: if (!?)\2\.(\w+))?\}$")
-_CALL = re.compile(r"^(tostring)\((.*)\)$")
+_CALL = re.compile(r"^([a-z]\w*)\((.*)\)$", re.S)
+_BOUND = re.compile(r"^([A-Za-z_]\w*)((?:\.\w+|\[\"[^\"]*\"\]|\[[\w.]+\])*)$")
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ class Scope:
     caller: Scope | None = None
     count_index: int | None = None
     each: tuple[Any, Any] | None = None
+    # Symbols a for expression binds (`entry_point` in `{for entry_point in ...}`).
+    bindings: dict[str, Any] = field(default_factory=dict)
 
     def variable(self, name: str) -> Any:
         if self.arguments is not None and name in self.arguments:
@@ -117,6 +121,10 @@ class Scope:
 
     def with_each(self, key: Any, value: Any) -> Scope:
         return Scope(self.module, self.arguments, self.caller, each=(key, value))
+
+    def with_bindings(self, bindings: dict[str, Any]) -> Scope:
+        bound = {**self.bindings, **bindings}
+        return Scope(self.module, self.arguments, self.caller, self.count_index, self.each, bound)
 
 
 def root() -> Scope:
@@ -192,9 +200,14 @@ def _to_string(value: Any) -> str:
     return str(value)
 
 
-def _path(value: Any, accessors: str) -> Any:
-    for match in re.finditer(r"\.(\w+)|\[\"([^\"]*)\"\]", accessors):
+def _path(value: Any, accessors: str, scope: Scope | None = None) -> Any:
+    """Follow `.attr`, `["key"]` and, given a scope, `[expression]` (e.g. `[each.key]`)."""
+    for match in re.finditer(r"\.(\w+)|\[\"([^\"]*)\"\]|\[([\w.]+)\]", accessors):
         key = match.group(1) or match.group(2)
+        if match.group(3) is not None:
+            key = _expression(match.group(3), scope) if scope is not None else None
+            if not isinstance(key, str) or isinstance(key, Unresolved):
+                return Unresolved(f"{value}{match.group(0)}")
         if isinstance(value, Unresolved):
             return Unresolved(f"{value}{match.group(0)}")
         if not isinstance(value, dict):
@@ -222,11 +235,11 @@ def _expression(text: str, scope: Scope) -> Any:
         return scope.count_index
     if (match := _EACH.match(text)) and scope.each is not None:
         key, value = scope.each
-        return key if match.group(1) == "key" else _path(value, match.group(2))
+        return key if match.group(1) == "key" else _path(value, match.group(2), scope)
     if match := _REF.match(text):
         kind, name, accessors = match.groups()
         base = scope.variable(name) if kind == "var" else evaluate(scope.module.locals[name], scope.base())
-        return _path(base, accessors)
+        return _path(base, accessors, scope)
     if (match := _MODULE_OUTPUT.match(text)) and match.group(1) in scope.module.calls:
         inner = child(scope.base(), match.group(1))
         output = inner.module.outputs.get(match.group(2))
@@ -238,11 +251,14 @@ def _expression(text: str, scope: Scope) -> Any:
             return _path(evaluate(output["value"], inner), match.group(3))
         finally:
             _EVALUATING.discard(marker)
-    if match := _CALL.match(text):
-        argument = _expression(match.group(2), scope)
-        if argument is None or isinstance(argument, Unresolved):
-            return argument
-        return _to_string(argument)
+    if (match := _BOUND.match(text)) and match.group(1) in scope.bindings:
+        return _path(scope.bindings[match.group(1)], match.group(2), scope)
+    if len(sides := _split(text, " != ")) == 2 or len(sides := _split(text, " == ")) == 2:
+        return _compare(text, [_expression(side, scope) for side in sides], scope)
+    if text.startswith('"') and _closing(text, 0) == len(text) - 1:
+        return evaluate(text[1:-1], scope)
+    if (match := _CALL.match(text)) and _closing(text, len(match.group(1))) == len(text) - 1:
+        return _call(match.group(1), [_expression(a, scope) for a in _split(match.group(2), ",")], text)
     if match := _FOR_FILTER.match(text):
         _, _, source, negate, attr = match.groups()
         items = _expression(source, scope)
@@ -255,7 +271,138 @@ def _expression(text: str, scope: Scope) -> Any:
             for key, value in items.items()
             if isinstance(value, dict) and bool(value.get(attr)) != bool(negate)
         }
+    if text[:5] in ("{for ", "[for ") and _closing(text, 0) == len(text) - 1:
+        return _for(text, scope)
     return Unresolved(f"${{{text}}}")
+
+
+def _closing(text: str, start: int) -> int:
+    """Index of the quote or bracket closing the one at `start`, skipping strings (with
+    their ${...} interpolations) and nested brackets; -1 if it never closes."""
+    brackets: list[str] = []
+    in_string = text[start] == '"'
+    interpolations: list[int] = []  # bracket depth at which each open ${ began
+    i = start + 1
+    if not in_string:
+        brackets.append(text[start])
+    while i < len(text):
+        char = text[i]
+        if in_string:
+            if char == "\\":
+                i += 2
+                continue
+            if text.startswith("${", i):
+                interpolations.append(len(brackets))
+                brackets.append("{")
+                in_string = False
+                i += 2
+                continue
+            if char == '"':
+                if not brackets:
+                    return i
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "([{":
+            brackets.append(char)
+        elif char in ")]}":
+            if not brackets:
+                return -1
+            brackets.pop()
+            if interpolations and len(brackets) == interpolations[-1]:
+                interpolations.pop()
+                in_string = True
+            elif not brackets:
+                return i
+        i += 1
+    return -1
+
+
+def _split(text: str, separator: str) -> list[str]:
+    """`text` split at each `separator` outside strings and brackets."""
+    parts, start, i = [], 0, 0
+    while i < len(text):
+        if text[i] in '"([{':
+            end = _closing(text, i)
+            if end < 0:
+                break
+            i = end + 1
+            continue
+        if text.startswith(separator, i):
+            parts.append(text[start:i].strip())
+            start = i = i + len(separator)
+            continue
+        i += 1
+    parts.append(text[start:].strip())
+    return parts
+
+
+def _compare(text: str, sides: list[Any], scope: Scope) -> Any:
+    """`a != b` and `a == b`. A value only known after apply (an Unresolved string) is
+    not null: what the evaluator cannot resolve here are names, ids and URLs."""
+    equal = " == " in text and len(_split(text, " == ")) == 2
+    left, right = sides
+    if left is None or right is None:
+        return (left is None and right is None) == equal
+    if isinstance(left, Unresolved) or isinstance(right, Unresolved):
+        return Unresolved(f"${{{text}}}")
+    return (left == right) == equal
+
+
+def _call(name: str, arguments: list[Any], text: str) -> Any:
+    """The few functions that build names: tostring, keys, replace (plain), merge."""
+    if name == "tostring" and len(arguments) == 1 and arguments[0] is None:
+        return None
+    if any(a is None or isinstance(a, Unresolved) for a in arguments):
+        return Unresolved(f"${{{text}}}")
+    if name == "tostring" and len(arguments) == 1:
+        return _to_string(arguments[0])
+    if name == "keys" and len(arguments) == 1 and isinstance(arguments[0], dict):
+        return sorted(arguments[0])
+    if name == "replace" and len(arguments) == 3 and not str(arguments[1]).startswith("/"):
+        return str(arguments[0]).replace(str(arguments[1]), str(arguments[2]))
+    if name == "merge" and all(isinstance(a, dict) for a in arguments):
+        return {key: value for a in arguments for key, value in a.items()}
+    return Unresolved(f"${{{text}}}")
+
+
+def _for(text: str, scope: Scope) -> Any:
+    """`{for k, v in SOURCE : KEY => VALUE if COND}` and `[for v in SOURCE : VALUE if COND]`."""
+    unresolved = Unresolved(f"${{{text}}}")
+    head, *rest = _split(text[5:-1], " : ")
+    symbols, _, source = head.partition(" in ")
+    names = [name.strip() for name in symbols.split(",")]
+    body, *conditions = _split(" : ".join(rest), " if ")
+    condition = " if ".join(conditions)
+    items = _expression(source, scope)
+    if isinstance(items, list):
+        pairs = list(enumerate(items))
+    elif isinstance(items, dict):
+        pairs = list(items.items())
+    else:
+        return unresolved
+    results: list[tuple[Any, Any]] = []
+    for key, value in pairs:
+        bound = {names[0]: value} if len(names) == 1 else {names[0]: key, names[1]: value}
+        inner = scope.with_bindings(bound)
+        if condition:
+            keep = _expression(condition, inner)
+            if not isinstance(keep, bool):
+                return unresolved
+            if not keep:
+                continue
+        if text[0] == "{":
+            key_text, *values = _split(body, " => ")
+            value_text = " => ".join(values)
+            result_key = _expression(key_text, inner)
+            if not isinstance(result_key, str) or isinstance(result_key, Unresolved):
+                return unresolved
+            results.append((result_key, _expression(value_text, inner)))
+        else:
+            results.append((None, _expression(body, inner)))
+    if text[0] == "{":
+        return dict(results)
+    return [value for _, value in results]
 
 
 # -- resource instances -----------------------------------------------------------------
