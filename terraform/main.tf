@@ -149,6 +149,7 @@ module "functions" {
   source = "./modules/functions"
 
   project_id                  = var.project_id
+  project_number              = data.google_project.main.number
   region                      = var.region
   source_zip_path             = local.functions_zip
   source_bucket               = module.registry.source_bucket

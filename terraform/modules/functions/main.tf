@@ -14,9 +14,14 @@ locals {
 
   service_names = { for entry_point in keys(local.functions) : entry_point => "${var.name_prefix}-${replace(entry_point, "_", "-")}" }
 
-  # Built, not read from the resources: each function's env names the flush and timer
-  # targets, themselves included, which would otherwise be a dependency cycle.
-  urls = { for entry_point, name in local.service_names : entry_point => "https://${var.region}-${var.project_id}.cloudfunctions.net/${name}" }
+  # Each function's Cloud Run URL, the address and OIDC audience of every caller: Pub/Sub
+  # push and Cloud Tasks reach an internal-only service as internal traffic only at its
+  # run.app URL, not at another domain such as cloudfunctions.net, and Cloud Run checks
+  # that a token's audience is its run.app URL (Cloud Run docs: "Restrict network ingress",
+  # "Set custom audiences"). Built in Cloud Run's deterministic form, not read from the
+  # resources: each function's env names the flush and timer targets, themselves
+  # included, which would otherwise be a dependency cycle.
+  urls = { for entry_point, name in local.service_names : entry_point => "https://${name}-${var.project_number}.${var.region}.run.app" }
 
   # Exactly what vocabquiz/service/config.py reads (tests/infra holds the two together). A null
   # value is left unset, so the code's default applies.
@@ -84,6 +89,13 @@ resource "google_cloudfunctions2_function" "main" {
     all_traffic_on_latest_revision   = true
     environment_variables            = { for name, value in local.env : name => value if value != null }
   }
+
+  lifecycle {
+    precondition {
+      condition     = length("${local.service_names[each.key]}-${var.project_number}") <= 63
+      error_message = "Cloud Run gives a service its deterministic URL (local.urls) only while <name>-<project number> fits one 63-character DNS label: shorten name_prefix."
+    }
+  }
 }
 
 # The browser-facing API: same build and runtime as the others, open ingress.
@@ -121,6 +133,13 @@ resource "google_cloudfunctions2_function" "public" {
     ingress_settings                 = "ALLOW_ALL"
     all_traffic_on_latest_revision   = true
     environment_variables            = { for name, value in local.env : name => value if value != null }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length("${local.service_names[each.key]}-${var.project_number}") <= 63
+      error_message = "Cloud Run gives a service its deterministic URL (local.urls) only while <name>-<project number> fits one 63-character DNS label: shorten name_prefix."
+    }
   }
 }
 

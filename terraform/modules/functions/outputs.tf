@@ -1,6 +1,6 @@
 output "urls" {
   value       = local.urls
-  description = "Each function's URL, by entry point."
+  description = "Each function's run.app URL (also the OIDC audience its callers sign for), by entry point."
 }
 
 output "service_names" {

@@ -8,6 +8,11 @@ variable "region" {
   description = "Region of the functions."
 }
 
+variable "project_number" {
+  type        = string
+  description = "The project's number, part of each function's deterministic run.app URL (https://<name>-<number>.<region>.run.app)."
+}
+
 variable "name_prefix" {
   type        = string
   description = "Function names are <prefix>-<entry point with hyphens>, e.g. quiz-on-command."
@@ -104,7 +109,7 @@ variable "invokers" {
 
 variable "private_ingress" {
   type        = string
-  description = "Ingress of the functions only Pub/Sub and Cloud Tasks call (same-project Pub/Sub and Cloud Tasks count as internal)."
+  description = "Ingress of the functions only Pub/Sub and Cloud Tasks call (same-project Pub/Sub and Cloud Tasks count as internal when they call the run.app URL)."
   default     = "ALLOW_INTERNAL_ONLY"
 
   validation {

@@ -15,7 +15,7 @@ variable "events_topic" {
 
 variable "on_command_url" {
   type        = string
-  description = "URL of the on_command function; the push endpoint and the OIDC token's audience."
+  description = "The on_command function's run.app URL: the push endpoint and the OIDC token's audience (Cloud Run admits Pub/Sub push to an internal-only service only there)."
 }
 
 variable "push_service_account_email" {
