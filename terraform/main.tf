@@ -85,10 +85,13 @@ module "pubsub" {
   project_id                 = var.project_id
   commands_topic             = local.commands_topic
   events_topic               = local.events_topic
-  on_command_url             = module.functions.urls["on_command"]
   push_service_account_email = module.iam.pubsub_push_email
   pubsub_service_agent_email = module.apis.pubsub_service_agent_email
   max_delivery_attempts      = var.command_max_delivery_attempts
+
+  # Known only once every function is built and admits its callers (modules/functions
+  # outputs.tf), so no push subscription exists before the function it pushes to.
+  on_command_url = module.functions.urls["on_command"]
 
   depends_on = [module.apis]
 }
@@ -205,7 +208,10 @@ module "gateway" {
   firebase_web_api_key = nonsensitive(module.identity.web_api_key)
 
   # Its startup probe reads the commands topic, and it creates its subscription at start.
-  depends_on = [module.apis, module.iam]
+  # It goes live only after the functions and the push subscriptions: a command published
+  # before the commands topic has its subscription would be lost, and one pushed before
+  # on_command exists would fail.
+  depends_on = [module.apis, module.iam, module.functions, module.pubsub]
 }
 
 module "monitoring" {

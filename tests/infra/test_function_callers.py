@@ -1,9 +1,11 @@
-"""Who calls the functions, at which URL, with which audience. The three internal-only
-functions take traffic only from Pub/Sub push and Cloud Tasks, which Cloud Run counts as
-internal only when they call the default run.app URL, not a custom domain such as
-cloudfunctions.net ("Restrict network ingress for Cloud Run"), and Cloud Run accepts an ID
-token whose audience is its run.app URL ("Set custom audiences"). The emulators honour
-neither rule, so only this holds them."""
+"""Who calls the functions, at which URL, with which audience, and from when on. The
+three internal-only functions take traffic only from Pub/Sub push and Cloud Tasks, which
+Cloud Run counts as internal only when they call the default run.app URL, not a custom
+domain such as cloudfunctions.net ("Restrict network ingress for Cloud Run"), and Cloud Run
+accepts an ID token whose audience is its run.app URL ("Set custom audiences"). And no
+caller may exist before the function it calls: a push subscription or a gateway that goes
+live first fails requests, or, for commands published before the commands topic has its
+subscription, loses them. The emulators honour neither rule, so only this holds them."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from google.cloud import tasks_v2
 
 from devstack import stack
-from tests.infra import tfmodel
+from tests.infra import tfgraph, tfmodel
 from tests.infra.tfmodel import TERRAFORM
 
 # The project number as terraform knows it at plan time (root main.tf's data source).
@@ -22,6 +24,8 @@ PROJECT_NUMBER = "${data.google_project.main.number}"
 # "<service name>-<project number>" fits one DNS label ("Invoke with an HTTPS request").
 SAMPLE_PROJECT_NUMBER = "123456789012"
 DNS_LABEL_MAX = 63
+FUNCTIONS = "module.functions.google_cloudfunctions2_function"
+INVOKERS = "module.functions.google_cloud_run_v2_service_iam_member.invoker"
 
 
 def _functions() -> dict[str, tfmodel.Instance]:
@@ -120,3 +124,30 @@ def test_functions_create_tasks_for_the_targets_run_app_urls_signed_for_them(
     )
     sent = [(t.http_request.url, t.http_request.oidc_token.audience) for t in client.created]
     assert sent == [(flush, flush), (timer, timer)]
+
+
+# -- no caller before the function it calls -------------------------------------------------
+
+
+def test_no_push_subscription_exists_before_the_function_it_pushes_to_admits_its_caller() -> None:
+    for subscription in _push_subscriptions():
+        address = f"module.pubsub.google_pubsub_subscription.{subscription.name}"
+        waits = tfgraph.waits_for(address)
+        missing = {f"{FUNCTIONS}.main", INVOKERS} - waits
+        assert not missing, f"{address} can be created before {sorted(missing)}"
+
+
+def test_the_gateway_goes_live_only_after_the_functions_and_the_command_subscriptions() -> None:
+    waits = tfgraph.waits_for("module.gateway.google_cloud_run_v2_service.main")
+    needed = {
+        f"{FUNCTIONS}.main",
+        f"{FUNCTIONS}.public",
+        INVOKERS,
+        *(f"module.pubsub.google_pubsub_subscription.{s.name}" for s in _push_subscriptions()),
+    }
+    assert not needed - waits, f"the gateway can go live before {sorted(needed - waits)}"
+
+
+def test_terraform_can_order_the_configuration_there_is_no_dependency_cycle() -> None:
+    found = tfgraph.cycle()
+    assert found is None, "terraform refuses a cycle: " + " -> ".join(found or [])
