@@ -58,18 +58,28 @@ resource "google_pubsub_topic_iam_member" "gateway_subscribes_to_events" {
   member  = "serviceAccount:${google_service_account.gateway.email}"
 }
 
-# Each instance creates `<events topic>-gw-<id>` at start and deletes it at shutdown;
-# a subscription that does not exist yet can only be granted on the project.
+# Each instance creates `<events topic>-gw-<id>` at start, pulls it, and deletes it at
+# shutdown (gateway/pubsub.py): exactly these three permissions, and a subscription that
+# does not exist yet can only be granted on the project. Creating one also needs
+# pubsub.topics.attachSubscription on its topic, which the gateway holds on the events
+# topic alone, so it can create no subscription to the commands or dead-letter topics.
+#
+# Consume and delete still reach every subscription in the project, the command and
+# dead-letter ones included, and an IAM condition on the subscription name cannot narrow
+# them: the IAM docs ("Resource attributes for IAM Conditions") list the services that
+# recognize resource attributes, Pub/Sub Lite among them but not Pub/Sub, so a name
+# condition here would at best not narrow and at worst refuse the gateway its own
+# subscription (tests/infra holds this). Narrowing them needs the gateway to stop creating
+# subscriptions at run time.
 resource "google_project_iam_custom_role" "gateway_subscriptions" {
   project     = var.project_id
   role_id     = "${replace(var.name_prefix, "-", "_")}_gateway_subscriptions"
   title       = "Quiz gateway: own events subscriptions"
-  description = "Create, read, consume and delete the per-instance events subscriptions."
+  description = "Create, consume and delete the per-instance events subscriptions."
   permissions = [
     "pubsub.subscriptions.create",
     "pubsub.subscriptions.consume",
     "pubsub.subscriptions.delete",
-    "pubsub.subscriptions.get",
   ]
 }
 
