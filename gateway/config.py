@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vocabquiz.faults import FaultConfigError, Faults
+from vocabquiz.faults import load as load_faults
 from vocabquiz.observability.tracing import (
     TraceConfigError,
     TraceSettings,
@@ -46,6 +48,8 @@ class GatewayConfig:
     # answer -> score p50 from 947 to 544 ms (docs/bench.md).
     command_batch_gap_s: float
     production: bool
+    # Injected faults, for fault runs only (vocabquiz/faults.py); None when QUIZ_FAULTS is unset.
+    faults: Faults | None
     # What the web client needs to know at runtime (served as /config.json).
     public_api_url: str
     firebase_api_key: str
@@ -70,7 +74,8 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
     missing = [key for key in ("GOOGLE_CLOUD_PROJECT",) if not env.get(key)]
     if missing:
         raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
-    production = env.get("QUIZ_ENV", "local") == "production"
+    environment = env.get("QUIZ_ENV", "local")
+    production = environment == "production"
     emulated = sorted(key for key in env if key.endswith("_EMULATOR_HOST"))
     if production and emulated:
         # firebase-admin skips token signature checks when the Auth emulator is set.
@@ -81,6 +86,10 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         trace_exporter = select_exporter(env.get("OTEL_TRACES_EXPORTER", ""), production, otlp_endpoint)
         trace_sample_ratio = parse_sample_ratio(env.get("TRACE_SAMPLE_RATIO", "1.0"))
     except TraceConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        injected = load_faults(env.get("QUIZ_FAULTS", ""), environment)
+    except FaultConfigError as exc:
         raise ConfigError(str(exc)) from None
     return GatewayConfig(
         host=env.get("HOST", "0.0.0.0"),
@@ -99,6 +108,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         leaderboard_gap_s=float(env.get("LEADERBOARD_GAP_MS", "100")) / 1000,
         command_batch_gap_s=float(env.get("COMMAND_BATCH_GAP_MS", "50")) / 1000,
         production=production,
+        faults=injected,
         public_api_url=env.get("PUBLIC_API_URL", ""),
         firebase_api_key=env.get("FIREBASE_WEB_API_KEY", "local"),
         auth_emulator_url=f"http://{env['FIREBASE_AUTH_EMULATOR_HOST']}"

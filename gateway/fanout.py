@@ -8,12 +8,12 @@ import asyncio
 import logging
 import time
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from opentelemetry.trace import Span, SpanKind
 from websockets.asyncio.server import broadcast
 
 from gateway.config import GatewayConfig
+from gateway.connection import Connection
 from gateway.metrics import Metrics
 from gateway.presence import is_presence
 from gateway.rooms import Room, Rooms
@@ -31,9 +31,6 @@ from vocabquiz.protocol.envelope import (
     ROOM_LEAVE,
     split_bundle,
 )
-
-if TYPE_CHECKING:
-    from gateway.server import Connection
 
 log = logging.getLogger("quiz.gateway")
 
@@ -157,10 +154,7 @@ class FanOut:
             return True
         self.metrics.slow_sockets_dropped.inc()
         self.rooms.disconnect(conn.connection_id, conn.uid)  # no more events for it
-        log.warning(
-            "slow socket closed",
-            extra={"json_fields": {"uid": conn.uid, "connection_id": conn.connection_id}},
-        )
+        log.warning("slow socket closed", extra={"json_fields": conn.ids()})
         transport.abort()
         return False
 

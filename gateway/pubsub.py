@@ -9,6 +9,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
@@ -19,6 +20,22 @@ log = logging.getLogger("quiz.gateway.pubsub")
 
 # (data, attributes, publish time in epoch seconds)
 OnEvent = Callable[[bytes, dict[str, str], float], None]
+
+
+class Publisher(Protocol):
+    """The gateway's port to `quiz-commands` (CommandPublisher; tests use an in-memory one)."""
+
+    async def publish(self, data: bytes, attributes: dict[str, str]) -> object: ...
+
+    def ready(self) -> bool: ...
+
+
+class Subscription(Protocol):
+    """The gateway's port to `quiz-events` (EventSubscription; tests use an in-memory one)."""
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class CommandPublisher:

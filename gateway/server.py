@@ -9,13 +9,11 @@ import asyncio
 import logging
 import signal
 import time
-import uuid
 from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Any
 
 import firebase_admin
-from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -23,54 +21,47 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from gateway.batching import CommandBatcher
+from gateway.commands import Commands, PublishReplyLost
 from gateway.config import GatewayConfig
+from gateway.connection import RESTART_CLOSE, Connection
 from gateway.core import Client, FrameLimits, Publish, Refused
 from gateway.fanout import FanOut
 from gateway.handshake import Handshake, HandshakeRefused, forget_token, select_subprotocol
 from gateway.metrics import Metrics
-from gateway.pubsub import CommandPublisher, EventSubscription
+from gateway.pubsub import CommandPublisher, EventSubscription, Publisher, Subscription
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
-from vocabquiz.observability import tracing
-from vocabquiz.protocol import ClientFrame, ClientType, ErrorCode, encode_frame, error_frame, now_ms
-from vocabquiz.protocol.envelope import (
-    ATTR_CONNECTION_ID,
-    ATTR_DISCONNECTED,
-    ATTR_GATEWAY_ID,
-    ATTR_RECEIVED_AT_MS,
-    ATTR_UID,
-    encode_command,
-)
+from vocabquiz.faults import Dice
+from vocabquiz.protocol import ErrorCode, encode_frame, error_frame
 from vocabquiz.protocol.types import ServerFrame
 
 log = logging.getLogger("quiz.gateway")
 
 
-class Connection(ServerConnection):
-    """A socket plus who it is (set at the handshake). What the core keeps of its
-    client lives in `handle`, from the first frame on: an idle socket holds none."""
-
-    __slots__ = ("connection_id", "uid")
-
-    def setup(self, uid: str) -> None:
-        self.uid = uid
-        self.connection_id = uuid.uuid4().hex
-
-
 class Gateway:
-    def __init__(self, config: GatewayConfig) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        publisher: Publisher | None = None,
+        subscription: Subscription | None = None,
+    ) -> None:
         self.config = config
         self.rooms: Rooms[Connection] = Rooms()
-        self.publisher = CommandPublisher(config.project_id, config.commands_topic)
-        self.batcher = CommandBatcher(self.publisher.publish, config.command_batch_gap_s)
-        self.subscription = EventSubscription(config.project_id, config.events_topic, config.gateway_id)
+        self.publisher = publisher or CommandPublisher(config.project_id, config.commands_topic)
+        self.subscription = subscription or EventSubscription(
+            config.project_id, config.events_topic, config.gateway_id
+        )
         self.metrics = Metrics()
+        self.commands = Commands(
+            config.gateway_id, self.publisher, config.command_batch_gap_s, self.metrics, Dice(config.faults)
+        )
         self.fanout = FanOut(config, self.rooms, self.metrics)
         self.handshake = Handshake(config.allowed_origins, config.max_connections_per_user)
         self.limits = FrameLimits(config.rate_per_s, config.rate_burst)
         self.closing: set[asyncio.Task[None]] = set()
         self.draining = False  # SIGTERM: sockets are closed to reconnect elsewhere
+        self.port: int | None = None  # bound, once serving
+        self._stop = asyncio.Event()
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -121,11 +112,11 @@ class Gateway:
         assert isinstance(connection, Connection)
         self.rooms.connect(connection.connection_id, connection.uid, connection)
         self.metrics.connections.inc()
-        log.info("socket opened", extra={"json_fields": _ids(connection)})
+        log.info("socket opened", extra={"json_fields": connection.ids()})
         client: Client | None = None
         try:
             async for raw in connection:
-                received_at_ms = now_ms()
+                received_at_ms = self.commands.clock_ms()
                 if client is None:
                     client = Client(self.limits, _monotonic_us())
                 await self.relay(connection, client, raw, received_at_ms)
@@ -138,8 +129,8 @@ class Gateway:
             if sessions and not self.draining:
                 # Closed without LEAVE_SESSION (a tab closed, a phone gone): tell the
                 # sessions. Not when draining: those players are reconnecting elsewhere.
-                self._in_background(self._publish_disconnected(connection, sessions))
-            log.info("socket closed", extra={"json_fields": _ids(connection, code=connection.close_code)})
+                self._in_background(self.commands.publish_disconnected(connection, sessions))
+            log.info("socket closed", extra={"json_fields": connection.ids(code=connection.close_code)})
 
     async def relay(self, conn: Connection, client: Client, raw: str | bytes, received_at_ms: int) -> None:
         """Feed one frame to the core and do what it says."""
@@ -157,68 +148,20 @@ class Gateway:
         frame = verdict.frame
         self.metrics.frames_in.labels(frame.type.value).inc()
         if isinstance(verdict, Publish):
-            if not await self._publish(conn, frame, received_at_ms):
-                return
-            await self._send(conn, client.accepted(frame.message_id))
-        else:
-            await self._send(conn, verdict.reply)
-
-    async def _publish(self, conn: Connection, frame: ClientFrame, received_at_ms: int) -> bool:
-        """Publish a command in its own span, which continues the client's trace if the
-        frame names one; its context rides in the attributes to on_command. False when
-        Pub/Sub did not take it (the client is told to send it again)."""
-        data = {"type": frame.type.value, "payload": frame.payload, "message_id": frame.message_id}
-        with tracing.tracer().start_as_current_span(
-            "publish quiz-commands",
-            context=tracing.from_client_traceparent(frame.traceparent),
-            kind=SpanKind.PRODUCER,
-            attributes={"quiz.frame_type": frame.type.value},
-        ):
-            attributes = tracing.inject(self._stamps(conn, received_at_ms))
-            session_id = frame.payload.get("session_id")
             try:
-                await self._submit(str(session_id or ""), data, attributes)
+                await self.commands.publish(conn, frame, received_at_ms)
+            except PublishReplyLost:
+                return  # a fault run: no ACK, as if Pub/Sub's reply never came
             except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
-                log.error("publish failed", extra={"json_fields": _ids(conn, error=str(exc))})
+                log.error("publish failed", extra={"json_fields": conn.ids(error=str(exc))})
                 failed = error_frame(
                     ErrorCode.INTERNAL, "Not accepted: send it again", message_id=frame.message_id
                 )
                 await self._send(conn, failed)
-                return False
-            self.metrics.publish_latency.observe((now_ms() - received_at_ms) / 1000)
-            # One line per command a player sends (join, answer, leave...), with its trace:
-            # where following an answer through the logs starts. Never one per frame sent.
-            fields = _ids(conn, type=frame.type.value, message_id=frame.message_id, session_id=session_id)
-            log.info("command accepted", extra={"json_fields": fields})
-        return True
-
-    async def _publish_disconnected(self, conn: Connection, sessions: list[str]) -> None:
-        """A LEAVE_SESSION per session the closed socket was in, marked as a disconnect:
-        the functions mark the player away only if this was still their connection."""
-        attributes = self._stamps(conn, now_ms()) | {ATTR_DISCONNECTED: "1"}
-        for session_id in sessions:
-            frame = {
-                "type": ClientType.LEAVE_SESSION.value,
-                "payload": {"session_id": session_id},
-                "message_id": uuid.uuid4().hex,
-            }
-            try:
-                await self._submit(session_id, frame, attributes)
-            except Exception as exc:  # noqa: BLE001 - the player then shows as present until they return
-                log.warning("disconnect not published", extra={"json_fields": _ids(conn, error=str(exc))})
-
-    async def _submit(self, session_id: str, frame: dict[str, Any], attributes: dict[str, str]) -> None:
-        """A command to quiz-commands in its session's next batch; returns once stored."""
-        await self.batcher.submit(session_id, encode_command(encode_frame(frame).encode(), attributes))
-
-    def _stamps(self, conn: Connection, received_at_ms: int) -> dict[str, str]:
-        """What the gateway vouches for on every command it publishes."""
-        return {
-            ATTR_UID: conn.uid,
-            ATTR_RECEIVED_AT_MS: str(received_at_ms),
-            ATTR_CONNECTION_ID: conn.connection_id,
-            ATTR_GATEWAY_ID: self.config.gateway_id,
-        }
+                return
+            await self._send(conn, client.accepted(frame.message_id))
+        else:
+            await self._send(conn, verdict.reply)
 
     async def _send(self, conn: Connection, frame: ServerFrame) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
@@ -231,17 +174,19 @@ class Gateway:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    async def run(self, ready: asyncio.Event | None = None) -> None:
+    async def run(self) -> None:
+        """Serve until SIGTERM (how Cloud Run stops an instance) or SIGINT."""
         loop = asyncio.get_running_loop()
-        self.subscription.start(loop, self.fanout.deliver)
-        stop = loop.create_future()
-
-        def request_stop() -> None:
-            if not stop.done():
-                stop.set_result(None)
-
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, request_stop)
+            loop.add_signal_handler(sig, self.stop)
+        await self.serve()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self, ready: asyncio.Event | None = None) -> None:
+        """Serve until `stop`, then close every socket with 1012 and delete the subscription."""
+        self.subscription.start(asyncio.get_running_loop(), self.fanout.deliver)
         server: Server
         async with serve(
             self.handle,
@@ -255,16 +200,17 @@ class Gateway:
             ping_interval=self.config.ping_interval_s,
             ping_timeout=self.config.ping_interval_s,
         ) as server:
+            self.port = server.sockets[0].getsockname()[1]
             log.info(
                 "gateway listening",
-                extra={"json_fields": {"port": self.config.port, "gateway_id": self.config.gateway_id}},
+                extra={"json_fields": {"port": self.port, "gateway_id": self.config.gateway_id}},
             )
             if ready is not None:
                 ready.set()
-            await stop
+            await self._stop.wait()
             log.info("gateway stopping: closing sockets with 1012")
             self.draining = True
-            server.close(close_connections=True, code=1012, reason="Service restarting")
+            server.close(close_connections=True, code=RESTART_CLOSE[0], reason=RESTART_CLOSE[1])
             await server.wait_closed()
         await asyncio.to_thread(self.subscription.stop)
 
@@ -272,8 +218,3 @@ class Gateway:
 def _monotonic_us() -> int:
     """The clock the core's limits count in."""
     return time.monotonic_ns() // 1000
-
-
-def _ids(conn: Connection, **more: Any) -> dict[str, Any]:
-    """A socket's ids for a lifecycle log line (built then: a dict kept per socket costs memory)."""
-    return {"uid": conn.uid, "connection_id": conn.connection_id, **more}

@@ -1,0 +1,26 @@
+"""A gateway socket: websockets' server connection plus who it is, set at the handshake."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+
+RESTART_CLOSE = (1012, "Service restarting")  # reconnect, to this instance or another
+
+
+class Connection(ServerConnection):
+    """A socket plus who it is (set at the handshake). What the core keeps of its
+    client lives in the server's `handle`, from the first frame on: an idle socket holds
+    none."""
+
+    __slots__ = ("connection_id", "uid")
+
+    def setup(self, uid: str) -> None:
+        self.uid = uid
+        self.connection_id = uuid.uuid4().hex
+
+    def ids(self, **more: Any) -> dict[str, Any]:
+        """The socket's ids for a lifecycle log line (built then: a dict kept per socket costs memory)."""
+        return {"uid": self.uid, "connection_id": self.connection_id, **more}

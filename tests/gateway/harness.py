@@ -1,0 +1,136 @@
+"""An in-process gateway on its in-memory Pub/Sub twins: the real server, handshake, core
+and fan-out on a free port, commands kept in a list, events handed straight to the
+fan-out, tokens whose text is the uid. For what a socket sees of the gateway's own
+decisions; tests/e2e runs it against the emulators."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+
+from bots.client import client_frame, open_raw
+from gateway.config import load_config
+from gateway.handshake import Handshake
+from gateway.pubsub import OnEvent
+from gateway.server import Gateway
+from vocabquiz.protocol import encode_frame
+from vocabquiz.protocol.envelope import Command, commands_from_message
+from vocabquiz.protocol.types import ServerFrame
+
+
+class InMemoryCommands:
+    """quiz-commands: each message stored once `gate` is open (it is unless a test closes it)."""
+
+    def __init__(self) -> None:
+        self.stored: list[tuple[bytes, dict[str, str]]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def publish(self, data: bytes, attributes: dict[str, str]) -> str:
+        await self.gate.wait()
+        self.stored.append((data, attributes))
+        return str(len(self.stored))
+
+    def ready(self) -> bool:
+        return True
+
+    def commands(self) -> list[Command]:
+        return [c for data, attributes in self.stored for c in commands_from_message(data, attributes)[0]]
+
+    def message_ids(self) -> list[str]:
+        return [c.frame["message_id"] for c in self.commands()]
+
+
+class InMemoryEvents:
+    """quiz-events: `publish` hands an event to the fan-out at once, as the subscription's
+    callback would."""
+
+    def __init__(self) -> None:
+        self.on_event: OnEvent | None = None
+        self.stopped = False
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None:
+        self.on_event = on_event
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def publish(self, frame: ServerFrame | Mapping[str, Any], **attributes: str) -> None:
+        assert self.on_event is not None, "the gateway is not serving"
+        self.on_event(encode_frame(dict(frame)).encode(), attributes, time.time())
+
+
+@dataclass
+class Running:
+    gateway: Gateway
+    commands: InMemoryCommands
+    events: InMemoryEvents
+    task: asyncio.Task[None]
+    sockets: list[ClientConnection] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.gateway.port}/ws"
+
+    async def connect(self, uid: str | None = None) -> ClientConnection:
+        """A socket of `uid` (a new user unless given)."""
+        ws = await open_raw(self.url, uid or f"u-{uuid.uuid4().hex[:8]}")
+        self.sockets.append(ws)
+        return ws
+
+    async def stop(self) -> None:
+        self.gateway.stop()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_gateway(**env: str) -> Running:
+    config = load_config(
+        {
+            "GOOGLE_CLOUD_PROJECT": "gateway-tests",
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+            "GATEWAY_ID": f"test-{uuid.uuid4().hex[:8]}",
+            **env,
+        }
+    )
+    commands, events = InMemoryCommands(), InMemoryEvents()
+    gateway = Gateway(config, commands, events)
+    gateway.handshake = Handshake(
+        config.allowed_origins,
+        config.max_connections_per_user,
+        verify_token=lambda token: {"uid": token, "exp": time.time() + 3600},
+    )
+    ready = asyncio.Event()
+    task = asyncio.create_task(gateway.serve(ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    return Running(gateway, commands, events, task)
+
+
+async def send(ws: ClientConnection, frame_type: str, payload: dict[str, Any], message_id: str) -> None:
+    await ws.send(client_frame(frame_type, payload, message_id))
+
+
+async def frames_until(ws: ClientConnection, frame_type: str, timeout_s: float = 5) -> list[dict[str, Any]]:
+    """Every frame received up to and including the first of `frame_type`."""
+    frames: list[dict[str, Any]] = []
+    async with asyncio.timeout(timeout_s):
+        while not frames or frames[-1]["type"] != frame_type:
+            frames.append(json.loads(await ws.recv()))
+    return frames
+
+
+async def ping(ws: ClientConnection) -> list[dict[str, Any]]:
+    """Every frame received before the PONG of a PING sent now (a socket's frames are
+    relayed in order: what a frame sent earlier had coming has come)."""
+    ping_id = uuid.uuid4().hex
+    await send(ws, "PING", {}, ping_id)
+    frames = await frames_until(ws, "PONG")
+    assert frames[-1]["message_id"] == ping_id
+    return frames[:-1]
