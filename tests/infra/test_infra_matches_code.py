@@ -21,6 +21,8 @@ GATEWAY_UNSET = {
     "PORT": "Cloud Run sets PORT itself and refuses it as a user variable",
     "GATEWAY_ID": "each instance derives its own id, which names its own events subscription; "
     "a shared value would make every instance share (and delete) one subscription",
+    "QUIZ_FAULTS": "injects failures for the fault runs; with QUIZ_ENV=production the gateway "
+    "refuses to start with it set",
 }
 FUNCTIONS_UNSET = {
     "QUIZ_FAULTS": "injects failures for the fault tests; with QUIZ_ENV=production the "
