@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import re
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -234,6 +236,56 @@ async def test_player_cut_off_reconnects_into_the_room_and_the_host_can_remove_t
     await expect(page.get_by_role("alert")).to_have_text("The host removed you from this quiz.")
     await expect(page.get_by_role("heading", name="Join a quiz")).to_be_visible()
     await expect(host.locator("#run-participant-count")).to_have_text("0")
+
+
+async def test_player_whose_answer_ack_is_lost_sends_it_again_and_is_scored_once(
+    browser: Browser, web_url: str, js_errors: list[str]
+) -> None:
+    """The gateway stored the answer but its ACK never reached the page (a publish's reply
+    lost, a frame dropped): the page sends the same frame again after 3 s; the server
+    scores it once and the player sees one verdict."""
+    host = await new_page(browser, LAPTOP, js_errors)
+    _, join_link = await _create_session(host, web_url)
+    page = await new_page(browser, PHONE, js_errors)
+    answers_sent: list[dict[str, Any]] = []
+    dropped: list[str] = []
+
+    async def route(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def up(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame["type"] == "SUBMIT_ANSWER":
+                answers_sent.append(frame)
+            server.send(message)
+
+        def down(message: str | bytes) -> None:
+            frame = json.loads(message)
+            acked = frame["payload"].get("message_id") if frame["type"] == "ACK" else None
+            if acked is not None and not dropped and answers_sent and acked == answers_sent[0]["message_id"]:
+                dropped.append(acked)
+                return
+            socket.send(message)
+
+        socket.on_message(up)
+        server.on_message(down)
+
+    await page.route_web_socket(re.compile(r"/ws$"), route)
+    eve = PlayerPage(page, "Eve")
+    await eve.join_by_link(join_link)
+    await host.get_by_role("button", name="Start quiz").click()
+    await eve.expect_question(Q1)
+    await eve.choose("elated")
+    points = await eve.expect_verdict(True)
+    for _ in range(80):  # the ACK is due in 3 s
+        if len(answers_sent) == 2:
+            break
+        await page.wait_for_timeout(100)
+    assert dropped and {f["message_id"] for f in answers_sent} == {dropped[0]}
+    await expect(host.locator("#host-answered")).to_have_text("1 of 1 answered")
+    await page.wait_for_timeout(1000)
+    assert len(answers_sent) == 2  # acknowledged the second time: not sent again
+    assert await eve.score_shown() == points
 
 
 async def _create_session(host: Page, web_url: str) -> tuple[str, str]:

@@ -2,12 +2,15 @@
 // a fresh ID token for every attempt, then the page's `resume` frame (REJOIN or
 // WATCH_SESSION) so the server puts this new connection back in the session's room.
 // The page is told "open" only once that is done (SESSION_JOINED, or the refusal of the
-// resume frame): until then a player would miss what the room is sent.
+// resume frame): until then a player would miss what the room is sent. A frame with no
+// ACK after ACK_TIMEOUT_MS is sent again under its message_id (its publish may have
+// succeeded with the reply lost: the server counts it once).
 
 const SUBPROTOCOL = "quiz.v1";
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 15000;
 const CLOCK_SAMPLES_KEPT = 20;
+const ACK_TIMEOUT_MS = 3000;
 
 export class QuizSocket {
   /**
@@ -22,8 +25,10 @@ export class QuizSocket {
     this.stopped = true;
     this.everOpened = false;
     this.retryTimer = null;
-    // Frames not yet acknowledged, by message_id: sent again after a reconnect.
+    // Frames not yet acknowledged, by message_id ({frame, sentAt}): sent again after a
+    // reconnect, or when their ACK is overdue.
     this.unacked = new Map();
+    this.resendTimer = null;
     this.resumeId = null;
     this.clockSamples = [];
   }
@@ -31,12 +36,14 @@ export class QuizSocket {
   start() {
     if (!this.stopped) return;
     this.stopped = false;
+    this.resendTimer = setInterval(() => this.resendOverdue(), ACK_TIMEOUT_MS / 3);
     this.connect();
   }
 
   stop() {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.resendTimer);
     this.unacked.clear();
     if (this.ws) this.ws.close(1000, "bye");
     this.ws = null;
@@ -46,9 +53,20 @@ export class QuizSocket {
   /** Queue-or-send a client frame; returns its message_id. */
   send(type, payload, messageId = newMessageId()) {
     const frame = { type, payload, timestamp: new Date().toISOString(), message_id: messageId };
-    this.unacked.set(messageId, frame);
+    this.unacked.set(messageId, { frame, sentAt: Date.now() });
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
     return messageId;
+  }
+
+  /** Frames whose ACK is overdue, sent again (not while a resume is under way: it resends all). */
+  resendOverdue() {
+    if (this.ws?.readyState !== WebSocket.OPEN || this.resumeId) return;
+    const due = Date.now() - ACK_TIMEOUT_MS;
+    for (const entry of this.unacked.values()) {
+      if (entry.sentAt > due) continue;
+      entry.sentAt = Date.now();
+      this.ws.send(JSON.stringify(entry.frame));
+    }
   }
 
   /** Server time now, from the frames' timestamps (the largest offset seen is the least delayed). */
@@ -79,7 +97,10 @@ export class QuizSocket {
       } else {
         this.onState("open");
       }
-      for (const frame of this.unacked.values()) ws.send(JSON.stringify(frame));
+      for (const entry of this.unacked.values()) {
+        entry.sentAt = Date.now();
+        ws.send(JSON.stringify(entry.frame));
+      }
     };
     ws.onmessage = (event) => this.receive(event.data);
     ws.onclose = () => {
