@@ -21,6 +21,13 @@ class Connection(ServerConnection):
         self.uid = uid
         self.connection_id = uuid.uuid4().hex
 
+    @property
+    def closed_to_reconnect(self) -> bool:
+        """Closed by this gateway with 1012 (SIGTERM, a lost events stream): its player is
+        reconnecting, not leaving."""
+        sent = self.protocol.close_sent
+        return sent is not None and sent.code == RESTART_CLOSE[0]
+
     def ids(self, **more: Any) -> dict[str, Any]:
         """The socket's ids for a lifecycle log line (built then: a dict kept per socket costs memory)."""
         return {"uid": self.uid, "connection_id": self.connection_id, **more}

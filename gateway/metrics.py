@@ -46,6 +46,12 @@ class Metrics:
             "Sockets closed for falling behind",
             registry=self.registry,
         )
+        self.events_streams_lost = Counter(
+            "quiz_gateway_events_streams_lost_total",
+            "Times the quiz-events stream ended on its own (its subscription deleted, an error no "
+            "retry fixes): subscribed again, then every socket closed with 1012 to REJOIN",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,7 +9,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from concurrent.futures import Future
+from typing import Any, Protocol
 
 from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
@@ -20,6 +21,8 @@ log = logging.getLogger("quiz.gateway.pubsub")
 
 # (data, attributes, publish time in epoch seconds)
 OnEvent = Callable[[bytes, dict[str, str], float], None]
+# Why a stream ended on its own (None: it ended without saying).
+OnLost = Callable[[BaseException | None], None]
 
 
 class Publisher(Protocol):
@@ -33,7 +36,11 @@ class Publisher(Protocol):
 class Subscription(Protocol):
     """The gateway's port to `quiz-events` (EventSubscription; tests use an in-memory one)."""
 
-    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None: ...
+    streaming: bool
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent, on_lost: OnLost) -> None: ...
+
+    def resume(self) -> None: ...
 
     def stop(self) -> None: ...
 
@@ -61,28 +68,54 @@ class CommandPublisher:
 
 class EventSubscription:
     """One subscription per gateway instance: every instance sees every event and
-    delivers the ones whose sockets it holds."""
+    delivers the ones whose sockets it holds. A stream that ends on its own (its
+    subscription deleted, an error no retry of the client library fixes) is reported to
+    `on_lost`; `resume` then streams again."""
 
     def __init__(self, project_id: str, topic: str, gateway_id: str) -> None:
         self.client = pubsub_v1.SubscriberClient()
         self.topic_path = self.client.topic_path(project_id, topic)
         self.path = self.client.subscription_path(project_id, f"{topic}-gw-{gateway_id}")
+        self.streaming = False
         self._future: pubsub_v1.subscriber.futures.StreamingPullFuture | None = None
+        # resume and stop exclude each other: a resume that a stop overtook would
+        # recreate the subscription stop just deleted.
+        self._lock = threading.Lock()
+        self._stopping = False
 
-    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None:
-        self.client.create_subscription(
-            request=pubsub_types.Subscription(
-                name=self.path,
-                topic=self.topic_path,
-                ack_deadline_seconds=10,
-                enable_message_ordering=True,
-                # If this instance dies without cleaning up, Pub/Sub deletes the
-                # subscription after a day idle (the shortest expiry it allows).
-                expiration_policy=pubsub_types.ExpirationPolicy(ttl={"seconds": 24 * 3600}),
-                message_retention_duration={"seconds": 600},
-            )
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent, on_lost: OnLost) -> None:
+        """Create the subscription and stream from it; raises when either fails."""
+        self._loop, self._on_event, self._on_lost = loop, on_event, on_lost
+        self.client.create_subscription(request=self._subscription())
+        self._subscribe()
+        log.info("event subscription started", extra={"json_fields": {"subscription": self.path}})
+
+    def resume(self) -> None:
+        """Stream again after a loss, creating the subscription again if it is gone.
+        Blocking; raises when Pub/Sub refuses (the caller tries again)."""
+        with self._lock:
+            if self._stopping:
+                return
+            # AlreadyExists: the stream ended for another reason, the subscription is still there.
+            with contextlib.suppress(gexc.AlreadyExists):
+                self.client.create_subscription(request=self._subscription(), timeout=10)
+            self._subscribe()
+        log.info("event subscription resumed", extra={"json_fields": {"subscription": self.path}})
+
+    def _subscription(self) -> pubsub_types.Subscription:
+        return pubsub_types.Subscription(
+            name=self.path,
+            topic=self.topic_path,
+            ack_deadline_seconds=10,
+            enable_message_ordering=True,
+            # If this instance dies without cleaning up, Pub/Sub deletes the
+            # subscription after a day idle (the shortest expiry it allows).
+            expiration_policy=pubsub_types.ExpirationPolicy(ttl={"seconds": 24 * 3600}),
+            message_retention_duration={"seconds": 600},
         )
 
+    def _subscribe(self) -> None:
+        loop, on_event = self._loop, self._on_event
         # Sockets live on the event loop. Events queue here and the loop drains them in
         # one wake-up per burst: waking it once per event costs a syscall each.
         queued: deque[tuple[bytes, dict[str, str], float]] = deque()
@@ -105,9 +138,20 @@ class EventSubscription:
         self._future = self.client.subscribe(
             self.path, callback, flow_control=pubsub_v1.types.FlowControl(max_messages=2000)
         )
-        log.info("event subscription started", extra={"json_fields": {"subscription": self.path}})
+        self.streaming = True
+        self._future.add_done_callback(self._ended)
+
+    def _ended(self, future: Future[Any]) -> None:
+        """The stream is over (on the client library's thread)."""
+        self.streaming = False
+        if self._stopping:
+            return
+        error = future.exception() if not future.cancelled() else None
+        self._loop.call_soon_threadsafe(self._on_lost, error)
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopping = True
         if self._future is not None:
             self._future.cancel()
             # A cancelled future raises; we only wait for the stream to wind down.

@@ -36,6 +36,7 @@ from vocabquiz.protocol import ErrorCode, encode_frame, error_frame
 from vocabquiz.protocol.types import ServerFrame
 
 log = logging.getLogger("quiz.gateway")
+RESUME_BACKOFF_S = (0.5, 5.0)  # first and longest wait between attempts to resubscribe
 
 
 class Gateway:
@@ -59,9 +60,9 @@ class Gateway:
         self.handshake = Handshake(config.allowed_origins, config.max_connections_per_user)
         self.limits = FrameLimits(config.rate_per_s, config.rate_burst)
         self.closing: set[asyncio.Task[None]] = set()
-        self.draining = False  # SIGTERM: sockets are closed to reconnect elsewhere
         self.port: int | None = None  # bound, once serving
         self._stop = asyncio.Event()
+        self._resuming: asyncio.Task[None] | None = None  # the events stream, after a loss
         self.static = StaticFiles(
             WEB_ROOT,
             {
@@ -84,7 +85,8 @@ class Gateway:
             headers = Headers({"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": str(len(body))})
             return Response(HTTPStatus.OK, "OK", headers, body)
         if request.path == "/health/ready":
-            ready = await asyncio.to_thread(self.publisher.ready)
+            # Not while the events stream is down: a socket opened now would hear nothing.
+            ready = self.subscription.streaming and await asyncio.to_thread(self.publisher.ready)
             return connection.respond(
                 HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n"
             )
@@ -126,9 +128,9 @@ class Gateway:
             self.metrics.connections.dec()
             sessions = self.rooms.sessions_of(connection)
             self.rooms.disconnect(connection.connection_id, connection.uid)
-            if sessions and not self.draining:
+            if sessions and not connection.closed_to_reconnect:
                 # Closed without LEAVE_SESSION (a tab closed, a phone gone): tell the
-                # sessions. Not when draining: those players are reconnecting elsewhere.
+                # sessions. Not when this gateway closed it with 1012: that player is reconnecting.
                 self._in_background(self.commands.publish_disconnected(connection, sessions))
             log.info("socket closed", extra={"json_fields": connection.ids(code=connection.close_code)})
 
@@ -186,7 +188,7 @@ class Gateway:
 
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         """Serve until `stop`, then close every socket with 1012 and delete the subscription."""
-        self.subscription.start(asyncio.get_running_loop(), self.fanout.deliver)
+        self.subscription.start(asyncio.get_running_loop(), self.fanout.deliver, self._events_lost)
         server: Server
         async with serve(
             self.handle,
@@ -209,10 +211,39 @@ class Gateway:
                 ready.set()
             await self._stop.wait()
             log.info("gateway stopping: closing sockets with 1012")
-            self.draining = True
             server.close(close_connections=True, code=RESTART_CLOSE[0], reason=RESTART_CLOSE[1])
             await server.wait_closed()
+        if self._resuming is not None:
+            self._resuming.cancel()
         await asyncio.to_thread(self.subscription.stop)
+
+    # -- the events stream lost ---------------------------------------------------------
+
+    def _events_lost(self, error: BaseException | None) -> None:
+        """The events stream ended on its own (its subscription deleted by an operator or
+        expired, an error no retry fixes) while the sockets stay open: subscribe again."""
+        if self._stop.is_set():
+            return
+        self.metrics.events_streams_lost.inc()
+        log.warning("events stream lost: subscribing again", extra={"json_fields": {"error": str(error)}})
+        self._resuming = asyncio.create_task(self._resume_events())
+
+    async def _resume_events(self) -> None:
+        delay_s = RESUME_BACKOFF_S[0]
+        while True:
+            try:
+                await asyncio.to_thread(self.subscription.resume)
+                break
+            except Exception as exc:  # noqa: BLE001 - tried again until Pub/Sub takes it
+                fields = {"error": str(exc), "retry_in_s": delay_s}
+                log.warning("events stream not resumed yet", extra={"json_fields": fields})
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, RESUME_BACKOFF_S[1])
+        # The events published meanwhile are lost: every socket reconnects and REJOINs,
+        # which gives its player the session as it is now.
+        log.info("events stream resumed: closing sockets with 1012", extra={"json_fields": {}})
+        for conn in list(self.rooms.by_id.values()):
+            self._in_background(conn.close(*RESTART_CLOSE))
 
 
 def _monotonic_us() -> int:

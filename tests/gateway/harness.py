@@ -18,10 +18,10 @@ from websockets.asyncio.client import ClientConnection
 from bots.client import client_frame, open_raw
 from gateway.config import load_config
 from gateway.handshake import Handshake
-from gateway.pubsub import OnEvent
+from gateway.pubsub import OnEvent, OnLost
 from gateway.server import Gateway
-from vocabquiz.protocol import encode_frame
-from vocabquiz.protocol.envelope import Command, commands_from_message
+from vocabquiz.protocol import ServerType, encode_frame, server_frame
+from vocabquiz.protocol.envelope import ROOM_ENTER, Command, commands_from_message
 from vocabquiz.protocol.types import ServerFrame
 
 
@@ -50,21 +50,39 @@ class InMemoryCommands:
 
 class InMemoryEvents:
     """quiz-events: `publish` hands an event to the fan-out at once, as the subscription's
-    callback would."""
+    callback would; `lose` ends the stream as a deleted subscription does, and the next
+    `failing_resumes` resumes raise, as Pub/Sub refusing would."""
 
     def __init__(self) -> None:
         self.on_event: OnEvent | None = None
+        self.on_lost: OnLost | None = None
+        self.streaming = False
+        self.failing_resumes = 0
+        self.resumes = 0
         self.stopped = False
 
-    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent) -> None:
-        self.on_event = on_event
+    def start(self, loop: asyncio.AbstractEventLoop, on_event: OnEvent, on_lost: OnLost) -> None:
+        self.on_event, self.on_lost, self.streaming = on_event, on_lost, True
+
+    def resume(self) -> None:
+        self.resumes += 1
+        if self.failing_resumes:
+            self.failing_resumes -= 1
+            raise RuntimeError("Pub/Sub unavailable")
+        self.streaming = True
 
     def stop(self) -> None:
-        self.stopped = True
+        self.stopped, self.streaming = True, False
+
+    def lose(self, error: BaseException | None) -> None:
+        assert self.on_lost is not None, "the gateway is not serving"
+        self.streaming = False
+        self.on_lost(error)
 
     def publish(self, frame: ServerFrame | Mapping[str, Any], **attributes: str) -> None:
         assert self.on_event is not None, "the gateway is not serving"
-        self.on_event(encode_frame(dict(frame)).encode(), attributes, time.time())
+        if self.streaming:
+            self.on_event(encode_frame(dict(frame)).encode(), attributes, time.time())
 
 
 @dataclass
@@ -78,6 +96,10 @@ class Running:
     @property
     def url(self) -> str:
         return f"ws://127.0.0.1:{self.gateway.port}/ws"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.gateway.port}"
 
     async def connect(self, uid: str | None = None) -> ClientConnection:
         """A socket of `uid` (a new user unless given)."""
@@ -134,3 +156,18 @@ async def ping(ws: ClientConnection) -> list[dict[str, Any]]:
     frames = await frames_until(ws, "PONG")
     assert frames[-1]["message_id"] == ping_id
     return frames[:-1]
+
+
+async def join(running: Running, ws: ClientConnection, session_id: str) -> Command:
+    """JOIN_SESSION as the functions would answer it: the SESSION_JOINED that puts this
+    socket in the session's room. Returns the command the gateway published."""
+    message_id = uuid.uuid4().hex
+    await send(ws, "JOIN_SESSION", {"session_id": session_id, "username": "Ada"}, message_id)
+    assert (await frames_until(ws, "ACK"))[-1]["payload"]["message_id"] == message_id
+    command = next(c for c in running.commands.commands() if c.frame["message_id"] == message_id)
+    joined = server_frame(ServerType.SESSION_JOINED, {"session_id": session_id}, message_id=f"j-{message_id}")
+    running.events.publish(
+        joined, session_id=session_id, target_connection=command.connection_id, room=ROOM_ENTER
+    )
+    await frames_until(ws, "SESSION_JOINED")
+    return command
