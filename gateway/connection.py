@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -13,13 +14,15 @@ RESTART_CLOSE = (1012, "Service restarting")  # reconnect, to this instance or a
 class Connection(ServerConnection):
     """A socket plus who it is (set at the handshake). What the core keeps of its
     client lives in the server's `handle`, from the first frame on: an idle socket holds
-    none."""
+    none. `opened_ns` (a monotonic clock) tells the fan-out which sockets opened after an
+    event went out, so never had it."""
 
-    __slots__ = ("connection_id", "uid")
+    __slots__ = ("connection_id", "opened_ns", "uid")
 
     def setup(self, uid: str) -> None:
         self.uid = uid
         self.connection_id = uuid.uuid4().hex
+        self.opened_ns = time.monotonic_ns()
 
     @property
     def closed_to_reconnect(self) -> bool:

@@ -1,6 +1,7 @@
 """Events from `quiz-events` to this instance's sockets: room bookkeeping, bundles split
-per user, leaderboards and presence paced per session (by the core's pacers), and
-sockets that fall behind closed rather than waited for."""
+per user, copies of an event dropped for the sockets that had it (gateway.repeats),
+leaderboards and presence paced per session (by the core's pacers), and sockets that fall
+behind closed rather than waited for."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ from gateway.config import GatewayConfig
 from gateway.connection import Connection
 from gateway.metrics import Metrics
 from gateway.presence import is_presence
+from gateway.repeats import SentEvents, event_key, frame_message_id
 from gateway.rooms import Room, Rooms
+from vocabquiz.adapters.events import ATTR_MESSAGE_ID
 from vocabquiz.observability import tracing
 from vocabquiz.protocol import ServerType
 from vocabquiz.protocol.boards import boards_for, frame_type, is_leaderboard
@@ -41,6 +44,7 @@ class FanOut:
         self.metrics = metrics
         self.board_gap_s = config.leaderboard_gap_s
         self.send_buffer_limit_bytes = config.send_buffer_limit_bytes
+        self.sent = SentEvents()
 
     def deliver(self, data: bytes, attributes: dict[str, str], published_s: float) -> None:
         """Fan one event out to this instance's sockets; runs on the event loop."""
@@ -49,9 +53,14 @@ class FanOut:
             self._deliver_bundle(session_id, data, attributes, published_s)
             return
         room = attributes.get(ATTR_ROOM)
-        recipients = self.rooms.recipients(
-            session_id, attributes.get(ATTR_TARGET_UID), attributes.get(ATTR_TARGET_CONNECTION)
-        )
+        target_uid = attributes.get(ATTR_TARGET_UID, "")
+        target_connection = attributes.get(ATTR_TARGET_CONNECTION, "")
+        recipients = self.rooms.recipients(session_id, target_uid, target_connection)
+        message_id = attributes.get(ATTR_MESSAGE_ID)
+        # Boards need no id: their pacer drops one no newer than the last it sent.
+        if message_id and recipients and not is_leaderboard(data):
+            key = event_key(message_id, session_id, target_uid, target_connection)
+            recipients = self._not_had(key, recipients)
         if room == ROOM_LEAVE:
             self.rooms.leave(session_id, recipients)
         if not recipients:
@@ -61,7 +70,7 @@ class FanOut:
         if is_leaderboard(data):
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
-        if room is None and not attributes.get(ATTR_TARGET_UID) and is_presence(data):
+        if room is None and not target_uid and is_presence(data):
             self._pace_presence(session_id, data, attributes)
             return
         self._broadcast(recipients, data, attributes, published_s)
@@ -86,7 +95,11 @@ class FanOut:
         first_type = frame_type(frames[0][1]) if frames else "bundle"
         with fan_out_span(first_type, attributes, 0) as span:
             for uid, frame in frames:
-                recipients = [c for c in self.rooms.recipients(session_id, uid, None) if self._keeping_up(c)]
+                recipients = self.rooms.recipients(session_id, uid, None)
+                message_id = frame_message_id(frame) if recipients else None
+                if message_id:
+                    recipients = self._not_had(event_key(message_id, session_id, uid, ""), recipients)
+                recipients = [c for c in recipients if self._keeping_up(c)]
                 if recipients:
                     broadcast(recipients, frame, text=True)
                     kind = frame_type(frame)
@@ -96,6 +109,18 @@ class FanOut:
             self.metrics.frames_out.labels(kind).inc(count)
         if sent:
             self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
+
+    def _not_had(self, key: str, recipients: list[Connection]) -> list[Connection]:
+        """The recipients that have not had the event `key`: all of them the first time;
+        for a copy, the sockets opened since it last went out."""
+        now_ns = time.monotonic_ns()
+        sent_ns = self.sent.last_sent_ns(key, now_ns)
+        if sent_ns is not None:
+            self.metrics.repeated_events.inc()
+            recipients = [c for c in recipients if c.opened_ns > sent_ns]
+        if recipients:
+            self.sent.sent(key, now_ns)
+        return recipients
 
     # -- presence: paced per session by gateway.presence --------------------------------
 

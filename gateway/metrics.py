@@ -52,6 +52,12 @@ class Metrics:
             "retry fixes): subscribed again, then every socket closed with 1012 to REJOIN",
             registry=self.registry,
         )
+        self.repeated_events = Counter(
+            "quiz_gateway_repeated_events_total",
+            "Events that came again (Pub/Sub delivers at least once; a function that runs again "
+            "publishes again): sent only to sockets opened since the event last went out",
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -20,8 +20,9 @@ from gateway.config import load_config
 from gateway.handshake import Handshake
 from gateway.pubsub import OnEvent, OnLost
 from gateway.server import Gateway
+from vocabquiz.adapters.events import messages_for
 from vocabquiz.protocol import ServerType, encode_frame, server_frame
-from vocabquiz.protocol.envelope import ROOM_ENTER, Command, commands_from_message
+from vocabquiz.protocol.envelope import ROOM_ENTER, Command, Event, commands_from_message
 from vocabquiz.protocol.types import ServerFrame
 
 
@@ -80,9 +81,13 @@ class InMemoryEvents:
         self.on_lost(error)
 
     def publish(self, frame: ServerFrame | Mapping[str, Any], **attributes: str) -> None:
+        self.deliver(encode_frame(dict(frame)).encode(), attributes)
+
+    def deliver(self, data: bytes, attributes: dict[str, str]) -> None:
+        """One message as the subscription receives it."""
         assert self.on_event is not None, "the gateway is not serving"
         if self.streaming:
-            self.on_event(encode_frame(dict(frame)).encode(), attributes, time.time())
+            self.on_event(data, dict(attributes), time.time())
 
 
 @dataclass
@@ -166,8 +171,8 @@ async def join(running: Running, ws: ClientConnection, session_id: str) -> Comma
     assert (await frames_until(ws, "ACK"))[-1]["payload"]["message_id"] == message_id
     command = next(c for c in running.commands.commands() if c.frame["message_id"] == message_id)
     joined = server_frame(ServerType.SESSION_JOINED, {"session_id": session_id}, message_id=f"j-{message_id}")
-    running.events.publish(
-        joined, session_id=session_id, target_connection=command.connection_id, room=ROOM_ENTER
-    )
+    event = Event(session_id, joined, target_connection=command.connection_id, room=ROOM_ENTER)
+    ((_, data, attributes),) = messages_for([event])
+    running.events.deliver(data, attributes)
     await frames_until(ws, "SESSION_JOINED")
     return command

@@ -13,6 +13,10 @@ from vocabquiz.protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, enc
 
 # One Pub/Sub message: (ordering key, data, attributes).
 Message = tuple[str, bytes, dict[str, str]]
+# An event's frame id, so that the gateway drops a copy a socket has had (Pub/Sub delivers
+# at least once) without decoding the frame. A bundle carries none: the gateway reads each
+# bundled frame's own.
+ATTR_MESSAGE_ID = "message_id"
 
 
 def messages_for(events: Sequence[Event]) -> list[Message]:
@@ -27,7 +31,8 @@ def messages_for(events: Sequence[Event]) -> list[Message]:
             bundles[event.session_id].append((event.target_uid, event.data()))
         else:
             key = event.session_id if event.ordered else ""
-            messages.append((key, event.data(), event.attributes()))
+            attributes = event.attributes() | {ATTR_MESSAGE_ID: event.frame["message_id"]}
+            messages.append((key, event.data(), attributes))
     for session_id, frames in bundles.items():
         messages.append(("", encode_bundle(frames), {ATTR_SESSION_ID: session_id, ATTR_BUNDLE: "1"}))
     return messages

@@ -1,0 +1,153 @@
+"""Copies of events (Pub/Sub delivers at least once; a function that runs again publishes
+again): no socket gets an event twice, a socket opened since gets it (a player who
+reconnected hears a replayed verdict), and what the gateway remembers is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+
+from websockets.asyncio.client import ClientConnection
+
+from gateway.repeats import SentEvents, event_key, frame_message_id
+from tests.gateway.harness import Running, frames_until, join, ping
+from vocabquiz.adapters.events import messages_for
+from vocabquiz.protocol import ErrorCode, ServerType, encode_frame, error_frame, server_frame
+from vocabquiz.protocol.envelope import ROOM_ENTER, ROOM_LEAVE, Event
+
+
+def deliver(gateway: Running, *events: Event) -> None:
+    """The events as the functions publish them (vocabquiz/adapters/events.py)."""
+    for _, data, attributes in messages_for(events):
+        gateway.events.deliver(data, attributes)
+
+
+def question(session_id: str, index: int) -> Event:
+    frame = server_frame(ServerType.QUESTION_STARTED, {"index": index}, message_id=f"qs-{session_id}-{index}")
+    return Event(session_id, frame)
+
+
+def score(session_id: str, uid: str, points: int) -> Event:
+    frame = server_frame(
+        ServerType.SCORE_UPDATED, {"user_id": uid, "new_score": points}, message_id=f"score-{uid}_q1"
+    )
+    return Event(session_id, frame, target_uid=uid)  # bundled with the batch's other scores
+
+
+async def types_received(ws: ClientConnection) -> list[str]:
+    return [f["type"] for f in await ping(ws)]
+
+
+async def test_copy_of_an_event_reaches_each_socket_once(gateway: Running) -> None:
+    sockets = [await gateway.connect() for _ in range(3)]
+    for ws in sockets:
+        await join(gateway, ws, "S1")
+    deliver(gateway, question("S1", 0))
+    deliver(gateway, question("S1", 0))  # redelivered
+    deliver(gateway, question("S1", 1))
+    await asyncio.sleep(0.05)
+    deliver(gateway, question("S1", 0))  # a copy that came late
+    for ws in sockets:
+        frames = await ping(ws)
+        assert [f["payload"]["index"] for f in frames] == [0, 1]
+
+
+async def test_copy_of_a_bundle_of_scores_reaches_each_player_once(gateway: Running) -> None:
+    ada, bob = await gateway.connect("ada"), await gateway.connect("bob")
+    for ws in (ada, bob):
+        await join(gateway, ws, "S1")
+    deliver(gateway, score("S1", "ada", 10), score("S1", "bob", 20))
+    deliver(gateway, score("S1", "ada", 10), score("S1", "bob", 20))
+    assert [f["payload"]["new_score"] for f in await ping(ada)] == [10]
+    assert [f["payload"]["new_score"] for f in await ping(bob)] == [20]
+
+
+async def test_replayed_verdict_reaches_the_socket_a_player_reconnected_on_once(gateway: Running) -> None:
+    first = await gateway.connect("ada")
+    await join(gateway, first, "S1")
+    deliver(gateway, score("S1", "ada", 10))
+    assert await types_received(first) == ["SCORE_UPDATED"]
+    await first.close()
+
+    again = await gateway.connect("ada")  # resends the answer: on_command replays its verdict
+    await join(gateway, again, "S1")
+    deliver(gateway, score("S1", "ada", 10))
+    deliver(gateway, score("S1", "ada", 10))
+    assert await types_received(again) == ["SCORE_UPDATED"]
+
+
+async def test_errors_echoing_the_same_client_id_reach_both_players(gateway: Running) -> None:
+    ada, bob = await gateway.connect("ada"), await gateway.connect("bob")
+    commands = [await join(gateway, ws, "S1") for ws in (ada, bob)]
+    refusal = error_frame(ErrorCode.QUESTION_CLOSED, "closed", message_id="m1")  # both sent "m1"
+    for command in commands:
+        to_its_sender = Event("S1", refusal, target_uid=command.uid, target_connection=command.connection_id)
+        deliver(gateway, to_its_sender)
+    assert await types_received(ada) == ["ERROR"]
+    assert await types_received(bob) == ["ERROR"]
+
+
+async def test_late_copy_of_a_join_does_not_put_a_player_who_left_back_in_the_room(gateway: Running) -> None:
+    ws = await gateway.connect("ada")
+    joined = await join(gateway, ws, "S1")
+    left = server_frame(ServerType.USER_LEFT, {"user_id": "ada"})
+    deliver(gateway, Event("S1", left, target_uid="ada", room=ROOM_LEAVE))  # as LEAVE_SESSION ends
+    assert await types_received(ws) == ["USER_LEFT"]
+    # The SESSION_JOINED that `join` delivered, once more, late.
+    again = server_frame(
+        ServerType.SESSION_JOINED, {"session_id": "S1"}, message_id=f"j-{joined.frame['message_id']}"
+    )
+    deliver(gateway, Event("S1", again, target_connection=joined.connection_id, room=ROOM_ENTER))
+    deliver(gateway, question("S1", 0))
+    assert await types_received(ws) == []
+
+
+async def test_copy_of_a_leaderboard_is_not_shown_again(gateway: Running) -> None:
+    ws = await gateway.connect("ada")
+    await join(gateway, ws, "S1")
+    board = server_frame(
+        ServerType.LEADERBOARD_UPDATED,
+        {"session_id": "S1", "version": 3, "top": [], "ranks": {"ada": 1}},
+        message_id="lb-S1-3",
+    )
+    deliver(gateway, Event("S1", board))
+    assert (await frames_until(ws, "LEADERBOARD_UPDATED"))[-1]["payload"]["your_rank"] == 1
+    await asyncio.sleep(0.15)  # past the gap
+    deliver(gateway, Event("S1", board))
+    await asyncio.sleep(0.15)
+    assert await types_received(ws) == []
+
+
+async def test_event_without_an_id_attribute_goes_out_each_time(gateway: Running) -> None:
+    """Events from publishers that set no id (functions of an older deploy, the bench):
+    the gateway does not decode them to find one."""
+    ws = await gateway.connect()
+    await join(gateway, ws, "S1")
+    frame = question("S1", 0).frame
+    gateway.events.publish(frame, session_id="S1")
+    gateway.events.publish(frame, session_id="S1")
+    assert await types_received(ws) == ["QUESTION_STARTED", "QUESTION_STARTED"]
+
+
+def test_sent_events_are_remembered_for_a_window_then_forgotten() -> None:
+    sent = SentEvents(window_s=1.0, max_ids=100)
+    sent.last_sent_ns("a", 0)
+    sent.sent("a", 0)
+    assert sent.last_sent_ns("a", 999_999_999) == 0
+    assert sent.last_sent_ns("a", 1_500_000_000) == 0  # the previous window is still kept
+    assert sent.last_sent_ns("a", 2_600_000_000) is None
+
+
+def test_sent_events_keep_at_most_two_windows_of_max_ids() -> None:
+    sent = SentEvents(window_s=3600.0, max_ids=100)
+    for n in range(1000):
+        sent.last_sent_ns(str(n), n)
+        sent.sent(str(n), n)
+    assert len(sent) <= 200
+    assert sent.last_sent_ns("999", 1000) == 999
+
+
+def test_frame_message_id_is_read_without_decoding_the_frame() -> None:
+    frame = server_frame(ServerType.SCORE_UPDATED, {"message_id": "not-this"}, message_id="score-u1_q1")
+    assert frame_message_id(encode_frame(frame).encode()) == "score-u1_q1"
+    assert frame_message_id(b'{"type":"X","payload":{}}') is None
+    assert event_key("m1", "S1", "u1", "") != event_key("m1", "S1", "u2", "")
