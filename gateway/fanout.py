@@ -59,14 +59,20 @@ class FanOut:
         message_id = attributes.get(ATTR_MESSAGE_ID)
         # Boards need no id: their pacer drops one no newer than the last it sent.
         if message_id and recipients and not is_leaderboard(data):
-            key = event_key(message_id, session_id, target_uid, target_connection)
-            recipients = self._not_had(key, recipients)
+            # A frame id the functions made names one event of the session wherever it
+            # goes (a QUESTION_STARTED to the room, and again to a connection that joins);
+            # a client's own id, echoed by an ERROR, is unique per client only.
+            if frame_type(data) == ServerType.ERROR.value:
+                key = event_key(message_id, session_id, target_uid, target_connection)
+            else:
+                key = event_key(message_id, session_id, "", "")
+            recipients = self._not_had(key, session_id, recipients)
         if room == ROOM_LEAVE:
             self.rooms.leave(session_id, recipients)
         if not recipients:
             return
         if room == ROOM_ENTER:
-            self.rooms.enter(session_id, recipients)
+            self.rooms.enter(session_id, recipients, time.monotonic_ns())
         if is_leaderboard(data):
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
@@ -98,7 +104,9 @@ class FanOut:
                 recipients = self.rooms.recipients(session_id, uid, None)
                 message_id = frame_message_id(frame) if recipients else None
                 if message_id:
-                    recipients = self._not_had(event_key(message_id, session_id, uid, ""), recipients)
+                    recipients = self._not_had(
+                        event_key(message_id, session_id, "", ""), session_id, recipients
+                    )
                 recipients = [c for c in recipients if self._keeping_up(c)]
                 if recipients:
                     broadcast(recipients, frame, text=True)
@@ -110,17 +118,22 @@ class FanOut:
         if sent:
             self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
-    def _not_had(self, key: str, recipients: list[Connection]) -> list[Connection]:
+    def _not_had(self, key: str, session_id: str, recipients: list[Connection]) -> list[Connection]:
         """The recipients that have not had the event `key`: all of them the first time;
-        for a copy, the sockets opened since it last went out."""
+        for a copy, the sockets that entered the session's room since it last went out (or,
+        outside it, opened since): a player who reconnected, or joined after it."""
         now_ns = time.monotonic_ns()
         sent_ns = self.sent.last_sent_ns(key, now_ns)
         if sent_ns is not None:
             self.metrics.repeated_events.inc()
-            recipients = [c for c in recipients if c.opened_ns > sent_ns]
+            recipients = [c for c in recipients if self._since_ns(session_id, c) > sent_ns]
         if recipients:
             self.sent.sent(key, now_ns)
         return recipients
+
+    def _since_ns(self, session_id: str, conn: Connection) -> int:
+        entered = self.rooms.entered_ns(session_id, conn)
+        return conn.opened_ns if entered is None else entered
 
     # -- presence: paced per session by gateway.presence --------------------------------
 

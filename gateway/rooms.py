@@ -14,15 +14,16 @@ C = TypeVar("C", bound=Hashable)
 
 
 class Room(Generic[C]):
-    """One session as this instance holds it: its sockets here, and its leaderboards and
-    presence frames on their way to them. Made when the session's first socket here enters; dropped when
-    the last one leaves or disconnects, so a long-lived instance keeps nothing for the
-    sessions it no longer serves."""
+    """One session as this instance holds it: its sockets here (each with when it entered,
+    a monotonic clock: what went out to the room before then, it did not get), and its
+    leaderboards and presence frames on their way to them. Made when the session's first
+    socket here enters; dropped when the last one leaves or disconnects, so a long-lived
+    instance keeps nothing for the sessions it no longer serves."""
 
     __slots__ = ("board", "presence", "sockets")
 
     def __init__(self) -> None:
-        self.sockets: set[C] = set()
+        self.sockets: dict[C, int] = {}  # socket -> when it entered (ns); ordered as they came
         self.board = BoardPacer()
         self.presence = PresencePacer()
 
@@ -61,13 +62,19 @@ class Rooms(Generic[C]):
         """The session's room, if a socket here is in it."""
         return self.members.get(session_id)
 
-    def enter(self, session_id: str, conns: Iterable[C]) -> None:
+    def enter(self, session_id: str, conns: Iterable[C], now_ns: int) -> None:
+        """`conns` are in the session from `now_ns`; one already in keeps its first entry."""
         for conn in conns:
             room = self.members.get(session_id)
             if room is None:
                 room = self.members[session_id] = Room()
-            room.sockets.add(conn)
+            room.sockets.setdefault(conn, now_ns)
             self._sessions_of[conn].add(session_id)
+
+    def entered_ns(self, session_id: str, conn: C) -> int | None:
+        """When `conn` entered the session's room (None: it is not in it)."""
+        room = self.members.get(session_id)
+        return None if room is None else room.sockets.get(conn)
 
     def leave(self, session_id: str, conns: Iterable[C]) -> None:
         for conn in list(conns):
@@ -91,6 +98,6 @@ class Rooms(Generic[C]):
         room = self.members.get(session_id)
         if room is None:
             return
-        room.sockets.discard(conn)
+        room.sockets.pop(conn, None)
         if not room.sockets:
             del self.members[session_id]

@@ -151,3 +151,21 @@ def test_frame_message_id_is_read_without_decoding_the_frame() -> None:
     assert frame_message_id(encode_frame(frame).encode()) == "score-u1_q1"
     assert frame_message_id(b'{"type":"X","payload":{}}') is None
     assert event_key("m1", "S1", "u1", "") != event_key("m1", "S1", "u2", "")
+
+
+async def test_question_sent_again_to_a_joining_connection_reaches_only_a_socket_that_missed_it(
+    gateway: Running,
+) -> None:
+    """A (re)join is answered with the open question, under its frame id: a socket in the
+    room since it went out (a late copy of its JOIN) does not get it twice; a socket that
+    was open but joined after it went out does."""
+    ada, bob = await gateway.connect("ada"), await gateway.connect("bob")
+    ada_join = await join(gateway, ada, "S1")
+    deliver(gateway, question("S1", 0))  # bob is connected but not in the room yet
+    assert await types_received(ada) == ["QUESTION_STARTED"]
+    bob_join = await join(gateway, bob, "S1")
+    for command in (ada_join, bob_join):
+        frame = question("S1", 0).frame
+        deliver(gateway, Event("S1", frame, target_connection=command.connection_id))
+    assert await types_received(ada) == []
+    assert [f["payload"]["index"] for f in await ping(bob)] == [0]

@@ -70,14 +70,14 @@ def test_in_a_storm_every_gap_sends_one_presence_frame() -> None:
 
 def test_held_presence_goes_with_the_room_when_its_last_socket_leaves() -> None:
     rooms: Rooms[str] = Rooms()
-    rooms.enter("S1", ["c1"])
+    rooms.enter("S1", ["c1"], 0)
     room = rooms.room("S1")
     assert room is not None
     room.presence.offer(_presence(ServerType.USER_JOINED, "u1", 1), 10.0, GAP_S)
     room.presence.offer(_presence(ServerType.USER_JOINED, "u2", 2), 10.01, GAP_S)
     rooms.leave("S1", ["c1"])
     assert rooms.room("S1") is None and rooms.members == {}
-    rooms.enter("S1", ["c2"])
+    rooms.enter("S1", ["c2"], 0)
     again = rooms.room("S1")
     assert again is not None and again.presence.release(10.2) == []
 
