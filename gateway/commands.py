@@ -5,8 +5,11 @@ where a stored batch's reply gets lost."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -35,6 +38,44 @@ class PublishReplyLost(Exception):
     """Injected (QUIZ_FAULTS=lost_publish_reply): Pub/Sub stored the batch, and the
     gateway acts as if the reply never came. Its frames get no ACK; their clients send
     them again, and the functions must take the copy as the same command."""
+
+
+class InFlight:
+    """Publishes of commands whose ACK (or ERROR) has not gone out yet: what a SIGTERM
+    waits for before it closes the sockets, and gives up on (cancels) once it has waited
+    long enough, so that a publish that never resolves cannot hold the shutdown."""
+
+    def __init__(self) -> None:
+        self._publishes: set[asyncio.Task[None]] = set()
+        self._none = asyncio.Event()
+        self._none.set()
+
+    def __len__(self) -> int:
+        return len(self._publishes)
+
+    @contextlib.contextmanager
+    def holding(self, publish: asyncio.Task[None]) -> Iterator[None]:
+        """In flight from now until the end of the block (the ACK sent)."""
+        self._publishes.add(publish)
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._publishes.discard(publish)
+            if not self._publishes:
+                self._none.set()
+
+    async def settled(self, timeout_s: float) -> bool:
+        """Whether every command in flight was answered within `timeout_s`."""
+        try:
+            await asyncio.wait_for(self._none.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    def cancel(self) -> None:
+        for publish in self._publishes:
+            publish.cancel()
 
 
 class Commands:

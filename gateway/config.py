@@ -47,6 +47,9 @@ class GatewayConfig:
     # 50 ms: at 1,000 players the functions' work per answer fell by a third and the
     # answer -> score p50 from 947 to 544 ms (docs/bench.md).
     command_batch_gap_s: float
+    # SIGTERM: how long the commands in flight may take to be stored and acknowledged
+    # before the sockets close (Cloud Run kills an instance 10 s after its SIGTERM).
+    drain_timeout_s: float
     production: bool
     # Injected faults, for fault runs only (vocabquiz/faults.py); None when QUIZ_FAULTS is unset.
     faults: Faults | None
@@ -107,6 +110,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         ping_interval_s=float(env.get("PING_INTERVAL_S", "20")),
         leaderboard_gap_s=float(env.get("LEADERBOARD_GAP_MS", "100")) / 1000,
         command_batch_gap_s=float(env.get("COMMAND_BATCH_GAP_MS", "50")) / 1000,
+        drain_timeout_s=float(env.get("DRAIN_TIMEOUT_MS", "3000")) / 1000,
         production=production,
         faults=injected,
         public_api_url=env.get("PUBLIC_API_URL", ""),

@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 
-from gateway.commands import Commands, PublishReplyLost
+from gateway.commands import Commands, InFlight, PublishReplyLost
 from gateway.config import GatewayConfig
 from gateway.connection import RESTART_CLOSE, Connection
 from gateway.core import Client, FrameLimits, Publish, Refused
@@ -32,7 +32,7 @@ from gateway.pubsub import CommandPublisher, EventSubscription, Publisher, Subsc
 from gateway.rooms import Rooms
 from gateway.static import WEB_ROOT, StaticFiles
 from vocabquiz.faults import Dice
-from vocabquiz.protocol import ErrorCode, encode_frame, error_frame
+from vocabquiz.protocol import ClientFrame, ErrorCode, encode_frame, error_frame
 from vocabquiz.protocol.types import ServerFrame
 
 log = logging.getLogger("quiz.gateway")
@@ -61,6 +61,8 @@ class Gateway:
         self.limits = FrameLimits(config.rate_per_s, config.rate_burst)
         self.closing: set[asyncio.Task[None]] = set()
         self.port: int | None = None  # bound, once serving
+        self.in_flight = InFlight()
+        self.draining = False  # SIGTERM: no frame relayed from now on
         self._stop = asyncio.Event()
         self._resuming: asyncio.Task[None] | None = None  # the events stream, after a loss
         self.static = StaticFiles(
@@ -85,8 +87,10 @@ class Gateway:
             headers = Headers({"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": str(len(body))})
             return Response(HTTPStatus.OK, "OK", headers, body)
         if request.path == "/health/ready":
-            # Not while the events stream is down: a socket opened now would hear nothing.
-            ready = self.subscription.streaming and await asyncio.to_thread(self.publisher.ready)
+            # Not while the events stream is down (a socket opened now would hear nothing),
+            # nor while draining.
+            streaming = self.subscription.streaming and not self.draining
+            ready = streaming and await asyncio.to_thread(self.publisher.ready)
             return connection.respond(
                 HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n"
             )
@@ -136,8 +140,10 @@ class Gateway:
 
     async def relay(self, conn: Connection, client: Client, raw: str | bytes, received_at_ms: int) -> None:
         """Feed one frame to the core and do what it says."""
-        if conn.state is not State.OPEN:
-            return  # closing: frames still in flight are read (so the close can complete) and dropped
+        if conn.state is not State.OPEN or self.draining:
+            # Closing, or about to: frames still coming are read (so the close can complete)
+            # and dropped. Never published, never acknowledged: the client sends them again.
+            return
         verdict = client.read(raw, _monotonic_us(), received_at_ms)
         if isinstance(verdict, Refused):
             self.metrics.refusals.labels(verdict.reason).inc()
@@ -150,20 +156,30 @@ class Gateway:
         frame = verdict.frame
         self.metrics.frames_in.labels(frame.type.value).inc()
         if isinstance(verdict, Publish):
-            try:
-                await self.commands.publish(conn, frame, received_at_ms)
-            except PublishReplyLost:
+            await self._publish(conn, client, frame, received_at_ms)
+        else:
+            await self._send(conn, verdict.reply)
+
+    async def _publish(
+        self, conn: Connection, client: Client, frame: ClientFrame, received_at_ms: int
+    ) -> None:
+        """Publish a command, then acknowledge it (or tell the client to send it again)."""
+        publish = asyncio.create_task(self.commands.publish(conn, frame, received_at_ms))
+        with self.in_flight.holding(publish):
+            await asyncio.wait([publish])
+            if publish.cancelled():
+                return  # SIGTERM gave up on it: no ACK, the client sends it again
+            error = publish.exception()
+            if isinstance(error, PublishReplyLost):
                 return  # a fault run: no ACK, as if Pub/Sub's reply never came
-            except Exception as exc:  # noqa: BLE001 - whatever failed, the frame was not accepted
-                log.error("publish failed", extra={"json_fields": conn.ids(error=str(exc))})
+            if error is not None:  # whatever failed, the frame was not accepted
+                log.error("publish failed", extra={"json_fields": conn.ids(error=str(error))})
                 failed = error_frame(
                     ErrorCode.INTERNAL, "Not accepted: send it again", message_id=frame.message_id
                 )
                 await self._send(conn, failed)
                 return
             await self._send(conn, client.accepted(frame.message_id))
-        else:
-            await self._send(conn, verdict.reply)
 
     async def _send(self, conn: Connection, frame: ServerFrame) -> None:
         self.metrics.frames_out.labels(frame["type"]).inc()
@@ -210,12 +226,25 @@ class Gateway:
             if ready is not None:
                 ready.set()
             await self._stop.wait()
-            log.info("gateway stopping: closing sockets with 1012")
+            await self._drain()
             server.close(close_connections=True, code=RESTART_CLOSE[0], reason=RESTART_CLOSE[1])
             await server.wait_closed()
         if self._resuming is not None:
             self._resuming.cancel()
         await asyncio.to_thread(self.subscription.stop)
+
+    async def _drain(self) -> None:
+        """SIGTERM: no frame is relayed from now on, and the commands in flight get their
+        ACK (or ERROR) before the sockets close, for up to `drain_timeout_s`. A player then
+        resends only frames this gateway never published (or, past the timeout, could not
+        confirm)."""
+        self.draining = True
+        fields = {"in_flight": len(self.in_flight), "timeout_s": self.config.drain_timeout_s}
+        log.info("gateway stopping: draining, then closing sockets with 1012", extra={"json_fields": fields})
+        if not await self.in_flight.settled(self.config.drain_timeout_s):
+            fields["in_flight"] = len(self.in_flight)
+            log.warning("drain timed out: closing with commands in flight", extra={"json_fields": fields})
+            self.in_flight.cancel()
 
     # -- the events stream lost ---------------------------------------------------------
 

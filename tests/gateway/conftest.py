@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from tests.gateway.harness import Running, start_gateway
+from tests.gateway.harness import Running, start_gateway, stopped
 
 
 @pytest.fixture
@@ -21,10 +21,11 @@ async def gateway_with() -> AsyncIterator[Callable[..., Awaitable[Running]]]:
 
     yield start
     for running in started:
+        running.commands.gate.set()  # a publish a test held back must not hold the shutdown
         for ws in running.sockets:
             await ws.close()
-        if not running.task.done():
-            await running.stop()
+        running.gateway.stop()
+        await stopped(running)
 
 
 @pytest.fixture

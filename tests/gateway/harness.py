@@ -112,10 +112,6 @@ class Running:
         self.sockets.append(ws)
         return ws
 
-    async def stop(self) -> None:
-        self.gateway.stop()
-        await asyncio.wait_for(self.task, 15)
-
 
 async def start_gateway(**env: str) -> Running:
     config = load_config(
@@ -176,3 +172,10 @@ async def join(running: Running, ws: ClientConnection, session_id: str) -> Comma
     running.events.deliver(data, attributes)
     await frames_until(ws, "SESSION_JOINED")
     return command
+
+
+async def stopped(running: Running, timeout_s: float = 10) -> None:
+    """Wait for a gateway told to stop (not wait_for: a gateway that cannot stop would
+    not let its task be cancelled either, and the test would hang)."""
+    await asyncio.wait([running.task], timeout=timeout_s)
+    assert running.task.done(), "the gateway did not stop"

@@ -18,7 +18,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 from bots.client import Host, Player
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
-from tests.gateway.harness import Running, join
+from tests.gateway.harness import Running, join, stopped
 
 
 async def ready_status(running: Running) -> int:
@@ -59,7 +59,7 @@ async def test_stopping_gateway_does_not_resume_its_events_stream(gateway: Runni
     ws = await gateway.connect()
     gateway.gateway.stop()
     gateway.events.lose(None)  # the stream a stop cancels ends too
-    await asyncio.wait_for(gateway.task, 10)
+    await stopped(gateway)
     assert gateway.events.resumes == 0 and ws.close_code == 1012
 
 
