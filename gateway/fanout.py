@@ -57,6 +57,7 @@ class FanOut:
         target_connection = attributes.get(ATTR_TARGET_CONNECTION, "")
         recipients = self.rooms.recipients(session_id, target_uid, target_connection)
         message_id = attributes.get(ATTR_MESSAGE_ID)
+        now_ns = time.monotonic_ns()  # when it goes out, and when its recipients enter a room
         # Boards need no id: their pacer drops one no newer than the last it sent.
         if message_id and recipients and not is_leaderboard(data):
             # A frame id the functions made names one event of the session wherever it
@@ -66,13 +67,13 @@ class FanOut:
                 key = event_key(message_id, session_id, target_uid, target_connection)
             else:
                 key = event_key(message_id, session_id, "", "")
-            recipients = self._not_had(key, session_id, recipients)
+            recipients = self._not_had(key, session_id, recipients, now_ns)
         if room == ROOM_LEAVE:
             self.rooms.leave(session_id, recipients)
         if not recipients:
             return
         if room == ROOM_ENTER:
-            self.rooms.enter(session_id, recipients, time.monotonic_ns())
+            self.rooms.enter(session_id, recipients, now_ns)
         if is_leaderboard(data):
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
@@ -104,9 +105,8 @@ class FanOut:
                 recipients = self.rooms.recipients(session_id, uid, None)
                 message_id = frame_message_id(frame) if recipients else None
                 if message_id:
-                    recipients = self._not_had(
-                        event_key(message_id, session_id, "", ""), session_id, recipients
-                    )
+                    key = event_key(message_id, session_id, "", "")
+                    recipients = self._not_had(key, session_id, recipients, time.monotonic_ns())
                 recipients = [c for c in recipients if self._keeping_up(c)]
                 if recipients:
                     broadcast(recipients, frame, text=True)
@@ -118,11 +118,12 @@ class FanOut:
         if sent:
             self.metrics.fanout_latency.observe(max(0.0, time.time() - published_s))
 
-    def _not_had(self, key: str, session_id: str, recipients: list[Connection]) -> list[Connection]:
+    def _not_had(
+        self, key: str, session_id: str, recipients: list[Connection], now_ns: int
+    ) -> list[Connection]:
         """The recipients that have not had the event `key`: all of them the first time;
-        for a copy, the sockets that entered the session's room since it last went out (or,
-        outside it, opened since): a player who reconnected, or joined after it."""
-        now_ns = time.monotonic_ns()
+        for a copy, the sockets that entered the session's room after it last went out (or,
+        outside it, opened after): a player who reconnected, or joined after it."""
         sent_ns = self.sent.last_sent_ns(key, now_ns)
         if sent_ns is not None:
             self.metrics.repeated_events.inc()

@@ -169,3 +169,13 @@ async def test_question_sent_again_to_a_joining_connection_reaches_only_a_socket
         deliver(gateway, Event("S1", frame, target_connection=command.connection_id))
     assert await types_received(ada) == []
     assert [f["payload"]["index"] for f in await ping(bob)] == [0]
+
+
+async def test_copy_of_the_join_that_put_a_socket_in_the_room_is_not_shown_again(gateway: Running) -> None:
+    ws = await gateway.connect("ada")
+    joined = await join(gateway, ws, "S1")
+    again = server_frame(
+        ServerType.SESSION_JOINED, {"session_id": "S1"}, message_id=f"j-{joined.frame['message_id']}"
+    )
+    deliver(gateway, Event("S1", again, target_connection=joined.connection_id, room=ROOM_ENTER))
+    assert await types_received(ws) == []
