@@ -9,7 +9,9 @@ import io
 import json
 import os
 import re
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -183,6 +185,57 @@ async def test_host_and_three_players_play_vocab_101_to_the_podium(
     ]
 
 
+async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is_marked_public(
+    browser: Browser, web_url: str, js_errors: list[str], tmp_path: Path
+) -> None:
+    teacher = await new_page(browser, LAPTOP, js_errors)
+    await teacher.goto(f"{web_url}/host.html")
+    await _choose_quiz(teacher, "vocab-101")
+    library = teacher.locator("#quiz-select optgroup[label='Public library'] option[value='vocab-101']")
+    await expect(library).to_be_attached()
+    await expect(teacher.locator("#quiz-note")).to_have_text(
+        "Public: any host can host this quiz, and so see its answers, as on any quiz platform."
+    )
+
+    private_id, public_id = (f"browser-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    await teacher.get_by_text("Upload a quiz file").click()
+    for quiz_id, visibility in ((private_id, None), (public_id, "Public")):
+        path = tmp_path / f"{quiz_id}.json"
+        path.write_text(json.dumps(_quiz_file(quiz_id)), encoding="utf-8")
+        await teacher.get_by_label("Quiz file (JSON)").set_input_files(path)
+        private = teacher.get_by_role("radio", name=re.compile("^Private"))
+        await expect(private).to_be_checked()  # the default
+        if visibility:
+            await teacher.get_by_role("radio", name=re.compile(f"^{visibility}")).check()
+        await teacher.get_by_role("button", name="Upload").click()
+        await expect(teacher.locator("#quiz-select")).to_have_value(quiz_id)
+    mine = teacher.locator("#quiz-select optgroup[label='Your quizzes']")
+    await expect(mine.locator(f"option[value='{private_id}']")).to_have_text(
+        "Spelling (1 question) · private"
+    )
+    await expect(mine.locator(f"option[value='{public_id}']")).to_have_text("Spelling (1 question) · public")
+    await teacher.get_by_label("Choose a quiz").select_option(private_id)
+    await expect(teacher.locator("#quiz-note")).to_have_text(
+        "Private: only you can host it or see it listed."
+    )
+
+    # Another host sees the public one, under other hosts' quizzes, and not the private one.
+    other = await new_page(browser, LAPTOP, js_errors)
+    await other.goto(f"{web_url}/host.html")
+    await _choose_quiz(other, public_id)
+    shared = other.locator(
+        f"#quiz-select optgroup[label='Shared by other hosts'] option[value='{public_id}']"
+    )
+    await expect(shared).to_have_text("Spelling (1 question)")
+    await _choose_quiz(other, None)  # the whole list
+    await expect(other.locator(f"#quiz-select option[value='{private_id}']")).to_have_count(0)
+
+
+def _quiz_file(quiz_id: str) -> dict[str, Any]:
+    question = {"id": "q1", "kind": "typed", "text": "Spell 'necessary'.", "accepted": ["necessary"]}
+    return {"id": quiz_id, "title": "Spelling", "questions": [question]}
+
+
 async def test_player_with_an_unknown_code_is_told_so_and_can_retry(
     browser: Browser, web_url: str, js_errors: list[str]
 ) -> None:
@@ -288,11 +341,28 @@ async def test_player_whose_answer_ack_is_lost_sends_it_again_and_is_scored_once
     assert await eve.score_shown() == points
 
 
+async def _choose_quiz(host: Page, quiz_id: str | None) -> None:
+    """Pick a quiz on the host page, showing more of the list (a page at a time, by id)
+    until it is there; None: show the whole list."""
+    options = host.locator("#quiz-select optgroup option")
+    more = host.get_by_role("button", name="Show more quizzes")
+    await expect(options.first).to_be_attached()
+    for _ in range(20):
+        if quiz_id is not None and await host.locator(f"#quiz-select option[value='{quiz_id}']").count():
+            await host.get_by_label("Choose a quiz").select_option(quiz_id)
+            return
+        if quiz_id is None and not await more.is_visible():
+            return
+        shown = await options.count()
+        await more.click()
+        await expect(options).not_to_have_count(shown)
+    raise AssertionError(f"{quiz_id} not in 20 pages of the quiz list")
+
+
 async def _create_session(host: Page, web_url: str) -> tuple[str, str]:
     """Create a vocab-101 session on the host page; (code, join link) as shown."""
     await host.goto(f"{web_url}/host.html")
-    await expect(host.locator("#quiz-select option[value='vocab-101']")).to_be_attached()
-    await host.get_by_label("Choose a quiz").select_option("vocab-101")
+    await _choose_quiz(host, "vocab-101")
     await host.get_by_role("button", name="Create session").click()
     code_shown = host.locator("#join-code")
     await expect(code_shown).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))

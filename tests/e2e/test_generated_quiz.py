@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,8 +20,15 @@ async def test_host_lists_and_plays_a_generated_quiz_to_the_end(
     host: Host, players: list[Player], urls: dict[str, str]
 ) -> None:
     quiz = json.loads(QUIZ_FILE.read_text())
-    listed = (await host.call("GET", "/api/v1/quizzes")).json()["quizzes"]
-    assert {"quiz_id": quiz["id"], "title": quiz["title"], "question_count": len(quiz["questions"])} in listed
+    listed = await _listed(host)
+    assert listed[quiz["id"]] == {
+        "quiz_id": quiz["id"],
+        "title": quiz["title"],
+        "question_count": len(quiz["questions"]),
+        "public": True,  # seeded with no owner: the public library
+        "library": True,
+        "yours": False,
+    }
 
     session_id = (await host.create_session(quiz["id"], auto_advance=False))["session_id"]
     ivy = await add_player(players, urls)
@@ -45,3 +53,14 @@ async def test_host_lists_and_plays_a_generated_quiz_to_the_end(
     final = (await ivy.expect("SESSION_ENDED"))["payload"]
     assert final["standings"] == [{"rank": 1, "user_id": ivy.uid, "username": "Ivy", "score": total}]
     assert total >= 10 * len(quiz["questions"])
+
+
+async def _listed(host: Host) -> dict[str, dict[str, Any]]:
+    """Every quiz the host is shown, all pages walked, by id."""
+    found: dict[str, dict[str, Any]] = {}
+    token = ""
+    while token is not None:
+        page = (await host.call("GET", f"/api/v1/quizzes?page_token={token}")).json()
+        found |= {q["quiz_id"]: q for q in page["quizzes"]}
+        token = page["next_page_token"]
+    return found

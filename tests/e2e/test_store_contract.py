@@ -12,6 +12,7 @@ import pytest
 
 from vocabquiz.adapters.memory import MemoryStore
 from vocabquiz.domain import scoring
+from vocabquiz.domain.catalog import Visibility
 from vocabquiz.domain.errors import GameError
 from vocabquiz.domain.model import Kind, NewAnswer, Question, Quiz, Session, Verdict
 from vocabquiz.protocol import ErrorCode, now_ms
@@ -178,3 +179,41 @@ def test_store_reads_what_changed_since_a_read(store: ports.Store) -> None:
     assert [(p.uid, p.score) for p in changed] == [("ben", 15)] and not removed
     answers, _ = store.answers_changed(session.id, "q1", read_time)
     assert list(answers.values()) == [("yes", True)]
+
+
+def test_store_lists_the_public_and_the_callers_own_quizzes_by_id_a_page_at_a_time(
+    store: ports.Store,
+) -> None:
+    tag = f"contract-list-{uuid.uuid4().hex[:8]}"
+    store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-1-library"), public=False)  # no owner: library
+    store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-2-mine"), owner_uid="ann")
+    store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-3-bens"), owner_uid="ben")
+    store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-4-bens-public"), owner_uid="ben", public=True)
+    store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-5-mine-public"), owner_uid="ann", public=True)
+
+    pages: list[list[str]] = []
+    after: str | None = f"{tag}-0"  # other tests' quizzes sort before and after this test's
+    while after is not None and after.startswith(tag):
+        page, after = store.list_quizzes("ann", 2, after)
+        pages.append([e.quiz_id.removeprefix(f"{tag}-") for e in page if e.quiz_id.startswith(tag)])
+    listed = {e.quiz_id: e for e in store.list_quizzes("ann", 100, f"{tag}-0")[0]}
+
+    # Pages of two, in id order, without ben's private quiz (then other tests' quizzes).
+    assert [page for page in pages if page] == [["1-library", "2-mine"], ["4-bens-public", "5-mine-public"]]
+    visibility = {k.removeprefix(f"{tag}-"): e.visibility for k, e in listed.items() if k.startswith(tag)}
+    assert visibility == {
+        "1-library": Visibility(None, True),
+        "2-mine": Visibility("ann", False),
+        "4-bens-public": Visibility("ben", True),
+        "5-mine-public": Visibility("ann", True),
+    }
+    assert listed[f"{tag}-2-mine"].question_count == 2
+    stored = store.stored_quiz(f"{tag}-3-bens")
+    assert stored is not None and (stored.quiz, stored.visibility) == (
+        dataclasses.replace(QUIZ, id=f"{tag}-3-bens"),
+        Visibility("ben", False),
+    )
+    assert store.stored_quiz(f"{tag}-none") is None
+    assert _code(lambda: store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-3-bens"), "ann")) is (
+        ErrorCode.QUIZ_EXISTS
+    )

@@ -189,6 +189,7 @@ class Game:
     def __post_init__(self) -> None:
         t = self.tag
         self.quiz_id = f"quiz-{t}"
+        self.library_quiz_id = f"library-{t}"
         self.session_id = f"S{t}".upper()
         self.other_session_id = f"T{t}".upper()
         self.host = f"host-{t}"
@@ -240,8 +241,22 @@ class Game:
         key = {q: {"accepted": ["a"], "explanation": "a is right"} for q in ("q1", "q2")}
         s = self.session
         docs: dict[str, dict[str, Any]] = {
-            f"quizzes/{self.quiz_id}": {"title": "Rules quiz", "questions": questions},
+            # The host's own upload, private (as vocabquiz/adapters/documents.py writes it),
+            # and a quiz of the public library (stored with no owner).
+            f"quizzes/{self.quiz_id}": {
+                "title": "Rules quiz",
+                "questions": questions,
+                "owner_uid": self.host,
+                "public": False,
+            },
             f"quizzes/{self.quiz_id}/private/key": key,
+            f"quizzes/{self.library_quiz_id}": {
+                "title": "Library quiz",
+                "questions": questions,
+                "owner_uid": None,
+                "public": True,
+            },
+            f"quizzes/{self.library_quiz_id}/private/key": key,
             s: self.session_doc(),
             f"{s}/private/quiz": {
                 "quiz_id": self.quiz_id,

@@ -124,3 +124,15 @@ def test_signed_in_user_reads_unlisted_collection_denied(firestore: Firestore, g
 
 def test_host_reads_missing_session_denied(firestore: Firestore, game: Game) -> None:
     assert firestore.get(f"sessions/{game.session_id}X", game.host) == 403
+
+
+def test_player_who_knows_a_private_quizs_id_reads_neither_it_nor_its_answers_denied(
+    firestore: Firestore, game: Game
+) -> None:
+    # SESSION_JOINED tells players the quiz id; the quiz is the host's private upload. Its
+    # owner reads it through the API, like everyone: no client reads a quiz directly.
+    for uid in (game.player, game.stranger, game.host):
+        assert firestore.get(f"quizzes/{game.quiz_id}", uid) == 403
+        assert firestore.get(f"quizzes/{game.quiz_id}/private/key", uid) == 403
+        assert firestore.get(f"{game.session}/private/quiz", uid) == 403
+        assert firestore.query("", "quizzes", uid, where=("owner_uid", game.host))[0] == 403

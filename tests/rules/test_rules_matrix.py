@@ -4,11 +4,13 @@ The game (tests/rules/harness.py Game): session S mid-game, question q1 revealed
 behind, q2 open; "participant" owns the targeted participant and answer documents;
 "other participant" plays in S too; "other host" hosts another session; "stranger" is
 signed in but in no session; "anonymous" sends no token.
-Targets: quizzes/{quiz}, quizzes/{quiz}/private/key, sessions/S, sessions/S/private/quiz,
+Targets: quizzes/{quiz} (the host's private upload), quizzes/{quiz}/private/key,
+quizzes/{library quiz} (public, no owner), sessions/S, sessions/S/private/quiz,
 participants/{participant}, names/{participant's name}, banned/{kicked}, the participant's
 answer to q2 (answers-open) and to q1 (answers-closed), public/leaderboard.
-`list` is the query a client would run there: sessions where host_uid == S's host; answers
-where question_id == that question; every other collection whole.
+`list` is the query a client would run there: sessions where host_uid == S's host; quizzes
+where owner_uid == S's host, or public == true; answers where question_id == that question;
+every other collection whole.
 create = create that document (deleted first by the admin), update = patch one field,
 delete = delete it. allow = 200; deny = 403 PERMISSION_DENIED.
 """
@@ -30,6 +32,8 @@ quizzes           get     deny      deny        deny              deny  deny    
 quizzes           list    deny      deny        deny              deny  deny       deny
 quizzes-private   get     deny      deny        deny              deny  deny       deny
 quizzes-private   list    deny      deny        deny              deny  deny       deny
+quizzes-library   get     deny      deny        deny              deny  deny       deny
+quizzes-library   list    deny      deny        deny              deny  deny       deny
 sessions          get     deny      allow       allow             allow deny       deny
 sessions          list    deny      deny        deny              allow deny       deny
 sessions-private  get     deny      deny        deny              deny  deny       deny
@@ -55,6 +59,7 @@ Target = Callable[[Game], str]
 TARGETS: dict[str, Target] = {
     "quizzes": lambda g: f"quizzes/{g.quiz_id}",
     "quizzes-private": lambda g: f"quizzes/{g.quiz_id}/private/key",
+    "quizzes-library": lambda g: f"quizzes/{g.library_quiz_id}",
     "sessions": lambda g: g.session,
     "sessions-private": lambda g: f"{g.session}/private/quiz",
     "participants": lambda g: f"{g.session}/participants/{g.player}",
@@ -67,6 +72,8 @@ TARGETS: dict[str, Target] = {
 # The filter a client's query on that collection carries, if any.
 FILTERS: dict[str, Callable[[Game], tuple[str, Any]]] = {
     "sessions": lambda g: ("host_uid", g.host),
+    "quizzes": lambda g: ("owner_uid", g.host),
+    "quizzes-library": lambda g: ("public", True),
     "answers-open": lambda g: ("question_id", g.open_question),
     "answers-closed": lambda g: ("question_id", g.closed_question),
 }

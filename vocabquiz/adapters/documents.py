@@ -1,7 +1,8 @@
 """Firestore documents <-> domain objects, and the small helpers every store part uses.
 
-Layout: quizzes/{quiz} (public questions) and quizzes/{quiz}/private/key (answers);
-sessions/{code} with private/quiz (the quiz frozen at creation), participants/{uid},
+Layout: quizzes/{quiz} (public questions, owner, whether public) and
+quizzes/{quiz}/private/key (answers); sessions/{code} with private/quiz (the quiz frozen
+at creation), participants/{uid},
 names/{name_key}, banned/{uid}, answers/{uid}_{question} and public/leaderboard.
 """
 
@@ -15,6 +16,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore_v1 import _helpers
 
+from vocabquiz.domain.catalog import QuizEntry, Visibility
 from vocabquiz.domain.errors import Busy
 from vocabquiz.domain.model import Kind, NewAnswer, Participant, Question, Quiz, Session, Status, Timing
 from vocabquiz.domain.scoring import TotalsChange
@@ -95,6 +97,25 @@ def answer_to_doc(a: NewAnswer) -> dict[str, Any]:
         "received_at_ms": a.received_at_ms,
         "message_id": a.message_id,
     }
+
+
+def quiz_to_doc(quiz: Quiz, visibility: Visibility) -> dict[str, Any]:
+    """A quiz's document: what players may see of it, and who may list and host it."""
+    return {
+        "title": quiz.title,
+        "questions": [q.public() for q in quiz.questions],
+        "owner_uid": visibility.owner_uid,
+        "public": visibility.public,
+    }
+
+
+def visibility_from_doc(d: dict[str, Any]) -> Visibility:
+    # A document written before quizzes had `public`: an owner's is private, the rest library.
+    return Visibility.of(d.get("owner_uid"), bool(d.get("public", False)))
+
+
+def quiz_entry_from_doc(quiz_id: str, d: dict[str, Any]) -> QuizEntry:
+    return QuizEntry(quiz_id, d["title"], len(d["questions"]), visibility_from_doc(d))
 
 
 def quiz_key(quiz: Quiz) -> dict[str, Any]:

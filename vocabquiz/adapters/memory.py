@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vocabquiz.domain import admission, names, scoring
+from vocabquiz.domain.catalog import QuizEntry, QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import answer_id, new_session_code
 from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Status
@@ -52,7 +53,7 @@ class MemoryStore:
     def __init__(self, clock: Callable[[], int] = now_ms) -> None:
         self.clock = clock
         self._lock = threading.RLock()
-        self._quizzes: dict[str, tuple[Quiz, str | None]] = {}
+        self._quizzes: dict[str, StoredQuiz] = {}
         self._sessions: dict[str, _Session] = {}
         self._last_stamp = datetime.fromtimestamp(0, UTC)
 
@@ -76,22 +77,29 @@ class MemoryStore:
 
     # -- quizzes
 
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None) -> None:
+    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
         with self._lock:
             existing = self._quizzes.get(quiz.id)
-            if owner_uid is not None and existing is not None and existing[1] != owner_uid:
+            if owner_uid is not None and existing is not None and existing.visibility.owner_uid != owner_uid:
                 raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz.id} exists and is not yours")
-            self._quizzes[quiz.id] = (quiz, owner_uid)
+            self._quizzes[quiz.id] = StoredQuiz(quiz, Visibility.of(owner_uid, public))
 
-    def list_quizzes(self) -> list[dict[str, Any]]:
-        return [
-            {"quiz_id": q.id, "title": q.title, "question_count": len(q.questions)}
-            for q, _ in self._quizzes.values()
-        ]
+    def list_quizzes(self, uid: str, limit: int, after: str | None = None) -> QuizPage:
+        with self._lock:
+            listed = [
+                QuizEntry(quiz_id, s.quiz.title, len(s.quiz.questions), s.visibility)
+                for quiz_id, s in sorted(self._quizzes.items())
+                if (after is None or quiz_id > after) and s.visibility.may_host(uid)
+            ]
+        page = listed[:limit]
+        return page, page[-1].quiz_id if len(listed) > limit else None
+
+    def stored_quiz(self, quiz_id: str) -> StoredQuiz | None:
+        return self._quizzes.get(quiz_id)
 
     def load_quiz(self, quiz_id: str) -> Quiz | None:
         found = self._quizzes.get(quiz_id)
-        return found[0] if found else None
+        return found.quiz if found else None
 
     def session_quiz(self, session_id: str) -> Quiz:
         return self._session(session_id).quiz

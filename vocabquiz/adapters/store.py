@@ -23,6 +23,7 @@ from vocabquiz.adapters import documents
 from vocabquiz.adapters.answers import FirestoreAnswers
 from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, CONNECTION_ID, session_ref
 from vocabquiz.domain import admission, names
+from vocabquiz.domain.catalog import QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import new_session_code
 from vocabquiz.domain.model import Participant, Quiz, Session, Status
@@ -31,6 +32,7 @@ from vocabquiz.service.ports import Joined
 
 log = logging.getLogger("quiz.store")
 
+DOCUMENT_ID = "__name__"
 PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
 
 
@@ -41,10 +43,11 @@ class Store(FirestoreAnswers):
 
     # -- quizzes ------------------------------------------------------------------
 
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None) -> None:
+    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
         """Store a quiz. A host (`owner_uid`) may create a quiz or replace their own; the
-        seeding and import tools (no owner) may write any."""
+        seeding and import tools (no owner) may write any, into the public library."""
         ref = self.db.collection("quizzes").document(quiz.id)
+        visibility = Visibility.of(owner_uid, public)
 
         @firestore.transactional
         def run(txn: firestore.Transaction) -> None:
@@ -55,28 +58,44 @@ class Store(FirestoreAnswers):
                 and (existing.to_dict() or {}).get("owner_uid") != owner_uid
             ):
                 raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz.id} exists and is not yours")
-            public = {
-                "title": quiz.title,
-                "questions": [q.public() for q in quiz.questions],
-                "owner_uid": owner_uid,
-            }
-            txn.set(ref, public)
+            txn.set(ref, documents.quiz_to_doc(quiz, visibility))
             txn.set(ref.collection("private").document("key"), documents.quiz_key(quiz))
 
         documents.commit(self.db, run)
 
-    def list_quizzes(self) -> list[dict[str, Any]]:
-        return [
-            {"quiz_id": doc.id, "title": doc.get("title"), "question_count": len(doc.get("questions"))}
-            for doc in self.db.collection("quizzes").stream()
+    def list_quizzes(self, uid: str, limit: int, after: str | None = None) -> QuizPage:
+        """Public quizzes and `uid`'s own, by id, after `after`: one query (two equality
+        filters OR'd, each served by a single-field index) that reads one more than a
+        page to know whether another follows."""
+        quizzes = self.db.collection("quizzes")
+        query = quizzes.where(
+            filter=firestore.Or(
+                [firestore.FieldFilter("public", "==", True), firestore.FieldFilter("owner_uid", "==", uid)]
+            )
+        ).order_by(DOCUMENT_ID)
+        if after is not None:
+            query = query.start_after({DOCUMENT_ID: quizzes.document(after)})
+        found = [
+            documents.quiz_entry_from_doc(doc.id, doc.to_dict() or {})
+            for doc in query.select(["title", "questions", "owner_uid", "public"]).limit(limit + 1).stream()
         ]
+        page = found[:limit]
+        return page, page[-1].quiz_id if len(found) > limit else None
 
-    def load_quiz(self, quiz_id: str) -> Quiz | None:
+    def stored_quiz(self, quiz_id: str) -> StoredQuiz | None:
         ref = self.db.collection("quizzes").document(quiz_id)
-        public, key = ref.get(), ref.collection("private").document("key").get()
+        key_ref = ref.collection("private").document("key")
+        by_path = {snap.reference.path: snap for snap in self.db.get_all([ref, key_ref])}
+        public, key = by_path[ref.path], by_path[key_ref.path]
         if not public.exists or not key.exists:
             return None
-        return documents.quiz_from_docs(quiz_id, public.to_dict() or {}, key.to_dict() or {})
+        doc = public.to_dict() or {}
+        quiz = documents.quiz_from_docs(quiz_id, doc, key.to_dict() or {})
+        return StoredQuiz(quiz, documents.visibility_from_doc(doc))
+
+    def load_quiz(self, quiz_id: str) -> Quiz | None:
+        stored = self.stored_quiz(quiz_id)
+        return stored.quiz if stored else None
 
     def session_quiz(self, session_id: str) -> Quiz:
         """The quiz as frozen when the session was created; immutable, so cached."""

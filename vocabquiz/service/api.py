@@ -7,12 +7,14 @@ comes from the verified token, never from the request body.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 import flask
 
+from vocabquiz.domain import catalog
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.domain.model import Session
 from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
@@ -31,7 +33,10 @@ _STATUS = {
     ErrorCode.SESSION_NOT_ACTIVE: HTTPStatus.CONFLICT,
     ErrorCode.NOT_JOINED: HTTPStatus.NOT_FOUND,
     ErrorCode.QUIZ_EXISTS: HTTPStatus.CONFLICT,
+    ErrorCode.QUIZ_PRIVATE: HTTPStatus.FORBIDDEN,
 }
+# A next_page_token is the last quiz id of a page: a quiz file's id (quizfile.py).
+_PAGE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_PARTICIPANTS_LIMIT = 10_000
 
 
@@ -95,22 +100,34 @@ def create_app(
 
     @app.get("/api/v1/quizzes")
     def list_quizzes() -> Any:
-        caller()
-        return {"quizzes": game_factory().list_quizzes()}
+        """The quizzes the caller may host (public + their own), by id, a page at a time:
+        `?page_size=` (1-100, default 50) and `?page_token=` (a `next_page_token`)."""
+        uid = caller()
+        page_size = _page_size(flask.request.args.get("page_size"))
+        token = flask.request.args.get("page_token") or None
+        if token is not None and not _PAGE_TOKEN.fullmatch(token):
+            raise GameError(ErrorCode.INVALID_MESSAGE, "page_token must be a next_page_token from this list")
+        entries, after = game_factory().list_quizzes(uid, page_size, token)
+        return {"quizzes": [entry.to_json(uid) for entry in entries], "next_page_token": after}
 
     @app.post("/api/v1/quizzes")
     def upload_quiz() -> Any:
-        """A quiz file (docs/quiz-format.md) as the body; errors name the line and field."""
+        """A quiz file (docs/quiz-format.md) as the body, `?visibility=private` (the
+        default) or `public`; errors name the line and field."""
         uid = caller()
+        visibility = flask.request.args.get("visibility", "private")
+        if visibility not in ("private", "public"):
+            raise GameError(ErrorCode.INVALID_MESSAGE, "visibility must be 'private' or 'public'")
         try:
             quiz = load_quiz_text(flask.request.get_data(as_text=True), "body")
         except QuizFileError as exc:
             raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
-        game_factory().upload_quiz(quiz, owner_uid=uid)
+        game_factory().upload_quiz(quiz, owner_uid=uid, public=visibility == "public")
         return {
             "quiz_id": quiz.id,
             "title": quiz.title,
             "question_count": len(quiz.questions),
+            "public": visibility == "public",
         }, HTTPStatus.CREATED
 
     @app.post("/api/v1/sessions")
@@ -167,6 +184,14 @@ def create_app(
         return report
 
     return app
+
+
+def _page_size(text: str | None) -> int:
+    if text is None:
+        return catalog.DEFAULT_PAGE_SIZE
+    if not text.isdigit() or not 1 <= int(text) <= catalog.MAX_PAGE_SIZE:
+        raise GameError(ErrorCode.INVALID_MESSAGE, f"page_size must be 1-{catalog.MAX_PAGE_SIZE}")
+    return int(text)
 
 
 def _session_json(session: Session) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vocabquiz.domain import leaderboard, lifecycle, messages, scoring
+from vocabquiz.domain import catalog, leaderboard, lifecycle, messages, scoring
+from vocabquiz.domain.catalog import QuizPage
 from vocabquiz.domain.errors import GameError
 from vocabquiz.domain.model import Quiz, Session, Status, Timing
 from vocabquiz.domain.results import session_results
@@ -120,11 +121,12 @@ class Game:
 
     # -- host actions (from the sessions API) ---------------------------------------------
 
-    def list_quizzes(self) -> list[dict[str, Any]]:
-        return self.store.list_quizzes()
+    def list_quizzes(self, uid: str, page_size: int, after: str | None = None) -> QuizPage:
+        """The quizzes `uid` may host (public + their own), a page at a time by id."""
+        return self.store.list_quizzes(uid, page_size, after)
 
-    def upload_quiz(self, quiz: Quiz, owner_uid: str) -> None:
-        self.store.save_quiz(quiz, owner_uid=owner_uid)
+    def upload_quiz(self, quiz: Quiz, owner_uid: str, public: bool = False) -> None:
+        self.store.save_quiz(quiz, owner_uid=owner_uid, public=public)
 
     def session(self, session_id: str) -> Session:
         return self.store.get_session(session_id)
@@ -132,10 +134,14 @@ class Game:
     def create_session(
         self, quiz_id: str, host_uid: str, max_participants: int, auto_advance: bool
     ) -> Session:
-        quiz = self.store.load_quiz(quiz_id)
-        if quiz is None:
+        stored = self.store.stored_quiz(quiz_id)
+        if stored is None:
             raise GameError(ErrorCode.INVALID_SESSION, f"Quiz {quiz_id} does not exist")
-        session = self.store.create_session(quiz, host_uid, max_participants, auto_advance, self.clock())
+        # A private quiz's players could otherwise host a copy and step through its reveals.
+        catalog.require_may_host(stored, host_uid)
+        session = self.store.create_session(
+            stored.quiz, host_uid, max_participants, auto_advance, self.clock()
+        )
         log.info("session created", extra={"json_fields": {"session_id": session.id, "quiz_id": quiz_id}})
         return session
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from vocabquiz.domain.catalog import QuizPage, StoredQuiz
 from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Verdict
 from vocabquiz.protocol.envelope import Event
 
@@ -67,8 +68,17 @@ AnswerChanges = tuple[dict[str, tuple[str, bool]], datetime | None]
 
 class Store(Protocol):
     # -- quizzes
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None) -> None: ...
-    def list_quizzes(self) -> list[dict[str, Any]]: ...
+    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
+        """An owner creates a quiz or replaces their own (QUIZ_EXISTS otherwise); with no
+        owner (operators' tools) any is written, into the public library."""
+        ...
+
+    def list_quizzes(self, uid: str, limit: int, after: str | None = None) -> QuizPage:
+        """Up to `limit` of the quizzes `uid` may host (public + their own) by id, after the
+        id `after`; and the id to list after next, None on the last page."""
+        ...
+
+    def stored_quiz(self, quiz_id: str) -> StoredQuiz | None: ...
     def load_quiz(self, quiz_id: str) -> Quiz | None: ...
     def session_quiz(self, session_id: str) -> Quiz:
         """The quiz as frozen when the session was created (INVALID_SESSION if none)."""

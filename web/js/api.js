@@ -15,15 +15,16 @@ export class HostApi {
     this.auth = auth;
   }
 
-  async request(method, path, body, { raw = false } = {}) {
+  /** `body`: an object sent as JSON; `text`: a body sent as it is (a quiz file). */
+  async request(method, path, body, { raw = false, text } = {}) {
     const headers = { Authorization: `Bearer ${await this.auth.idToken()}` };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined || text !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: text ?? (body === undefined ? undefined : JSON.stringify(body)),
       });
     } catch {
       throw new ApiError(0, "UNAVAILABLE", "Cannot reach the quiz API. Check your connection and try again.");
@@ -39,8 +40,18 @@ export class HostApi {
     return raw ? response : response.json();
   }
 
-  listQuizzes() {
-    return this.request("GET", "/quizzes");
+  /** One page of the quizzes this host may host (public + their own), by id:
+   * {quizzes: [{quiz_id, title, question_count, public, library, yours}], next_page_token}. */
+  listQuizzes(pageToken = null) {
+    const query = pageToken ? `?page_token=${encodeURIComponent(pageToken)}` : "";
+    return this.request("GET", `/quizzes${query}`);
+  }
+
+  /** visibility: "private" (only this host may list and host it) or "public". */
+  uploadQuiz(fileText, visibility) {
+    return this.request("POST", `/quizzes?visibility=${encodeURIComponent(visibility)}`, undefined, {
+      text: fileText,
+    });
   }
 
   createSession(quizId, maxParticipants, autoAdvance) {

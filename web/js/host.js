@@ -1,6 +1,7 @@
-// The host's page: pick a quiz, create a session, show its code, link and QR code, watch
-// players arrive, drive start / next / end over the host API, and follow answers and the
-// leaderboard live over a WATCH_SESSION socket. Survives a reload (session id saved).
+// The host's page: pick a quiz (or upload one, private or public), create a session, show
+// its code, link and QR code, watch players arrive, drive start / next / end over the host
+// API, and follow answers and the leaderboard live over a WATCH_SESSION socket. Survives a
+// reload (session id saved).
 
 import { ApiError, HostApi } from "./api.js";
 import { Auth } from "./auth.js";
@@ -26,6 +27,8 @@ const state = {
   boardVersion: -1,
   standings: null,
   busy: false,
+  quizzes: new Map(), // quiz_id -> the quiz list's entry {quiz_id, title, question_count, public, library, yours}
+  quizPageToken: null, // the list's next page, if any
 };
 let config;
 let auth;
@@ -37,6 +40,9 @@ init();
 
 async function init() {
   $("setup-form").addEventListener("submit", createSession);
+  $("quiz-select").addEventListener("change", describeQuiz);
+  $("more-quizzes").addEventListener("click", loadQuizzes);
+  $("upload-form").addEventListener("submit", uploadQuiz);
   $("start-button").addEventListener("click", () => act("start"));
   $("next-button").addEventListener("click", () => act("next"));
   armConfirm($("end-button"), "Really end the quiz?", () => act("end"));
@@ -72,20 +78,86 @@ async function showSetup() {
   showView("setup-view");
   show("header-code", false);
   show("board-view", false);
-  const select = $("quiz-select");
+  state.quizzes.clear();
+  state.quizPageToken = null;
+  $("quiz-select").replaceChildren(el("option", { value: "" }, "Loading quizzes…"));
+  await loadQuizzes();
+  $("quiz-select").focus();
+}
+
+// The list's groups say who may host a quiz, and so who can see its answers.
+const QUIZ_GROUPS = [
+  ["library", "Public library"],
+  ["yours", "Your quizzes"],
+  ["shared", "Shared by other hosts"],
+];
+
+function groupOf(quiz) {
+  if (quiz.yours) return "yours";
+  return quiz.library ? "library" : "shared";
+}
+
+/** The next page of the quiz list (the first after showSetup), added to what is shown. */
+async function loadQuizzes() {
   try {
-    const { quizzes } = await api.listQuizzes();
-    select.replaceChildren(
-      ...quizzes.map((quiz) =>
-        el("option", { value: quiz.quiz_id }, `${quiz.title} (${quiz.question_count} questions)`),
-      ),
-    );
-    if (!quizzes.length) select.replaceChildren(el("option", { value: "" }, "No quizzes found"));
+    const page = await api.listQuizzes(state.quizPageToken);
+    for (const quiz of page.quizzes) state.quizzes.set(quiz.quiz_id, quiz);
+    state.quizPageToken = page.next_page_token;
   } catch (error) {
-    select.replaceChildren(el("option", { value: "" }, "Could not load quizzes"));
+    if (!state.quizzes.size) $("quiz-select").replaceChildren(el("option", { value: "" }, "Could not load quizzes"));
     showAlert(error.message);
+    return;
   }
-  select.focus();
+  renderQuizzes($("quiz-select").value);
+}
+
+function renderQuizzes(selected) {
+  const select = $("quiz-select");
+  const quizzes = [...state.quizzes.values()];
+  const groups = QUIZ_GROUPS.map(([key, label]) => {
+    const members = quizzes.filter((quiz) => groupOf(quiz) === key);
+    return members.length ? el("optgroup", { label }, ...members.map(quizOption)) : null;
+  }).filter(Boolean);
+  select.replaceChildren(...(groups.length ? groups : [el("option", { value: "" }, "No quizzes found")]));
+  if (state.quizzes.has(selected)) select.value = selected;
+  show("more-quizzes", Boolean(state.quizPageToken));
+  describeQuiz();
+}
+
+function quizOption(quiz) {
+  const visibility = quiz.yours ? ` · ${quiz.public ? "public" : "private"}` : "";
+  const label = `${quiz.title} (${plural(quiz.question_count, "question")})${visibility}`;
+  return el("option", { value: quiz.quiz_id }, label);
+}
+
+function describeQuiz() {
+  const quiz = state.quizzes.get($("quiz-select").value);
+  let note = "";
+  if (quiz?.public) {
+    note = "Public: any host can host this quiz, and so see its answers, as on any quiz platform.";
+  } else if (quiz) {
+    note = "Private: only you can host it or see it listed.";
+  }
+  setText("quiz-note", note);
+}
+
+async function uploadQuiz(event) {
+  event.preventDefault();
+  const file = $("quiz-file").files[0];
+  if (!file) return showAlert("Choose a quiz file first.");
+  const visibility = new FormData($("upload-form")).get("visibility") || "private";
+  $("upload-button").disabled = true;
+  try {
+    const uploaded = await api.uploadQuiz(await file.text(), visibility);
+    state.quizzes.set(uploaded.quiz_id, { ...uploaded, library: false, yours: true });
+    renderQuizzes(uploaded.quiz_id);
+    $("upload-form").reset();
+    showAlert(`Uploaded “${uploaded.title}” as ${uploaded.public ? "public" : "private"}: it is selected above.`);
+  } catch (error) {
+    showAlert(error.message);
+  } finally {
+    $("upload-button").disabled = false;
+  }
 }
 
 async function createSession(event) {

@@ -9,11 +9,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import flask
 import pytest
 
 from vocabquiz.adapters.memory import MemoryPublisher, MemoryStore, MemoryTaskQueue
 from vocabquiz.domain.quizfile import quiz_from_dict
 from vocabquiz.protocol.envelope import Command
+from vocabquiz.service.api import create_app
 from vocabquiz.service.config import Config, load_config
 from vocabquiz.service.game import Game
 from vocabquiz.service.ports import TaskRequest
@@ -101,3 +103,22 @@ def frames_of(
 @pytest.fixture
 def table() -> Table:
     return Table()
+
+
+def verify_test_token(token: str) -> str:
+    """Tokens here are "token-<uid>"; the real check (Firebase) is the e2e suites'."""
+    if not token.startswith("token-"):
+        raise ValueError("not a test token")
+    return token.removeprefix("token-")
+
+
+def as_user(uid: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer token-{uid}"}
+
+
+@pytest.fixture
+def api(table: Table) -> flask.testing.FlaskClient:
+    """The host API (create_app) in-process, on the table's game."""
+    return create_app(
+        lambda: table.game, verify_test_token, frozenset({"https://quiz.example"})
+    ).test_client()

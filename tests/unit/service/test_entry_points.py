@@ -17,7 +17,7 @@ import functions_framework
 import pytest
 
 from devstack.stack import FUNCTIONS_MAIN
-from tests.unit.service.conftest import ENV, Table, frames_of
+from tests.unit.service.conftest import ENV, Table, as_user, frames_of
 from vocabquiz.protocol import ErrorCode
 from vocabquiz.protocol.envelope import (
     ATTR_BATCH,
@@ -26,52 +26,36 @@ from vocabquiz.protocol.envelope import (
     encode_command,
     encode_command_batch,
 )
-from vocabquiz.service.api import create_app
 
 PUBSUB_PUSH_TYPE = "google.cloud.pubsub.topic.v1.messagePublished"
-
-
-def _verify(token: str) -> str:
-    """Tokens here are "token-<uid>"; the real check (Firebase) is the e2e suites'."""
-    if not token.startswith("token-"):
-        raise ValueError("not a test token")
-    return token.removeprefix("token-")
-
-
-def _as(uid: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer token-{uid}"}
-
-
-@pytest.fixture
-def api(table: Table) -> flask.testing.FlaskClient:
-    return create_app(lambda: table.game, _verify, frozenset({"https://quiz.example"})).test_client()
 
 
 def test_host_creates_starts_and_reads_results_through_the_api(
     table: Table, api: flask.testing.FlaskClient
 ) -> None:
-    listed = api.get("/api/v1/quizzes", headers=_as("host"))
+    listed = api.get("/api/v1/quizzes", headers=as_user("host"))
     assert [q["quiz_id"] for q in listed.get_json()["quizzes"]] == ["vocab-101"]
     created = api.post(
-        "/api/v1/sessions", json={"quiz_id": "vocab-101", "auto_advance": False}, headers=_as("host")
+        "/api/v1/sessions", json={"quiz_id": "vocab-101", "auto_advance": False}, headers=as_user("host")
     )
     assert created.status_code == 201
     code = created.get_json()["session_id"]
     table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
-    assert api.post(f"/api/v1/sessions/{code}/start", headers=_as("host")).get_json()["question_open"]
+    assert api.post(f"/api/v1/sessions/{code}/start", headers=as_user("host")).get_json()["question_open"]
     table.advance(1000)
     table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated"))
-    csv = api.get(f"/api/v1/sessions/{code}/results?format=csv", headers=_as("host"))
+    csv = api.get(f"/api/v1/sessions/{code}/results?format=csv", headers=as_user("host"))
     assert csv.mimetype == "text/csv"
     assert csv.get_data(as_text=True).splitlines()[1].startswith("1,ann,Ann,15,1,1")
 
 
 def test_api_refuses_another_players_host_step_and_an_unknown_field(api: flask.testing.FlaskClient) -> None:
-    code = api.post("/api/v1/sessions", json={"quiz_id": "vocab-101"}, headers=_as("host")).get_json()["code"]
-    refused = api.post(f"/api/v1/sessions/{code}/start", headers=_as("ann"))
+    created = api.post("/api/v1/sessions", json={"quiz_id": "vocab-101"}, headers=as_user("host"))
+    code = created.get_json()["code"]
+    refused = api.post(f"/api/v1/sessions/{code}/start", headers=as_user("ann"))
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (403, ErrorCode.NOT_HOST)
     spoofed = api.post(
-        "/api/v1/sessions", json={"quiz_id": "vocab-101", "host_uid": "ann"}, headers=_as("ann")
+        "/api/v1/sessions", json={"quiz_id": "vocab-101", "host_uid": "ann"}, headers=as_user("ann")
     )
     assert spoofed.status_code == 400 and "host_uid" in spoofed.get_json()["error"]["message"]
     assert api.get(f"/api/v1/sessions/{code}").status_code == 401
@@ -85,9 +69,9 @@ def test_api_uploads_a_quiz_file_its_owner_may_replace_and_no_one_else(
         "title": "Mine",
         "questions": [{"id": "q1", "kind": "typed", "text": "Cat?", "accepted": ["cat"]}],
     }
-    assert api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=_as("ann")).status_code == 201
-    assert api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=_as("ann")).status_code == 201
-    taken = api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=_as("ben"))
+    assert api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=as_user("ann")).status_code == 201
+    assert api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=as_user("ann")).status_code == 201
+    taken = api.post("/api/v1/quizzes", data=json.dumps(quiz), headers=as_user("ben"))
     assert (taken.status_code, taken.get_json()["error"]["code"]) == (409, ErrorCode.QUIZ_EXISTS)
 
 
