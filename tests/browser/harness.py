@@ -4,6 +4,7 @@ way a person would (by visible labels, roles and keys)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from playwright.async_api import Browser, Page, expect
@@ -65,6 +66,35 @@ class PlayerPage:
 
     async def expect_question(self, text: str) -> None:
         await expect(self.page.locator("#question-text")).to_have_text(text)
+
+    async def question_shown(self, candidates: Iterable[str]) -> str:
+        """Wait for one of `candidates` to be the question on screen; returns it. Each
+        session plays its quiz in its own order, so a test reads which one came."""
+        pattern = re.compile("^(" + "|".join(re.escape(text) for text in candidates) + ")$")
+        question = self.page.locator("#question-text")
+        await expect(question).to_have_text(pattern)
+        return await question.inner_text()
+
+    async def options_shown(self) -> list[str]:
+        """The open question's options, in the order shown (the session's own)."""
+        return await self.page.locator("#choices .option-text").all_inner_texts()
+
+    async def press_key_of(self, option: str) -> None:
+        """Answer with the option's number key (1 for the first shown, ...)."""
+        await self.page.keyboard.press(str((await self.options_shown()).index(option) + 1))
+
+    async def tab_to(self, option: str) -> None:
+        """From the first option (focused when the question opens), Tab to `option`,
+        checking each step; an option shown first is reached by Tab and Shift+Tab."""
+        buttons = self.page.locator("#choices button")
+        await expect(buttons.first).to_be_focused()
+        target = (await self.options_shown()).index(option)
+        for place in range(1, max(target, 1) + 1):
+            await self.page.keyboard.press("Tab")
+            await expect(buttons.nth(place)).to_be_focused()
+        if target == 0:
+            await self.page.keyboard.press("Shift+Tab")
+        await expect(buttons.nth(target)).to_be_focused()
 
     async def choose(self, option: str) -> None:
         # Buttons are read as "A: elated" (letter, then the option).

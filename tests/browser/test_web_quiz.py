@@ -30,6 +30,7 @@ Q2 = "Pick the synonym of 'brief'."
 Q3 = "Write the word for 'a person who writes books'."
 Q4 = "Which word is the opposite of 'ancient'?"
 Q5 = "Write the French-borrowed word for a small restaurant serving coffee."
+RIGHT = {Q1: "elated", Q2: "concise", Q3: "author", Q4: "modern", Q5: "café"}
 
 
 @pytest.fixture
@@ -64,104 +65,34 @@ async def test_host_and_three_players_play_vocab_101_to_the_podium(
     await host.get_by_role("button", name="Start quiz").click()
     next_button = host.locator("#next-button")
 
-    # Q1 (choice): two right, Cy picks B with the "2" key.
-    for player in everyone:
-        await player.expect_question(Q1)
-    await ada.choose("elated")
-    await ben.choose("elated")
-    await expect(cy.page.locator("#choices button").first).to_be_focused()
-    await cy.page.keyboard.press("2")
-    await ada.expect_verdict(True)
-    await ben.expect_verdict(True)
-    await cy.expect_verdict(False)
-    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered")
-    await expect(host.locator("#chart li[data-answer='elated'] .bar-count")).to_have_text(re.compile("^2"))
-    await screenshot(ada.page, "player-1-question-answered")
-    await screenshot(host, "host-2-question-live")
-    await next_button.click()  # "Reveal answer"
-    for player in everyone:
-        await player.expect_reveal("Answer: elated", "Elated: filled with great joy.")
-    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered · 2 correct")
-    await screenshot(cy.page, "player-2-reveal-wrong")
-
-    # Q2: Ben reloads before answering; he comes back with his score and the open question.
-    await expect(next_button).to_have_text("Next question")
-    await next_button.click()
-    for player in everyone:
-        await player.expect_question(Q2)
-    score_before = await ben.score_shown()
-    assert score_before == ben.points_seen > 0
-    await ben.page.reload()
-    await ben.expect_question(Q2)
-    await expect(ben.page.locator("#me-score")).to_have_text(str(score_before))
-    await expect(ben.page.locator("#me-name")).to_have_text("Ben")
-    await expect(ben.page.locator("#timer-text")).to_have_text(re.compile(r"^\d+ s$"))
-    await ada.choose("concise")
-    await ben.choose("concise")
-    await cy.page.keyboard.press("1")
-    await ada.expect_verdict(True)
-    await ben.expect_verdict(True)
-    await cy.expect_verdict(False)
-    await next_button.click()
-    for player in everyone:
-        await player.expect_reveal("Answer: concise", None)
-
-    # Q3 (typed): Ada types "auther" (one typo: still right); Ben answers, reloads, and is
-    # told his answer is in.
-    await next_button.click()
-    for player in everyone:
-        await player.expect_question(Q3)
-    await ada.type_answer("auther")
-    await ben.type_answer("Writer")
-    await cy.type_answer("editor")
-    await ada.expect_verdict(True)
-    await ben.expect_verdict(True)
-    await cy.expect_verdict(False)
-    await ben.page.reload()
-    await ben.expect_question(Q3)
-    await expect(ben.page.locator("#answer-state")).to_have_text(
-        "Your answer “Writer” is in. The right answer is shown when the question closes."
-    )
-    await expect(ben.page.locator("#me-score")).to_have_text(str(ben.points_seen))
-    await screenshot(ben.page, "player-2-after-reload")
-    await next_button.click()
-    for player in everyone:
-        await player.expect_reveal(
-            "Accepted answers: author, writer, novelist", "An author (or writer) creates books."
-        )
-    # The host's chart ticks what was judged right, the typo included; not what was wrong.
-    await expect(host.locator("#chart li[data-answer='auther']")).to_contain_text("correct")
-    await expect(host.locator("#chart li[data-answer='writer']")).to_contain_text("correct")
-    await expect(host.locator("#chart li[data-answer='editor']")).not_to_contain_text("correct")
-
-    # Q4: Cy moves with Tab and answers with Enter.
-    await next_button.click()
-    for player in everyone:
-        await player.expect_question(Q4)
-    await ada.choose("modern")
-    await ben.choose("antique")
-    await cy.page.keyboard.press("Tab")
-    await expect(cy.page.locator("#choices button").nth(1)).to_be_focused()
-    await cy.page.keyboard.press("Enter")
-    await ada.expect_verdict(True)
-    await ben.expect_verdict(False)
-    await cy.expect_verdict(True)
-    await next_button.click()
-
-    # Q5 (typed): accents are forgiven ("cafe" for "café").
-    await next_button.click()
-    for player in everyone:
-        await player.expect_question(Q5)
-    await ada.type_answer("cafe")
-    await ben.type_answer("bar")
-    await cy.type_answer("pub")
-    await ada.expect_verdict(True)
-    await ben.expect_verdict(False)
-    await cy.expect_verdict(False)
-    await next_button.click()
-    await ada.expect_reveal("Answer: café", None)
-    await expect(next_button).to_have_text("Show final results")
-    await next_button.click()
+    # The session plays the questions, and each one's options, in its own order: each
+    # question's moves below go with that question whenever it comes.
+    moves = {Q1: _play_q1, Q2: _play_q2, Q3: _play_q3, Q4: _play_q4, Q5: _play_q5}
+    ben_reloaded = False
+    for place in range(1, len(moves) + 1):
+        question = await ada.question_shown(moves)
+        options = await ada.options_shown()
+        for player in everyone:
+            await player.expect_question(question)
+            await expect(player.page.locator("#question-progress")).to_have_text(f"Question {place} of 5")
+            assert await player.options_shown() == options  # one order for the whole session
+        await expect(host.locator("#host-question-text")).to_have_text(question)
+        await expect(host.locator("#host-progress")).to_have_text(f"Question {place} of 5")
+        if not ben_reloaded and ben.points_seen > 0:
+            # Ben reloads before answering, once he has points: he comes back with his
+            # score and the open question.
+            score_before = await ben.score_shown()
+            assert score_before == ben.points_seen > 0
+            await ben.page.reload()
+            await ben.expect_question(question)
+            await expect(ben.page.locator("#me-score")).to_have_text(str(score_before))
+            await expect(ben.page.locator("#me-name")).to_have_text("Ben")
+            await expect(ben.page.locator("#timer-text")).to_have_text(re.compile(r"^\d+ s$"))
+            ben_reloaded = True
+        await moves.pop(question)(host, ada, ben, cy)
+        await expect(next_button).to_have_text("Show final results" if place == 5 else "Next question")
+        await next_button.click()
+    assert ben_reloaded
 
     # The podium: five right beats three right beats one right.
     for player in everyone:
@@ -194,7 +125,8 @@ async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is
     library = teacher.locator("#quiz-select optgroup[label='Public library'] option[value='vocab-101']")
     await expect(library).to_be_attached()
     await expect(teacher.locator("#quiz-note")).to_have_text(
-        "Public: any host can host this quiz, and so see its answers, as on any quiz platform."
+        "Public: any host can host this quiz, and so see its answers, as on any quiz platform. "
+        "Each session shuffles its questions and their options."
     )
 
     private_id, public_id = (f"browser-{uuid.uuid4().hex[:8]}" for _ in range(2))
@@ -216,7 +148,8 @@ async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is
     await expect(mine.locator(f"option[value='{public_id}']")).to_have_text("Spelling (1 question) · public")
     await teacher.get_by_label("Choose a quiz").select_option(private_id)
     await expect(teacher.locator("#quiz-note")).to_have_text(
-        "Private: only you can host it or see it listed."
+        "Private: only you can host it or see it listed. "
+        "Each session shuffles its questions and their options."
     )
 
     # Another host sees the public one, under other hosts' quizzes, and not the private one.
@@ -234,6 +167,94 @@ async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is
 def _quiz_file(quiz_id: str) -> dict[str, Any]:
     question = {"id": "q1", "kind": "typed", "text": "Spell 'necessary'.", "accepted": ["necessary"]}
     return {"id": quiz_id, "title": "Spelling", "questions": [question]}
+
+
+async def _reveal(
+    host: Page, players: tuple[PlayerPage, ...], answer_line: str, explanation: str | None
+) -> None:
+    await host.locator("#next-button").click()  # "Reveal answer"
+    for player in players:
+        await player.expect_reveal(answer_line, explanation)
+
+
+async def _play_q1(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage) -> None:
+    """Choice: two right; Cy answers "weary" with its number key."""
+    await ada.choose("elated")
+    await ben.choose("elated")
+    await expect(cy.page.locator("#choices button").first).to_be_focused()
+    await cy.press_key_of("weary")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered")
+    await expect(host.locator("#chart li[data-answer='elated'] .bar-count")).to_have_text(re.compile("^2"))
+    await screenshot(ada.page, "player-1-question-answered")
+    await screenshot(host, "host-2-question-live")
+    await _reveal(host, (ada, ben, cy), "Answer: elated", "Elated: filled with great joy.")
+    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered · 2 correct")
+    await screenshot(cy.page, "player-2-reveal-wrong")
+
+
+async def _play_q2(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage) -> None:
+    """Choice: two right; Cy presses the key of "lengthy"."""
+    await ada.choose("concise")
+    await ben.choose("concise")
+    await cy.press_key_of("lengthy")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await _reveal(host, (ada, ben, cy), "Answer: concise", None)
+
+
+async def _play_q3(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage) -> None:
+    """Typed: Ada types "auther" (one typo: still right); Ben answers, reloads, and is
+    told his answer is in."""
+    await ada.type_answer("auther")
+    await ben.type_answer("Writer")
+    await cy.type_answer("editor")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(True)
+    await cy.expect_verdict(False)
+    await ben.page.reload()
+    await ben.expect_question(Q3)
+    await expect(ben.page.locator("#answer-state")).to_have_text(
+        "Your answer “Writer” is in. The right answer is shown when the question closes."
+    )
+    await expect(ben.page.locator("#me-score")).to_have_text(str(ben.points_seen))
+    await screenshot(ben.page, "player-2-after-reload")
+    await _reveal(
+        host,
+        (ada, ben, cy),
+        "Accepted answers: author, writer, novelist",
+        "An author (or writer) creates books.",
+    )
+    # The host's chart ticks what was judged right, the typo included; not what was wrong.
+    await expect(host.locator("#chart li[data-answer='auther']")).to_contain_text("correct")
+    await expect(host.locator("#chart li[data-answer='writer']")).to_contain_text("correct")
+    await expect(host.locator("#chart li[data-answer='editor']")).not_to_contain_text("correct")
+
+
+async def _play_q4(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage) -> None:
+    """Choice: Cy moves with Tab and answers with Enter."""
+    await ada.choose("modern")
+    await ben.choose("antique")
+    await cy.tab_to("modern")
+    await cy.page.keyboard.press("Enter")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(False)
+    await cy.expect_verdict(True)
+    await _reveal(host, (ada, ben, cy), "Answer: modern", None)
+
+
+async def _play_q5(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage) -> None:
+    """Typed: accents are forgiven ("cafe" for "café")."""
+    await ada.type_answer("cafe")
+    await ben.type_answer("bar")
+    await cy.type_answer("pub")
+    await ada.expect_verdict(True)
+    await ben.expect_verdict(False)
+    await cy.expect_verdict(False)
+    await _reveal(host, (ada, ben, cy), "Answer: café", None)
 
 
 async def test_player_with_an_unknown_code_is_told_so_and_can_retry(
@@ -280,7 +301,7 @@ async def test_player_cut_off_reconnects_into_the_room_and_the_host_can_remove_t
     assert len(sockets) == 2
     # REJOIN put the new socket back in the room: the question the host opens arrives.
     await host.get_by_role("button", name="Start quiz").click()
-    await dee.expect_question(Q1)
+    await dee.expect_question(await _question_opened(host))
     await expect(page.locator("#me-name")).to_have_text("Dee")
 
     await host.get_by_text("Players (1)").click()
@@ -327,8 +348,9 @@ async def test_player_whose_answer_ack_is_lost_sends_it_again_and_is_scored_once
     eve = PlayerPage(page, "Eve")
     await eve.join_by_link(join_link)
     await host.get_by_role("button", name="Start quiz").click()
-    await eve.expect_question(Q1)
-    await eve.choose("elated")
+    question = await _question_opened(host)
+    await eve.expect_question(question)
+    await _answer_right(eve, question)
     points = await eve.expect_verdict(True)
     for _ in range(80):  # the ACK is due in 3 s
         if len(answers_sent) == 2:
@@ -339,6 +361,20 @@ async def test_player_whose_answer_ack_is_lost_sends_it_again_and_is_scored_once
     await page.wait_for_timeout(1000)
     assert len(answers_sent) == 2  # acknowledged the second time: not sent again
     assert await eve.score_shown() == points
+
+
+async def _question_opened(host: Page) -> str:
+    """The question the host's page shows open: whichever the session's order put first."""
+    shown = host.locator("#host-question-text")
+    await expect(shown).to_have_text(re.compile("^(" + "|".join(re.escape(q) for q in RIGHT) + ")$"))
+    return await shown.inner_text()
+
+
+async def _answer_right(player: PlayerPage, question: str) -> None:
+    if question in (Q3, Q5):
+        await player.type_answer(RIGHT[question])
+    else:
+        await player.choose(RIGHT[question])
 
 
 async def _choose_quiz(host: Page, quiz_id: str | None) -> None:

@@ -20,7 +20,7 @@ from vocabquiz.service.game import Game
 
 pytestmark = pytest.mark.stack
 
-RIGHT = {"q1": "elated", "q2": "concise"}
+RIGHT = {"q1": "elated", "q2": "concise", "q3": "author", "q4": "modern", "q5": "café"}
 
 
 class Clock:
@@ -46,7 +46,9 @@ def game(stack: Any, clock: Clock) -> Game:
     )
 
 
-def _seat(game: Game, clock: Clock, players: int) -> tuple[str, str, list[str]]:
+def _seat(game: Game, clock: Clock, players: int) -> tuple[str, str, list[str], str]:
+    """A started vocab-101 session: (its id, its host, its players, the question open:
+    the first of the session's own order)."""
     quiz = game.store.load_quiz("vocab-101")
     assert quiz is not None
     host = f"host-{uuid.uuid4().hex[:8]}"
@@ -55,12 +57,18 @@ def _seat(game: Game, clock: Clock, players: int) -> tuple[str, str, list[str]]:
     for n, uid in enumerate(uids):
         game.store.join(session.id, uid, f"P{n}", clock())
     game.start(session.id, host)
-    _events(game)
-    return session.id, host, uids
+    return session.id, host, uids, _opened(_events(game))
+
+
+def _opened(events: list[tuple[str | None, dict[str, Any]]]) -> str:
+    (question_id,) = [
+        f["payload"]["question"]["question_id"] for _, f in events if f["type"] == "QUESTION_STARTED"
+    ]
+    return str(question_id)
 
 
 def _answer(
-    session_id: str, uid: str, answer: str, at_ms: int, message_id: str = "", question: str = "q1"
+    session_id: str, question: str, uid: str, answer: str, at_ms: int, message_id: str = ""
 ) -> Command:
     frame = {
         "type": "SUBMIT_ANSWER",
@@ -102,9 +110,9 @@ def _stored(game: Game, session_id: str) -> tuple[dict[str, int], int]:
 def test_batch_is_scored_in_one_commit_and_a_redelivery_replays_the_same_scores(
     game: Game, clock: Clock
 ) -> None:
-    session_id, _, uids = _seat(game, clock, 3)
+    session_id, _, uids, first = _seat(game, clock, 3)
     batch = [
-        _answer(session_id, uid, RIGHT["q1"] if n < 2 else "wrong", clock() + 2500)
+        _answer(session_id, first, uid, RIGHT[first] if n < 2 else "wrong", clock() + 2500)
         for n, uid in enumerate(uids)
     ]
     clock.now_ms += 3000
@@ -125,13 +133,15 @@ def test_batch_is_scored_in_one_commit_and_a_redelivery_replays_the_same_scores(
 
 
 def test_bad_frame_in_a_batch_gets_its_error_and_the_rest_are_scored(game: Game, clock: Clock) -> None:
-    session_id, _, uids = _seat(game, clock, 3)
-    unknown_question = _answer(session_id, uids[1], RIGHT["q1"], clock() + 1000, question="q99")
+    session_id, _, uids, first = _seat(game, clock, 3)
+    unknown_question = _answer(session_id, "q99", uids[1], RIGHT[first], clock() + 1000)
     malformed = Command(
         {"type": "SUBMIT_ANSWER", "payload": {"session_id": session_id}}, uids[2], clock(), "c"
     )
     clock.now_ms += 2000
-    game.handle_commands([_answer(session_id, uids[0], RIGHT["q1"], clock()), unknown_question, malformed])
+    game.handle_commands(
+        [_answer(session_id, first, uids[0], RIGHT[first], clock()), unknown_question, malformed]
+    )
     events = _events(game)
     assert _errors(events) == {uids[1]: "INVALID_QUESTION", uids[2]: "INVALID_MESSAGE"}
     assert list(_scores(events)) == [uids[0]]
@@ -139,13 +149,13 @@ def test_bad_frame_in_a_batch_gets_its_error_and_the_rest_are_scored(game: Game,
 
 
 def test_duplicate_answers_inside_one_batch_count_once(game: Game, clock: Clock) -> None:
-    session_id, _, uids = _seat(game, clock, 2)
+    session_id, _, uids, first = _seat(game, clock, 2)
     at = clock() + 500
-    first = _answer(session_id, uids[0], "wrong", at, message_id="m1")
-    second_attempt = _answer(session_id, uids[0], RIGHT["q1"], at + 10, message_id="m2")
-    copy = _answer(session_id, uids[1], RIGHT["q1"], at, message_id="m3")
+    first_attempt = _answer(session_id, first, uids[0], "wrong", at, message_id="m1")
+    second_attempt = _answer(session_id, first, uids[0], RIGHT[first], at + 10, message_id="m2")
+    copy = _answer(session_id, first, uids[1], RIGHT[first], at, message_id="m3")
     clock.now_ms += 1000
-    game.handle_commands([first, copy, second_attempt, copy])
+    game.handle_commands([first_attempt, copy, second_attempt, copy])
     assert _outcome(game, session_id) == (
         {uids[0]: "ALREADY_ANSWERED"},
         {uids[0]: 0, uids[1]: 15},
@@ -156,11 +166,11 @@ def test_duplicate_answers_inside_one_batch_count_once(game: Game, clock: Clock)
 def test_batch_that_straddles_a_reveal_scores_only_answers_received_before_it(
     game: Game, clock: Clock
 ) -> None:
-    session_id, host, uids = _seat(game, clock, 2)
-    before = _answer(session_id, uids[0], RIGHT["q1"], clock() + 4000)
+    session_id, host, uids, first = _seat(game, clock, 2)
+    before = _answer(session_id, first, uids[0], RIGHT[first], clock() + 4000)
     clock.now_ms += 5000
     game.next_question(session_id, host)  # the host reveals early
-    after = _answer(session_id, uids[1], RIGHT["q1"], clock() + 1)
+    after = _answer(session_id, first, uids[1], RIGHT[first], clock() + 1)
     clock.now_ms += 100
     _events(game)
     game.handle_commands([before, after])  # both reach the functions after the reveal
@@ -174,30 +184,30 @@ def test_batch_that_straddles_a_reveal_scores_only_answers_received_before_it(
 def test_one_players_answers_to_two_questions_in_one_batch_chain_their_scores(
     game: Game, clock: Clock
 ) -> None:
-    session_id, host, uids = _seat(game, clock, 1)
-    q1 = _answer(session_id, uids[0], RIGHT["q1"], clock() + 1000)
+    session_id, host, uids, first = _seat(game, clock, 1)
+    to_first = _answer(session_id, first, uids[0], RIGHT[first], clock() + 1000)
     clock.now_ms += 2000
-    game.next_question(session_id, host)  # reveal q1
-    game.next_question(session_id, host)  # open q2
-    q2 = _answer(session_id, uids[0], "wrong", clock() + 100, question="q2")
+    game.next_question(session_id, host)  # reveal the first
+    game.next_question(session_id, host)  # open the second
+    second = _opened(_events(game))
+    to_second = _answer(session_id, second, uids[0], "wrong", clock() + 100)
     clock.now_ms += 200
-    _events(game)
-    game.handle_commands([q1, q2])
+    game.handle_commands([to_first, to_second])
     scores = [f["payload"]["new_score"] for _, f in _events(game) if f["type"] == "SCORE_UPDATED"]
     assert scores == [15, 15]
-    game.handle_commands([q2, q1])  # redelivered, in another order: the same totals
+    game.handle_commands([to_second, to_first])  # redelivered, in another order: the same totals
     replayed = {f["payload"]["question_id"]: f["payload"]["new_score"] for _, f in _events(game)}
-    assert replayed == {"q1": 15, "q2": 15}
+    assert replayed == {first: 15, second: 15}
 
 
 def test_player_not_seated_is_refused_and_the_batch_is_scored(game: Game, clock: Clock) -> None:
-    session_id, _, uids = _seat(game, clock, 1)
+    session_id, _, uids, first = _seat(game, clock, 1)
     stranger = f"uid-{uuid.uuid4().hex[:8]}"
     clock.now_ms += 1000
     game.handle_commands(
         [
-            _answer(session_id, stranger, RIGHT["q1"], clock()),
-            _answer(session_id, uids[0], RIGHT["q1"], clock()),
+            _answer(session_id, first, stranger, RIGHT[first], clock()),
+            _answer(session_id, first, uids[0], RIGHT[first], clock()),
         ]
     )
     assert _outcome(game, session_id) == (
@@ -210,8 +220,8 @@ def test_player_not_seated_is_refused_and_the_batch_is_scored(game: Game, clock:
 def test_answer_scored_in_time_and_delivered_again_after_the_reveal_gets_its_verdict_again(
     game: Game, clock: Clock
 ) -> None:
-    session_id, host, uids = _seat(game, clock, 2)
-    on_time = _answer(session_id, uids[0], RIGHT["q1"], clock() + 1000, message_id="m1")
+    session_id, host, uids, first = _seat(game, clock, 2)
+    on_time = _answer(session_id, first, uids[0], RIGHT[first], clock() + 1000, message_id="m1")
     clock.now_ms += 1500
     game.handle_commands([on_time])
     (scored,) = _scores(_events(game)).values()
@@ -219,8 +229,8 @@ def test_answer_scored_in_time_and_delivered_again_after_the_reveal_gets_its_ver
     clock.now_ms += 100
     _events(game)
     # A copy held back by Pub/Sub (or resent after a reconnect), and a second attempt.
-    late_attempt = _answer(session_id, uids[0], "wrong", clock(), message_id="m2")
-    never = _answer(session_id, uids[1], RIGHT["q1"], clock(), message_id="m3")
+    late_attempt = _answer(session_id, first, uids[0], "wrong", clock(), message_id="m2")
+    never = _answer(session_id, first, uids[1], RIGHT[first], clock(), message_id="m3")
     game.handle_commands([on_time, late_attempt, never])
     events = _events(game)
     assert _errors(events) == {uids[0]: "ALREADY_ANSWERED", uids[1]: "QUESTION_CLOSED"}

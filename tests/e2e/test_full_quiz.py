@@ -103,15 +103,17 @@ async def answer(
     assert score["new_score"] == oracle.scores[player.uid]
 
 
-async def question_for(players: list[Player], index: int, qid: str) -> dict[str, Any]:
-    """Every player gets the question, with its deadline and without its answer."""
+async def question_for(players: list[Player], index: int) -> dict[str, Any]:
+    """Every player gets the session's question at `index` (its own order: any of the
+    quiz's), the same one, with its deadline and without its answer."""
     frames = [await p.expect("QUESTION_STARTED", index=index, timeout_s=15) for p in players]
     payloads = [f["payload"] for f in frames]
+    qid = payloads[0]["question"]["question_id"]
     assert all(p["question"]["question_id"] == qid for p in payloads)
     assert all("accepted" not in p["question"] and "accepted_answers" not in p for p in payloads)
     first = payloads[0]
     assert first["deadline_ms"] - _ms(first["started_at"]) == TIME_LIMIT_S * 1000
-    return {"id": qid, "started_ms": _ms(first["started_at"])}
+    return {"id": qid, "index": index, "started_ms": _ms(first["started_at"])}
 
 
 def _ms(timestamp: str) -> int:
@@ -133,82 +135,112 @@ async def test_full_session_with_timers_typed_answers_reconnect_and_ties(
         await player.expect("SESSION_JOINED")
         oracle.scores[player.uid] = 0
     await host.action(session_id, "start")
+    # The session plays the questions in its own order: what happens at each goes with
+    # the question, whenever it comes. Cat reconnects and Dan joins during q2.
+    seated = {"Ann": ann, "Ben": ben, "Cat": cat}
+    answered: dict[str, int] = {}  # question id -> answers to it
 
-    # Q1: two right at different speeds, one wrong; a second try is refused.
-    q1 = await question_for([ann, ben, cat], 0, "q1")
-    await asyncio.gather(
-        answer(oracle, ann, session_id, q1, "elated", True, 300),
-        answer(oracle, ben, session_id, q1, "weary", False, 300),
-        answer(oracle, cat, session_id, q1, "elated", True, 2400),
-    )
-    await ann.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "weary"})
-    assert (await ann.expect("ERROR"))["payload"]["code"] == "ALREADY_ANSWERED"
-    ended = [(await p.expect("QUESTION_ENDED", index=0, timeout_s=15))["payload"] for p in (ann, ben, cat)]
-    assert ended[0]["accepted_answers"] == ["elated"]
-    assert ended[0]["stats"] == {
-        "answered": 3,
-        "correct": 2,
-        "distribution": {"elated": 2, "weary": 1},
-        "correct_answers": ["elated"],
-    }
-    assert ended[0] == ended[1] == ended[2]
+    async def play_q1(q1: dict[str, Any]) -> None:
+        """Two right at different speeds, one wrong; a second try is refused."""
+        await asyncio.gather(
+            answer(oracle, seated["Ann"], session_id, q1, "elated", True, 300),
+            answer(oracle, seated["Ben"], session_id, q1, "weary", False, 300),
+            answer(oracle, seated["Cat"], session_id, q1, "elated", True, 2400),
+        )
+        await seated["Ann"].send(
+            "SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "weary"}
+        )
+        assert (await seated["Ann"].expect("ERROR"))["payload"]["code"] == "ALREADY_ANSWERED"
+        ended = [
+            (await p.expect("QUESTION_ENDED", index=q1["index"], timeout_s=15))["payload"]
+            for p in seated.values()
+        ]
+        assert ended[0]["accepted_answers"] == ["elated"]
+        assert ended[0]["stats"] == {
+            "answered": 3,
+            "correct": 2,
+            "distribution": {"elated": 2, "weary": 1},
+            "correct_answers": ["elated"],
+        }
+        assert all(e == ended[0] for e in ended)
+        answered["q1"] = 3
 
-    # Q2 (typed): forgiving judging; Cat drops mid-question, rejoins, and is too late;
-    # Dan joins late and lands straight in the open question.
-    q2 = await question_for([ann, ben, cat], 1, "q2")
-    await cat.close()
-    cat_again = Player(urls["ws"], cat.token, cat.uid, origin=urls["origin"])
-    await cat_again.connect()
-    players.append(cat_again)
-    await cat_again.send("REJOIN", {"session_id": session_id})
-    rejoined = (await cat_again.expect("SESSION_JOINED"))["payload"]
-    assert (rejoined["username"], rejoined["your_score"], rejoined["answered_current"]) == ("Cat", 14, False)
-    assert rejoined["your_rank"] == 2
-    assert (await cat_again.expect("QUESTION_STARTED"))["payload"]["index"] == 1
+    async def play_q2(q2: dict[str, Any]) -> None:
+        """Typed: forgiving judging; Cat drops mid-question, rejoins, and is too late; Dan
+        joins late and lands straight in the open question."""
+        await cat.close()
+        cat_again = Player(urls["ws"], cat.token, cat.uid, origin=urls["origin"])
+        await cat_again.connect()
+        players.append(cat_again)
+        seated["Cat"] = cat_again
+        await cat_again.send("REJOIN", {"session_id": session_id})
+        rejoined = (await cat_again.expect("SESSION_JOINED"))["payload"]
+        (cat_rank,) = [rank for rank, name, _ in oracle.standings(names) if name == "Cat"]
+        assert (rejoined["username"], rejoined["your_score"], rejoined["answered_current"]) == (
+            "Cat",
+            oracle.scores[cat.uid],
+            False,
+        )
+        assert rejoined["your_rank"] == cat_rank
+        assert (await cat_again.expect("QUESTION_STARTED"))["payload"]["index"] == q2["index"]
 
-    dan = await add_player(players, urls)
-    names[dan.uid] = "Dan"
-    oracle.scores[dan.uid] = 0
-    await dan.send("JOIN_SESSION", {"session_id": session_id, "username": "Dan"})
-    await dan.expect("SESSION_JOINED")
-    assert (await dan.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"] == "q2"
+        dan = await add_player(players, urls)
+        names[dan.uid] = "Dan"
+        oracle.scores[dan.uid] = 0
+        await dan.send("JOIN_SESSION", {"session_id": session_id, "username": "Dan"})
+        await dan.expect("SESSION_JOINED")
+        assert (await dan.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"] == "q2"
+        seated["Dan"] = dan
 
-    await asyncio.gather(
-        answer(oracle, ann, session_id, q2, "Colour!", True, 300),
-        answer(oracle, ben, session_id, q2, "the colur", True, 2300),
-        answer(oracle, dan, session_id, q2, "red", False, 2500),
-    )
-    await at(q2["started_ms"], TIME_LIMIT_S * 1000 + 700)  # past the deadline and its grace
-    await cat_again.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q2", "answer": "colour"})
-    assert (await cat_again.expect("ERROR"))["payload"]["code"] == "QUESTION_CLOSED"
-    ended_q2 = (await ann.expect("QUESTION_ENDED", index=1, timeout_s=15))["payload"]
-    assert ended_q2["accepted_answers"] == ["colour", "color"]
-    assert ended_q2["explanation"] == "Both spellings count."
-    assert ended_q2["stats"] == {
-        "answered": 3,
-        "correct": 2,
-        "distribution": {"colour": 1, "colur": 1, "red": 1},
-        "correct_answers": ["colour", "colur"],  # "colur": one typo from "colour"
-    }
+        await asyncio.gather(
+            answer(oracle, ann, session_id, q2, "Colour!", True, 300),
+            answer(oracle, ben, session_id, q2, "the colur", True, 2300),
+            answer(oracle, dan, session_id, q2, "red", False, 2500),
+        )
+        await at(q2["started_ms"], TIME_LIMIT_S * 1000 + 700)  # past the deadline and its grace
+        await cat_again.send(
+            "SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q2", "answer": "colour"}
+        )
+        assert (await cat_again.expect("ERROR"))["payload"]["code"] == "QUESTION_CLOSED"
+        ended_q2 = (await ann.expect("QUESTION_ENDED", index=q2["index"], timeout_s=15))["payload"]
+        assert ended_q2["accepted_answers"] == ["colour", "color"]
+        assert ended_q2["explanation"] == "Both spellings count."
+        assert ended_q2["stats"] == {
+            "answered": 3,
+            "correct": 2,
+            "distribution": {"colour": 1, "colur": 1, "red": 1},
+            "correct_answers": ["colour", "colur"],  # "colur": one typo from "colour"
+        }
+        answered["q2"] = 3
 
-    # Q3: Ben and Cat tie on 29; Ben got there first, so he is listed first.
-    everyone = [ann, ben, cat_again, dan]
-    q3 = await question_for(everyone, 2, "q3")
-    await asyncio.gather(
-        answer(oracle, ann, session_id, q3, "vivid", False, 300),
-        answer(oracle, ben, session_id, q3, "concise", True, 300),
-        answer(oracle, cat_again, session_id, q3, "concise", True, 900),
-        answer(oracle, dan, session_id, q3, "concise", True, 2500),
-    )
+    async def play_q3(q3: dict[str, Any]) -> None:
+        """Ben and Cat both end on 29 (whoever of them got there first is listed first);
+        Dan answers too if he has joined."""
+        moves = [
+            answer(oracle, seated["Ann"], session_id, q3, "vivid", False, 300),
+            answer(oracle, seated["Ben"], session_id, q3, "concise", True, 300),
+            answer(oracle, seated["Cat"], session_id, q3, "concise", True, 900),
+        ]
+        if "Dan" in seated:
+            moves.append(answer(oracle, seated["Dan"], session_id, q3, "concise", True, 2500))
+        await asyncio.gather(*moves)
+        ended = (await seated["Ann"].expect("QUESTION_ENDED", index=q3["index"], timeout_s=15))["payload"]
+        assert ended["stats"]["answered"] == len(moves)
+        answered["q3"] = len(moves)
+
+    moves = {"q1": play_q1, "q2": play_q2, "q3": play_q3}
+    for index in range(len(QUIZ["questions"])):
+        question = await question_for(list(seated.values()), index)
+        await moves.pop(question["id"])(question)
+
     expected = oracle.standings(names)
     assert [rank for rank, _, _ in expected] == [1, 2, 2, 4]
-
+    everyone = list(seated.values())
     for player in everyone:
         final = (await player.expect("SESSION_ENDED", timeout_s=15))["payload"]
         shown = [(s["rank"], s["username"], s["score"]) for s in final["standings"]]
         assert shown == expected
         assert final["total_participants"] == 4
-    assert (await dan.expect("QUESTION_ENDED", index=2))["payload"]["stats"]["answered"] == 4
 
     # The Firestore copy for direct readers: the final standings, within a snapshot window.
     snapshot = await _leaderboard_snapshot(session_id, expected)
@@ -217,8 +249,16 @@ async def test_full_session_with_timers_typed_answers_reconnect_and_ties(
     results = (await host.call("GET", f"/api/v1/sessions/{session_id}/results")).json()
     assert results["status"] == "completed"
     assert [(p["rank"], p["username"], p["score"]) for p in results["players"]] == expected
-    assert [p["correct_count"] for p in results["players"]] == [2, 2, 2, 1]
-    assert [(q["answered"], q["correct"]) for q in results["questions"]] == [(3, 2), (3, 2), (4, 3)]
+    dan_answered_q3 = answered["q3"] == 4
+    assert [p["correct_count"] for p in results["players"]] == [2, 2, 2, 1 if dan_answered_q3 else 0]
+    # Per question, in the order the session played them, under the quiz's ids.
+    played = [q["question_id"] for q in results["questions"]]
+    assert sorted(played) == ["q1", "q2", "q3"]
+    assert [q["index"] for q in results["questions"]] == [0, 1, 2]
+    correct = {"q1": 2, "q2": 2, "q3": 3 if dan_answered_q3 else 2}
+    assert [(q["answered"], q["correct"]) for q in results["questions"]] == [
+        (answered[qid], correct[qid]) for qid in played
+    ]
     csv_response = await host.call("GET", f"/api/v1/sessions/{session_id}/results?format=csv")
     assert csv_response.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(csv_response.text)))
@@ -234,17 +274,18 @@ async def test_host_next_reveals_then_advances_and_end_publishes_final_standings
     await eve.send("JOIN_SESSION", {"session_id": session_id, "username": "Eve"})
     await eve.expect("SESSION_JOINED")
     await host.action(session_id, "start")
-    await eve.expect("QUESTION_STARTED", index=0)
+    first = (await eve.expect("QUESTION_STARTED", index=0))["payload"]["question"]["question_id"]
     revealed = await host.action(session_id, "next")
     assert revealed["question_open"] is False
     assert (await eve.expect("QUESTION_ENDED", index=0))["payload"]["stats"]["answered"] == 0
     # Revealed early by the host: the deadline is far, but the answer is out.
-    await eve.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"})
+    right = {"q1": "elated", "q2": "colour", "q3": "concise"}[first]
+    await eve.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": right})
     assert (await eve.expect("ERROR"))["payload"]["code"] == "QUESTION_CLOSED"
     await host.action(session_id, "next")
-    await eve.expect("QUESTION_STARTED", index=1)
+    second = (await eve.expect("QUESTION_STARTED", index=1))["payload"]["question"]["question_id"]
     await host.action(session_id, "end")
-    assert (await eve.expect("QUESTION_ENDED", index=1))["payload"]["question_id"] == "q2"
+    assert (await eve.expect("QUESTION_ENDED", index=1))["payload"]["question_id"] == second != first
     final = (await eve.expect("SESSION_ENDED"))["payload"]
     assert final["standings"] == [{"rank": 1, "user_id": eve.uid, "username": "Eve", "score": 0}]
     # Without auto-advance no timer opens another question after the reveal.
@@ -334,13 +375,13 @@ async def test_host_socket_sees_joins_and_live_answer_stats(
     await fay.send("JOIN_SESSION", {"session_id": session_id, "username": "Fay"})
     assert (await host_socket.expect("USER_JOINED"))["payload"]["username"] == "Fay"
     await host.action(session_id, "start")
-    await fay.expect("QUESTION_STARTED")
-    await fay.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "weary"})
+    first = (await fay.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"]
+    await fay.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": "weary"})
     while True:
         stats = (await host_socket.expect("ANSWER_STATS"))["payload"]
         if stats["answered"] == 1:
             break
-    assert (stats["question_id"], stats["correct"], stats["distribution"]) == ("q1", 0, {"weary": 1})
+    assert (stats["question_id"], stats["correct"], stats["distribution"]) == (first, 0, {"weary": 1})
     assert not fay.of_type("ANSWER_STATS")
 
 

@@ -135,11 +135,14 @@ async def test_two_gateway_instances_serve_one_session_in_the_same_order(
             await player.send("JOIN_SESSION", {"session_id": session_id, "username": f"Player {i}"})
             await player.expect("SESSION_JOINED")
         await host.action(session_id, "start")
-        for player in everyone:
-            await player.expect("QUESTION_STARTED")
+        opened = {
+            (await player.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"]
+            for player in everyone
+        }
+        (first,) = opened  # the session's first question (its own order), the same everywhere
         for player, answer in zip(everyone, ["elated", "weary", "elated", "hostile"], strict=True):
             await player.send(
-                "SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": answer}
+                "SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": answer}
             )
             await player.expect("SCORE_UPDATED")
         await host.action(session_id, "next")

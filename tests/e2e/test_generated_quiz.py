@@ -36,9 +36,12 @@ async def test_host_lists_and_plays_a_generated_quiz_to_the_end(
     await ivy.expect("SESSION_JOINED")
     await host.action(session_id, "start")
     total = 0
-    for index, question in enumerate(quiz["questions"]):
+    by_id = {question["id"]: question for question in quiz["questions"]}
+    for index in range(len(by_id)):  # in the session's own order
         shown = (await ivy.expect("QUESTION_STARTED", index=index))["payload"]["question"]
+        question = by_id.pop(shown["question_id"])
         assert (shown["text"], shown["kind"]) == (question["text"], question["kind"])
+        assert sorted(shown["options"]) == sorted(question.get("options", []))
         answer = question["accepted"][0]
         await ivy.send(
             "SUBMIT_ANSWER", {"session_id": session_id, "question_id": question["id"], "answer": answer}

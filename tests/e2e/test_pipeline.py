@@ -13,6 +13,14 @@ from tests.conftest import add_player
 
 pytestmark = pytest.mark.stack
 
+# vocab-101's questions (quizzes/vocab-101.json): an accepted answer, and the options.
+RIGHT = {"q1": "elated", "q2": "concise", "q3": "author", "q4": "modern", "q5": "café"}
+OPTIONS = {
+    "q1": ["elated", "hostile", "meagre", "weary"],
+    "q2": ["concise", "lengthy", "sturdy", "vivid"],
+    "q4": ["aged", "antique", "historic", "modern"],
+}
+
 
 def expected_points(time_taken_ms: int) -> int:
     """The oracle, written out independently of quiz.scoring."""
@@ -40,18 +48,25 @@ async def test_two_players_join_answer_and_see_scores_and_leaderboard(
     assert seen_by_alice["payload"] == {"user_id": bob.uid, "username": "Bob", "participant_count": 2}
 
     await host.action(session_id, "start")
+    shown = []
     for player in (alice, bob):
         started = await player.expect("QUESTION_STARTED")
         question = started["payload"]["question"]
-        assert question["question_id"] == "q1"
-        assert "accepted" not in question and "elated" in question["options"]
+        # The first of the session's own order: any of vocab-101's, never with its answer.
+        assert question["question_id"] in RIGHT and "accepted" not in question
+        assert sorted(question["options"]) == OPTIONS.get(question["question_id"], [])
         assert started["payload"]["index"] == 0 and started["payload"]["count"] == 5
+        shown.append(question)
+    assert shown[0] == shown[1]
+    first = shown[0]["question_id"]
 
-    await alice.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"})
+    await alice.send(
+        "SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": RIGHT[first]}
+    )
     await bob.send(
         "SUBMIT_ANSWER",
         # A client-claimed time is ignored: time is measured on server clocks.
-        {"session_id": session_id, "question_id": "q1", "answer": "weary", "time_taken_ms": 0},
+        {"session_id": session_id, "question_id": first, "answer": "weary", "time_taken_ms": 0},
     )
     alice_score = (await alice.expect("SCORE_UPDATED"))["payload"]
     bob_score = (await bob.expect("SCORE_UPDATED"))["payload"]
@@ -78,9 +93,9 @@ async def test_player_resubmitting_an_answer_is_refused_and_scored_once(
     await carol.send("JOIN_SESSION", {"session_id": session_id, "username": "Carol"})
     await carol.expect("SESSION_JOINED")
     await host.action(session_id, "start")
-    await carol.expect("QUESTION_STARTED")
+    first = (await carol.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"]
 
-    answer = {"session_id": session_id, "question_id": "q1", "answer": "elated"}
+    answer = {"session_id": session_id, "question_id": first, "answer": RIGHT[first]}
     first_id = await carol.send("SUBMIT_ANSWER", answer)
     await carol.expect("ACK", message_id=first_id)
     # The same frame again (a client retry): acknowledged, not published twice.

@@ -15,6 +15,7 @@ from vocabquiz.domain import scoring
 from vocabquiz.domain.catalog import Visibility
 from vocabquiz.domain.errors import GameError
 from vocabquiz.domain.model import Kind, NewAnswer, Question, Quiz, Session, Verdict
+from vocabquiz.domain.play_order import play_order
 from vocabquiz.protocol import ErrorCode, now_ms
 from vocabquiz.service import ports
 
@@ -63,9 +64,11 @@ def _attempt(uid: str, question_id: str, message: str) -> NewAnswer:
 
 
 def _open(store: ports.Store, session: Session) -> Session:
+    """Started: the first question of its play order open."""
     from vocabquiz.domain import lifecycle
 
-    _, after = store.transition(session.id, lambda s: lifecycle.start(s, QUIZ, now_ms()))
+    quiz = store.session_quiz(session.id)
+    _, after = store.transition(session.id, lambda s: lifecycle.start(s, quiz, now_ms()))
     assert after is not None
     return after
 
@@ -145,10 +148,11 @@ def test_store_scores_one_answer_once_and_replays_it(store: ports.Store) -> None
     store.commit_answers(session.id, [_answer("ann", "q2", 12)])
 
     def judge(read: Session) -> NewAnswer:
-        assert read.open_question is not None and read.open_question.question_id == "q1"
-        return scoring.judge(
-            read, QUIZ, "ann", "q1", "yes", read.open_question.started_at_ms + 1000, "ann/m1"
-        )
+        assert read.open_question is not None
+        # q1 is judged as if open, wherever the session's order put it.
+        open_q1 = dataclasses.replace(read.open_question, question_id="q1")
+        read = dataclasses.replace(read, timings={"q1": open_q1})
+        return scoring.judge(read, QUIZ, "ann", "q1", "yes", open_q1.started_at_ms + 1000, "ann/m1")
 
     first = store.score_answer(session.id, _attempt("ann", "q1", "m1"), judge)
     assert (first.replayed, first.participant.score, first.verdict.points) == (False, 27, 15)
@@ -179,6 +183,20 @@ def test_store_reads_what_changed_since_a_read(store: ports.Store) -> None:
     assert [(p.uid, p.score) for p in changed] == [("ben", 15)] and not removed
     answers, _ = store.answers_changed(session.id, "q1", read_time)
     assert list(answers.values()) == [("yes", True)]
+
+
+def test_store_freezes_each_session_quiz_in_the_play_order_of_its_code(store: ports.Store) -> None:
+    quiz = Quiz(
+        f"contract-{uuid.uuid4().hex[:8]}",
+        "Order",
+        tuple(Question(f"q{n}", Kind.CHOICE, f"Pick {n}", ("a", "b", "c", "d"), ("a",)) for n in range(8)),
+    )
+    store.save_quiz(quiz)
+    sessions = [store.create_session(quiz, "host", 10, False, now_ms()) for _ in range(3)]
+    played = [store.session_quiz(s.id) for s in sessions]
+    assert played == [play_order(quiz, s.id) for s in sessions]
+    assert len({tuple(q.id for q in p.questions) for p in played}) == 3  # 8! orders: three differ
+    assert store.load_quiz(quiz.id) == quiz  # the quiz itself keeps its file's order
 
 
 def test_store_lists_the_public_and_the_callers_own_quizzes_by_id_a_page_at_a_time(

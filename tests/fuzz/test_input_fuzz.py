@@ -144,23 +144,28 @@ def test_fuzz_answers_for_other_sessions_users_or_questions_are_refused_and_not_
             player.send_frame("JOIN_SESSION", {"session_id": session_id, "username": "Fuzz"})
             assert player.next_frame(15, skip=EVENTS)["type"] == "SESSION_JOINED"
             http_host.step(session_id, "start")
-        # q1 is open in both; this player answers it once, for real.
-        sock.send_frame("SUBMIT_ANSWER", {"session_id": own, "question_id": "q1", "answer": "elated"})
+        # Each session plays its own order: the first question is open in each; this
+        # player answers their own session's once, for real.
+        played = firestore_db.document(f"sessions/{own}/private/quiz").get().get("public")["questions"]
+        first, later = played[0]["question_id"], played[2]["question_id"]
+        right = {"q1": "elated", "q2": "concise", "q3": "author", "q4": "modern", "q5": "café"}[first]
+        sock.send_frame("SUBMIT_ANSWER", {"session_id": own, "question_id": first, "answer": right})
         assert sock.next_frame(15, skip=EVENTS)["type"] == "SCORE_UPDATED"
-        state.update(own=own, other=other, socket=sock, stranger=stranger)
+        state.update(own=own, other=other, socket=sock, stranger=stranger, first=first, later=later)
     sock, own, other = state["socket"], state["own"], state["other"]
     target, question, extra, code = aim
     if _not_unicode(answer):
         code = "INVALID_MESSAGE"
     session_id = {"own": own, "other": other, "missing": f"N{missing}"[:64]}[target]
-    question_id = {"open": "q1", "answered": "q1", "later": "q3", "missing": f"x{missing}"[:64]}[question]
+    first, later = state["first"], state["later"]
+    question_id = {"open": first, "answered": first, "later": later, "missing": f"x{missing}"[:64]}[question]
     payload = {"session_id": session_id, "question_id": question_id, "answer": answer, **extra}
     message_id = sock.send_frame("SUBMIT_ANSWER", payload)
     reply = sock.reply_to(message_id)
     assert reply["type"] == "ERROR" and reply["payload"]["code"] == code, (aim, reply)
 
     answers = {doc.id for doc in firestore_db.collection(f"sessions/{own}/answers").stream()}
-    assert answers == {f"{sock.uid}_q1"}
+    assert answers == {f"{sock.uid}_{first}"}
     assert not list(firestore_db.collection(f"sessions/{other}/answers").stream())
     assert not firestore_db.document(f"sessions/{other}/participants/{sock.uid}").get().exists
     assert firestore_db.document(f"sessions/{own}/participants/{sock.uid}").get().get("answered_count") == 1

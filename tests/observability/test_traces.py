@@ -28,11 +28,13 @@ async def _answer_once(host: Host, players: list[Player], urls: dict[str, str]) 
     await player.send("JOIN_SESSION", {"session_id": session_id, "username": "Tracy"})
     await player.expect("SESSION_JOINED")
     await host.action(session_id, "start")
-    await player.expect("QUESTION_STARTED")
+    # The first question of the session's own order, answered right.
+    first = (await player.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"]
+    right = {"q1": "elated", "q2": "concise", "q3": "author", "q4": "modern", "q5": "café"}[first]
     # Past the join's flush window: the answer's own flush request creates the task.
     await asyncio.sleep(0.3)
     message_id = await player.send(
-        "SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"}
+        "SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": right}
     )
     await player.expect("SCORE_UPDATED")
     return session_id, player, message_id

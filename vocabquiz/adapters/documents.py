@@ -2,7 +2,7 @@
 
 Layout: quizzes/{quiz} (public questions, owner, whether public) and
 quizzes/{quiz}/private/key (answers); sessions/{code} with private/quiz (the quiz frozen
-at creation), participants/{uid},
+at creation, in the session's play order), participants/{uid},
 names/{name_key}, banned/{uid}, answers/{uid}_{question} and public/leaderboard.
 """
 

@@ -19,6 +19,7 @@ from vocabquiz.domain.catalog import QuizEntry, QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import answer_id, new_session_code
 from vocabquiz.domain.model import NewAnswer, Participant, Quiz, Session, Status
+from vocabquiz.domain.play_order import play_order
 from vocabquiz.protocol import ErrorCode, now_ms
 from vocabquiz.protocol.envelope import Event
 from vocabquiz.service.ports import AnswersRefused, Joined, Judge, Scored, Stored, TaskRequest
@@ -41,7 +42,7 @@ class _Answer:
 @dataclass
 class _Session:
     session: Session
-    quiz: Quiz
+    quiz: Quiz  # frozen at creation, in the session's play order
     seats: dict[str, _Seat] = field(default_factory=dict)  # in seating order
     names: dict[str, str] = field(default_factory=dict)  # name key -> uid
     banned: dict[str, datetime] = field(default_factory=dict)  # uid -> when (a stamped tombstone)
@@ -124,7 +125,7 @@ class MemoryStore:
                     auto_advance,
                     now_ms,
                 )
-                self._sessions[code] = _Session(session, quiz)
+                self._sessions[code] = _Session(session, play_order(quiz, code))
                 return session
         raise RuntimeError("Could not draw a free session code in 10 tries")
 

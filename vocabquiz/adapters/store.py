@@ -27,6 +27,7 @@ from vocabquiz.domain.catalog import QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import new_session_code
 from vocabquiz.domain.model import Participant, Quiz, Session, Status
+from vocabquiz.domain.play_order import play_order
 from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.ports import Joined
 
@@ -113,8 +114,10 @@ class Store(FirestoreAnswers):
     def create_session(
         self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int
     ) -> Session:
+        """A session under a fresh code, with `quiz` frozen in the code's play order."""
         for _ in range(10):
             code = new_session_code()
+            played = play_order(quiz, code)
             session = Session(
                 id=code,
                 quiz_id=quiz.id,
@@ -129,16 +132,16 @@ class Store(FirestoreAnswers):
             batch = self.db.batch()
             batch.create(ref, documents.session_to_doc(session))
             frozen = {
-                "quiz_id": quiz.id,
-                "public": {"title": quiz.title, "questions": [q.public() for q in quiz.questions]},
-                "key": documents.quiz_key(quiz),
+                "quiz_id": played.id,
+                "public": {"title": played.title, "questions": [q.public() for q in played.questions]},
+                "key": documents.quiz_key(played),
             }
             batch.create(ref.collection("private").document("quiz"), frozen)
             try:
                 batch.commit()
             except gexc.Conflict:
                 continue  # code taken: draw another
-            self._quiz_cache[code] = quiz
+            self._quiz_cache[code] = played
             return session
         raise RuntimeError("Could not draw a free session code in 10 tries")
 

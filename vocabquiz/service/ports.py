@@ -81,13 +81,17 @@ class Store(Protocol):
     def stored_quiz(self, quiz_id: str) -> StoredQuiz | None: ...
     def load_quiz(self, quiz_id: str) -> Quiz | None: ...
     def session_quiz(self, session_id: str) -> Quiz:
-        """The quiz as frozen when the session was created (INVALID_SESSION if none)."""
+        """The quiz as frozen when the session was created, in its play order
+        (INVALID_SESSION if none)."""
         ...
 
     # -- sessions
     def create_session(
         self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int
-    ) -> Session: ...
+    ) -> Session:
+        """A session under a fresh code, freezing `quiz` in `play_order(quiz, code)`."""
+        ...
+
     def get_session(self, session_id: str) -> Session: ...
     def transition(
         self, session_id: str, change: Callable[[Session], Session | None]

@@ -132,11 +132,12 @@ function quizOption(quiz) {
 
 function describeQuiz() {
   const quiz = state.quizzes.get($("quiz-select").value);
+  const shuffled = "Each session shuffles its questions and their options.";
   let note = "";
   if (quiz?.public) {
-    note = "Public: any host can host this quiz, and so see its answers, as on any quiz platform.";
+    note = `Public: any host can host this quiz, and so see its answers, as on any quiz platform. ${shuffled}`;
   } else if (quiz) {
-    note = "Private: only you can host it or see it listed.";
+    note = `Private: only you can host it or see it listed. ${shuffled}`;
   }
   setText("quiz-note", note);
 }

@@ -13,6 +13,7 @@ import flask
 import pytest
 
 from vocabquiz.adapters.memory import MemoryPublisher, MemoryStore, MemoryTaskQueue
+from vocabquiz.domain.model import Question
 from vocabquiz.domain.quizfile import quiz_from_dict
 from vocabquiz.protocol.envelope import Command
 from vocabquiz.service.api import create_app
@@ -47,6 +48,15 @@ class Table:
         quiz = quiz_from_dict(json.loads(QUIZ_FILE.read_text()))
         self.store.save_quiz(quiz)
         self.quiz = quiz
+
+    def question(self, question_id: str) -> Question:
+        """One of the quiz's questions, as the quiz file has it (answers included)."""
+        question = self.quiz.question(question_id)
+        assert question is not None, question_id
+        return question
+
+    def right_answer(self, question_id: str) -> str:
+        return self.question(question_id).accepted[0]
 
     def frame(self, frame_type: str, message_id: str = "", **payload: Any) -> dict[str, Any]:
         return {"type": frame_type, "payload": payload, "message_id": message_id or uuid.uuid4().hex}

@@ -24,19 +24,22 @@ def _instances(table: Table, count: int) -> list[Game]:
     ]
 
 
-def _seated(table: Table) -> tuple[str, int, int]:
-    """A started session with every player seated: (code, q1's start, q1's deadline)."""
+def _seated(table: Table) -> tuple[str, str, int, int]:
+    """A started session with every player seated: (code, the first question's id (the
+    session's play order), its start, its deadline)."""
     code = table.game.create_session("vocab-101", "host", 50, False).id
     for uid in PLAYERS:
         table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=uid.upper()))
     table.game.start(code, "host")
     (started,) = frames_of(table.take(), "QUESTION_STARTED")
-    timing = table.store.get_session(code).timings["q1"]
-    return code, timing.started_at_ms, started["deadline_ms"]
+    question_id = started["question"]["question_id"]
+    timing = table.store.get_session(code).timings[question_id]
+    return code, question_id, timing.started_at_ms, started["deadline_ms"]
 
 
-def _answer(table: Table, code: str, uid: str, received_at_ms: int) -> Command:
-    frame = table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated")
+def _answer(table: Table, code: str, question_id: str, uid: str, received_at_ms: int) -> Command:
+    answer = table.right_answer(question_id)
+    frame = table.frame("SUBMIT_ANSWER", session_id=code, question_id=question_id, answer=answer)
     return Command(frame, uid, received_at_ms, f"conn-{uid}")
 
 
@@ -51,7 +54,7 @@ def _outcomes(table: Table) -> dict[str, str]:
 def test_answers_either_side_of_the_deadline_and_grace_follow_the_rule(
     table: Table, handled_after_close: bool
 ) -> None:
-    code, _, deadline_ms = _seated(table)
+    code, question_id, _, deadline_ms = _seated(table)
     received = {
         "p0": deadline_ms - 1,
         "p1": deadline_ms,
@@ -60,7 +63,7 @@ def test_answers_either_side_of_the_deadline_and_grace_follow_the_rule(
         "p4": deadline_ms + 5_000,
     }
     games = _instances(table, 3)
-    commands = [_answer(table, code, uid, at) for uid, at in received.items()]
+    commands = [_answer(table, code, question_id, uid, at) for uid, at in received.items()]
     table.clock.now_ms = deadline_ms + GRACE_MS + 2
     if handled_after_close:  # the deadline's timer fires first, on another instance
         games[2].on_timer(code, "close", 0)
@@ -72,21 +75,21 @@ def test_answers_either_side_of_the_deadline_and_grace_follow_the_rule(
         for uid, at in received.items()
     }
     assert _outcomes(table) == expected
-    stored = table.store.stored_answers(code, [(uid, "q1") for uid in PLAYERS])
-    assert sorted(stored) == ["p0_q1", "p1_q1", "p2_q1"]
+    stored = table.store.stored_answers(code, [(uid, question_id) for uid in PLAYERS])
+    assert sorted(stored) == [f"{uid}_{question_id}" for uid in ("p0", "p1", "p2")]
 
 
 def test_answers_either_side_of_an_early_reveal_follow_the_rule_on_every_instance(table: Table) -> None:
-    code, started_ms, _ = _seated(table)
+    code, question_id, started_ms, _ = _seated(table)
     games = _instances(table, 3)
     table.clock.now_ms = started_ms + 4_000
     games[0].next_question(code, "host")  # the host reveals early, on one instance
     table.take()
-    revealed_ms = table.store.get_session(code).timings["q1"].revealed_at_ms
+    revealed_ms = table.store.get_session(code).timings[question_id].revealed_at_ms
     assert revealed_ms == started_ms + 4_000
     received = {"p0": revealed_ms - 1, "p1": revealed_ms, "p2": revealed_ms + 1, "p3": revealed_ms + 2_000}
     table.clock.now_ms += 3_000  # the commands reach the other instances late
-    batch = [_answer(table, code, uid, at) for uid, at in received.items()]
+    batch = [_answer(table, code, question_id, uid, at) for uid, at in received.items()]
     games[1].handle_commands(batch[:2])
     games[2].handle_commands(batch[2:])
     expected = {

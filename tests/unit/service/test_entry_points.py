@@ -42,8 +42,13 @@ def test_host_creates_starts_and_reads_results_through_the_api(
     code = created.get_json()["session_id"]
     table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
     assert api.post(f"/api/v1/sessions/{code}/start", headers=as_user("host")).get_json()["question_open"]
+    (started,) = frames_of(table.take(), "QUESTION_STARTED")
+    first = started["question"]["question_id"]  # the session's order: not the file's
     table.advance(1000)
-    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated"))
+    table.send(
+        "ann",
+        table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=table.right_answer(first)),
+    )
     csv = api.get(f"/api/v1/sessions/{code}/results?format=csv", headers=as_user("host"))
     assert csv.mimetype == "text/csv"
     assert csv.get_data(as_text=True).splitlines()[1].startswith("1,ann,Ann,15,1,1")
@@ -129,16 +134,18 @@ def test_on_command_scores_a_pushed_batch_of_answers(
     ]
     assert _push(on_command, encode_command_batch(joins), {ATTR_BATCH: "1"}) == 200
     table.game.start(code, "host")
+    (started,) = frames_of(table.take(), "QUESTION_STARTED")
+    first = started["question"]["question_id"]
     table.advance(3000)
     table.take()
     answers = [
         encode_command(
             json.dumps(
-                table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer=answer)
+                table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=answer)
             ).encode(),
             _stamps(table, uid),
         )
-        for uid, answer in (("ann", "elated"), ("ben", "meagre"))
+        for uid, answer in (("ann", table.right_answer(first)), ("ben", "none of these"))
     ]
     assert _push(on_command, encode_command_batch(answers), {ATTR_BATCH: "1"}) == 200
     events = table.take()

@@ -11,6 +11,14 @@ from vocabquiz.domain.errors import GameError
 from vocabquiz.domain.scoring import GRACE_MS
 from vocabquiz.protocol import ErrorCode
 
+WRONG = "none of these"  # wrong for every question of vocab-101
+
+
+def _opened(table: Table) -> str:
+    """The id of the question that just opened (the session's order, not the file's)."""
+    (started,) = frames_of(table.take(), "QUESTION_STARTED")
+    return str(started["question"]["question_id"])
+
 
 def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
     game = table.game
@@ -28,16 +36,19 @@ def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
 
     game.start(code, "host")
     (started,) = frames_of(table.take(), "QUESTION_STARTED")
-    assert started["question"]["question_id"] == "q1" and "accepted" not in started["question"]
+    # The session's first question, whichever its order put first; never with its answer.
+    first = started["question"]["question_id"]
+    assert started["index"] == 0 and "accepted" not in started["question"]
 
-    # q1: Ann right after 2.5 s (10 + a bonus of 5 - 1), Ben wrong; Ann's answer arrives
-    # twice (a redelivery: the same score again), then she tries again (refused).
+    # The first: Ann right after 2.5 s (10 + a bonus of 5 - 1), Ben wrong; Ann's answer
+    # arrives twice (a redelivery: the same score again), then she tries again (refused).
     table.advance(2500)
-    first = table.frame("SUBMIT_ANSWER", "a1", session_id=code, question_id="q1", answer="elated")
-    table.send("ann", first)
-    table.send("ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary"))
-    table.send("ann", first)
-    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary"))
+    right = table.right_answer(first)
+    ann_first = table.frame("SUBMIT_ANSWER", "a1", session_id=code, question_id=first, answer=right)
+    table.send("ann", ann_first)
+    table.send("ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=WRONG))
+    table.send("ann", ann_first)
+    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=WRONG))
     events = table.take()
     assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [14, 14]
     assert [s["is_correct"] for s in frames_of(events, "SCORE_UPDATED", "ben")] == [False]
@@ -47,23 +58,28 @@ def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
     table.advance(500)
     game.next_question(code, "host")
     (ended,) = frames_of(table.take(), "QUESTION_ENDED")
-    assert ended["accepted_answers"] == ["elated"]
+    assert (ended["index"], ended["question_id"]) == (0, first)
+    assert ended["accepted_answers"] == list(table.question(first).accepted)
     assert (ended["stats"]["answered"], ended["stats"]["correct"]) == (2, 1)
     table.advance(1)
-    table.send("cal", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated"))
+    table.send("cal", table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=right))
     assert frames_of(table.take(), "ERROR", "cal")[0]["code"] == ErrorCode.QUESTION_CLOSED
 
-    # The reveal's pause passes; the timer opens q2. Cal is right after 1 s (10 + 5);
-    # the deadline timer reveals q2 once the deadline and its grace have passed.
+    # The reveal's pause passes; the timer opens the second. Cal is right after 1 s
+    # (10 + 5); the deadline timer reveals it once the deadline and its grace have passed.
     table.advance(game.config.reveal_pause_ms)
     (started,) = frames_of(table.take(), "QUESTION_STARTED")
-    assert started["question"]["question_id"] == "q2"
+    second = started["question"]["question_id"]
+    assert started["index"] == 1 and second != first
     table.advance(1000)
-    table.send("cal", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q2", answer="concise"))
+    table.send(
+        "cal",
+        table.frame("SUBMIT_ANSWER", session_id=code, question_id=second, answer=table.right_answer(second)),
+    )
     assert frames_of(table.take(), "SCORE_UPDATED", "cal")[0]["new_score"] == 15
     table.advance(started["deadline_ms"] - table.clock() + GRACE_MS)
     events = table.take()
-    assert [e["question_id"] for e in frames_of(events, "QUESTION_ENDED")] == ["q2"]
+    assert [e["question_id"] for e in frames_of(events, "QUESTION_ENDED")] == [second]
     boards = frames_of(events, "LEADERBOARD_UPDATED")
     assert [(r["username"], r["rank"], r["score"]) for r in boards[-1]["leaderboard"]] == [
         ("Cal", 1, 15),
@@ -94,8 +110,10 @@ def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
         ("Cal", 15, 1),
         ("Ann", 14, 1),
     ]
-    q1, q2 = results["questions"][:2]
-    assert (q1["answered"], q1["correct"], q2["answered"], q2["correct"]) == (1, 1, 1, 1)  # Ben's is gone
+    # Per question in the order played, under the quiz's ids; Ben's answer is gone.
+    played = results["questions"]
+    assert [(q["index"], q["question_id"]) for q in played[:2]] == [(0, first), (1, second)]
+    assert [(q["answered"], q["correct"]) for q in played] == [(1, 1), (1, 1), (0, 0), (0, 0), (0, 0)]
     with pytest.raises(GameError) as refused:
         game.results(code, "ann")
     assert refused.value.code is ErrorCode.NOT_HOST
@@ -129,15 +147,14 @@ def test_a_batch_stores_each_players_first_answer_once(table: Table) -> None:
         table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=uid.title()))
     game.start(code, "host")
     table.advance(1000)
-    table.take()
-    answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id="q1", answer="elated")
+    first = _opened(table)
+    right = table.right_answer(first)
+    answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id=first, answer=right)
     batch = [
         table.command("ann", answer),
-        table.command(
-            "ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="elated")
-        ),
+        table.command("ben", table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=right)),
         table.command("ann", answer),  # the same message twice in one batch: one answer
-        table.command("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q1", answer="weary")),
+        table.command("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id=first, answer=WRONG)),
     ]
     game.handle_commands(batch)
     events = table.take()
@@ -156,13 +173,15 @@ def test_an_answer_to_a_session_the_player_is_not_in_is_not_joined_whatever_the_
     code = game.create_session("vocab-101", "host", 10, False).id
     table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
     game.start(code, "host")
-    table.take()
-    for question in ("q1", "q3"):  # open, and not yet started
-        table.send(
-            "zed", table.frame("SUBMIT_ANSWER", session_id=code, question_id=question, answer="elated")
-        )
+    first = _opened(table)
+    later = table.store.session_quiz(code).questions[2].id
+    for question in (first, later):  # open, and not yet started
+        table.send("zed", table.frame("SUBMIT_ANSWER", session_id=code, question_id=question, answer=WRONG))
         assert frames_of(table.take(), "ERROR", "zed")[0]["code"] == ErrorCode.NOT_JOINED
-    table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id="q3", answer="author"))
+    table.send(
+        "ann",
+        table.frame("SUBMIT_ANSWER", session_id=code, question_id=later, answer=table.right_answer(later)),
+    )
     assert frames_of(table.take(), "ERROR", "ann")[0]["code"] == ErrorCode.QUESTION_CLOSED
 
 
@@ -174,14 +193,20 @@ def test_a_seated_players_answers_after_the_close_are_replayed_or_closed_never_n
     table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
     game.start(code, "host")
     table.advance(1000)
-    answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id="q1", answer="elated")
+    first = _opened(table)
+    answer = table.frame(
+        "SUBMIT_ANSWER", "m1", session_id=code, question_id=first, answer=table.right_answer(first)
+    )
     table.send("ann", answer)
     table.advance(1000)
-    game.next_question(code, "host")  # q1 revealed; q2 not open yet
+    game.next_question(code, "host")  # the first revealed; the second not open yet
     table.advance(1)
     table.take()
-    # One batch: her q1 answer resent after the reveal, and a q2 answer before q2 opens.
-    not_yet = table.frame("SUBMIT_ANSWER", session_id=code, question_id="q2", answer="concise")
+    # One batch: her first answer resent after the reveal, and one to the second before it opens.
+    second = table.store.session_quiz(code).questions[1].id
+    not_yet = table.frame(
+        "SUBMIT_ANSWER", session_id=code, question_id=second, answer=table.right_answer(second)
+    )
     game.handle_commands([table.command("ann", answer), table.command("ann", not_yet)])
     events = table.take()
     assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [15]

@@ -1,6 +1,7 @@
 """Who lists and hosts which quiz, through the host API on the memory twins: an upload is
 its owner's and private unless they make it public; the seeded library (saved with no
-owner) is public; a player of a private quiz cannot host a shadow copy to see its answers."""
+owner) is public; a player of a private quiz cannot host a shadow copy to see its answers.
+And every session plays its quiz in its own order."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from flask.testing import FlaskClient as Api
 
 from tests.unit.service.conftest import Table, as_user, frames_of
+from vocabquiz.domain.play_order import play_order
 from vocabquiz.domain.quizfile import quiz_from_dict
 from vocabquiz.protocol import ErrorCode
 
@@ -145,3 +147,31 @@ def test_upload_refuses_an_unknown_visibility(api: Api) -> None:
     refused = _upload(api, "teacher", "odd", "friends")
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (400, ErrorCode.INVALID_MESSAGE)
     assert "odd" not in _listed(api, "teacher")
+
+
+def test_two_sessions_of_one_quiz_show_questions_and_options_in_their_own_orders(table: Table) -> None:
+    game = table.game
+    shown: dict[str, list[tuple[int, str, list[str]]]] = {}
+    codes = [game.create_session("vocab-101", "host", 10, False).id for _ in range(12)]
+    for code in codes:
+        game.start(code, "host")
+        shown[code] = []
+        for _ in table.quiz.questions:
+            (started,) = frames_of(table.take(), "QUESTION_STARTED")
+            question = started["question"]
+            shown[code].append((started["index"], question["question_id"], question["options"]))
+            game.next_question(code, "host")  # reveal
+            (ended,) = frames_of(table.take(), "QUESTION_ENDED")
+            assert (ended["index"], ended["question_id"]) == (started["index"], question["question_id"])
+            assert ended["accepted_answers"] == list(table.question(question["question_id"]).accepted)
+            game.next_question(code, "host")  # the next, or the end after the last
+        table.take()
+
+    for code, frames in shown.items():
+        played = play_order(table.quiz, code)
+        assert frames == [(i, q.id, list(q.options)) for i, q in enumerate(played.questions)]
+        results = game.results(code, "host")["questions"]
+        assert [(q["index"], q["question_id"]) for q in results] == [
+            (i, q.id) for i, q in enumerate(played.questions)
+        ]
+    assert len({tuple(qid for _, qid, _ in frames) for frames in shown.values()}) > 1
