@@ -148,9 +148,17 @@ class FanOut:
             self._broadcast(list(room.sockets), frame, attributes, time.time())
         if release_at is not None:
             # The room, not its id: a room dropped meanwhile takes its held frames with it.
-            loop.call_later(max(0.0, release_at - loop.time()), self._release_presence, room, attributes)
+            delay_s = max(0.0, release_at - loop.time())
+            loop.call_later(delay_s, self._release_presence, session_id, room, attributes)
 
-    def _release_presence(self, room: Room[Connection], attributes: dict[str, str]) -> None:
+    def _release_presence(self, session_id: str, room: Room[Connection], attributes: dict[str, str]) -> None:
+        # The held frames go out now, also to sockets that entered since they came: a copy
+        # of one must not reach those again.
+        now_ns = time.monotonic_ns()
+        for held in room.presence.held:
+            message_id = frame_message_id(held)
+            if message_id:
+                self.sent.sent(event_key(message_id, session_id, "", ""), now_ns)
         for frame in room.presence.release(asyncio.get_running_loop().time()):
             if room.sockets:
                 self._broadcast(list(room.sockets), frame, attributes, time.time())

@@ -179,3 +179,19 @@ async def test_copy_of_the_join_that_put_a_socket_in_the_room_is_not_shown_again
     )
     deliver(gateway, Event("S1", again, target_connection=joined.connection_id, room=ROOM_ENTER))
     assert await types_received(ws) == []
+
+
+async def test_copy_of_a_held_presence_frame_does_not_reach_a_socket_that_entered_while_it_waited(
+    gateway: Running,
+) -> None:
+    """A presence frame that meets a busy gap waits for its end and then goes to every
+    socket in the room, those that entered meanwhile too: its copy must not reach them."""
+    ada, bob = await gateway.connect("ada"), await gateway.connect("bob")
+    await join(gateway, ada, "S1")
+    joined = [server_frame(ServerType.USER_JOINED, {"user_id": f"p{i}"}) for i in range(2)]
+    deliver(gateway, Event("S1", joined[0]), Event("S1", joined[1]))  # the second waits for the gap
+    await join(gateway, bob, "S1")
+    await asyncio.sleep(0.6)  # past the gap: the held frame went out
+    deliver(gateway, Event("S1", joined[1]))  # a copy, late
+    assert [f["payload"]["user_id"] for f in await ping(ada)] == ["p0", "p1"]
+    assert [f["payload"]["user_id"] for f in await ping(bob)] == ["p1"]
