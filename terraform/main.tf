@@ -167,6 +167,7 @@ module "functions" {
   flush_queue_count           = var.flush_queue_count
   api_allowed_origins         = local.web_origins
   timing                      = var.quiz_timing
+  quotas                      = var.quiz_quotas
   trace_sample_ratio          = var.trace_sample_ratio
   min_instances               = var.function_min_instances
   max_instances               = var.function_max_instances

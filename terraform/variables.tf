@@ -72,6 +72,17 @@ variable "quiz_timing" {
   default     = {}
 }
 
+variable "quiz_quotas" {
+  type = object({
+    sessions_per_user_per_day     = optional(number)
+    quiz_uploads_per_user_per_day = optional(number)
+    quiz_bytes                    = optional(number)
+    quiz_questions                = optional(number)
+  })
+  description = "What one account may cost (vocabquiz/domain/quotas.py): sessions created and quizzes uploaded per user per UTC day, and the largest quiz file in bytes and questions. Unset keeps the code's defaults (50, 20, 262144, 100)."
+  default     = {}
+}
+
 variable "function_min_instances" {
   type        = map(number)
   description = "Warm instances by function entry point, e.g. { on_command = 1 }; absent means 0."

@@ -235,3 +235,14 @@ def test_store_lists_the_public_and_the_callers_own_quizzes_by_id_a_page_at_a_ti
     assert _code(lambda: store.save_quiz(dataclasses.replace(QUIZ, id=f"{tag}-3-bens"), "ann")) is (
         ErrorCode.QUIZ_EXISTS
     )
+
+
+def test_store_counts_a_users_uses_of_a_day_up_to_the_limit(store: ports.Store) -> None:
+    uid = f"quota-{uuid.uuid4().hex[:8]}"
+    assert [store.use_quota(uid, "sessions", "2030-01-31", 2) for _ in range(3)] == [True, True, False]
+    # Each user, action and day has a count of its own.
+    assert store.use_quota(f"{uid}-other", "sessions", "2030-01-31", 2)
+    assert store.use_quota(uid, "uploads", "2030-01-31", 2)
+    assert store.use_quota(uid, "sessions", "2030-02-01", 2)
+    assert store.use_quota(uid, "sessions", "2030-01-31", 3)  # a raised limit lets one more in
+    assert not store.use_quota(uid, "sessions", "2030-01-31", 3)

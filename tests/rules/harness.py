@@ -212,6 +212,11 @@ class Game:
     def session(self) -> str:
         return f"sessions/{self.session_id}"
 
+    @property
+    def quota(self) -> str:
+        """The host's count of sessions created on a day (vocabquiz/adapters/quotas.py)."""
+        return f"quotas/{self.host}_sessions_2030-01-31"
+
     def answer(self, uid: str, question_id: str) -> str:
         return f"{self.session}/answers/{uid}_{question_id}"
 
@@ -262,6 +267,13 @@ class Game:
                 "quiz_id": self.quiz_id,
                 "public": {"title": "Rules quiz", "questions": questions},
                 "key": key,
+            },
+            self.quota: {
+                "uid": self.host,
+                "action": "sessions",
+                "day": "2030-01-31",
+                "count": 1,
+                "expires_at": datetime(2030, 2, 2, tzinfo=UTC),
             },
             f"{s}/names/player-{self.tag}": {"uid": self.player},
             f"{s}/names/other-player-{self.tag}": {"uid": self.other_player},

@@ -7,10 +7,11 @@ signed in but in no session; "anonymous" sends no token.
 Targets: quizzes/{quiz} (the host's private upload), quizzes/{quiz}/private/key,
 quizzes/{library quiz} (public, no owner), sessions/S, sessions/S/private/quiz,
 participants/{participant}, names/{participant's name}, banned/{kicked}, the participant's
-answer to q2 (answers-open) and to q1 (answers-closed), public/leaderboard.
+answer to q2 (answers-open) and to q1 (answers-closed), public/leaderboard, and the host's
+quota counter (quotas/{host}_sessions_{day}).
 `list` is the query a client would run there: sessions where host_uid == S's host; quizzes
-where owner_uid == S's host, or public == true; answers where question_id == that question;
-every other collection whole.
+where owner_uid == S's host, or public == true; quotas where uid == S's host; answers where
+question_id == that question; every other collection whole.
 create = create that document (deleted first by the admin), update = patch one field,
 delete = delete it. allow = 200; deny = 403 PERMISSION_DENIED.
 """
@@ -50,6 +51,8 @@ answers-closed    get     deny      allow       deny              allow deny    
 answers-closed    list    deny      deny        deny              allow deny       deny
 leaderboard       get     deny      allow       allow             allow deny       deny
 leaderboard       list    deny      deny        deny              deny  deny       deny
+quotas            get     deny      deny        deny              deny  deny       deny
+quotas            list    deny      deny        deny              deny  deny       deny
 *                 create  deny      deny        deny              deny  deny       deny
 *                 update  deny      deny        deny              deny  deny       deny
 *                 delete  deny      deny        deny              deny  deny       deny
@@ -68,12 +71,14 @@ TARGETS: dict[str, Target] = {
     "answers-open": lambda g: g.answer(g.player, g.open_question),
     "answers-closed": lambda g: g.answer(g.player, g.closed_question),
     "leaderboard": lambda g: f"{g.session}/public/leaderboard",
+    "quotas": lambda g: g.quota,
 }
 # The filter a client's query on that collection carries, if any.
 FILTERS: dict[str, Callable[[Game], tuple[str, Any]]] = {
     "sessions": lambda g: ("host_uid", g.host),
     "quizzes": lambda g: ("owner_uid", g.host),
     "quizzes-library": lambda g: ("public", True),
+    "quotas": lambda g: ("uid", g.host),
     "answers-open": lambda g: ("question_id", g.open_question),
     "answers-closed": lambda g: ("question_id", g.closed_question),
 }

@@ -56,6 +56,7 @@ class MemoryStore:
         self._lock = threading.RLock()
         self._quizzes: dict[str, StoredQuiz] = {}
         self._sessions: dict[str, _Session] = {}
+        self._quota_uses: dict[tuple[str, str, str], int] = {}  # (uid, action, day) -> uses
         self._last_stamp = datetime.fromtimestamp(0, UTC)
 
     def _stamp(self) -> datetime:
@@ -104,6 +105,14 @@ class MemoryStore:
 
     def session_quiz(self, session_id: str) -> Quiz:
         return self._session(session_id).quiz
+
+    def use_quota(self, uid: str, action: str, day: str, limit: int) -> bool:
+        with self._lock:
+            used = self._quota_uses.get((uid, action, day), 0)
+            if used >= limit:
+                return False
+            self._quota_uses[(uid, action, day)] = used + 1
+            return True
 
     # -- sessions
 

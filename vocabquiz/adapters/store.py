@@ -1,5 +1,5 @@
 """The Firestore store (the service's Store port): quizzes, sessions and participants
-here, answers in answers.py, the documents' shapes in documents.py. Its twin is
+here, answers in answers.py, quotas in quotas.py, the documents' shapes in documents.py. Its twin is
 memory.MemoryStore.
 
 Each rule (admission, lifecycle, scoring) is the domain's, run on what a transaction read;
@@ -22,6 +22,7 @@ from google.cloud import firestore
 from vocabquiz.adapters import documents
 from vocabquiz.adapters.answers import FirestoreAnswers
 from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, CONNECTION_ID, session_ref
+from vocabquiz.adapters.quotas import FirestoreQuotas
 from vocabquiz.domain import admission, names
 from vocabquiz.domain.catalog import QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
@@ -37,7 +38,7 @@ DOCUMENT_ID = "__name__"
 PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
 
 
-class Store(FirestoreAnswers):
+class Store(FirestoreAnswers, FirestoreQuotas):
     def __init__(self, client: firestore.Client) -> None:
         self.db = client
         self._quiz_cache: dict[str, Quiz] = {}

@@ -23,6 +23,7 @@ JsonPath = tuple[str | int, ...]
 
 LEVELS = ["A1", "A2", "B1", "B2", "C1", "C2"]
 MIN_OPTIONS, MAX_OPTIONS = 2, 6
+MAX_QUESTIONS = 200
 # Below 5 s nobody can read a question and answer it; tests wanting quick rounds use 5.
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 5, 600
 _NOT_BLANK = r"\S"
@@ -92,7 +93,7 @@ QUIZ_SCHEMA: dict[str, Any] = {
         "description": {"type": "string", "maxLength": 1000},
         "level": {"enum": LEVELS, "description": "CEFR level of the vocabulary."},
         "tags": _texts("Free-form labels.", maxItems=20),
-        "questions": {"type": "array", "minItems": 1, "maxItems": 200, "items": QUESTION_SCHEMA},
+        "questions": {"type": "array", "minItems": 1, "maxItems": MAX_QUESTIONS, "items": QUESTION_SCHEMA},
     },
 }
 

@@ -13,13 +13,15 @@ from http import HTTPStatus
 from typing import Any
 
 import flask
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from vocabquiz.domain import catalog
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.domain.model import Session
-from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
+from vocabquiz.domain.quotas import QuotaExceeded
 from vocabquiz.domain.results import players_csv
 from vocabquiz.protocol import ErrorCode
+from vocabquiz.service.config import MAX_REQUEST_BYTES
 from vocabquiz.service.game import Game
 
 log = logging.getLogger("quiz.api")
@@ -34,6 +36,8 @@ _STATUS = {
     ErrorCode.NOT_JOINED: HTTPStatus.NOT_FOUND,
     ErrorCode.QUIZ_EXISTS: HTTPStatus.CONFLICT,
     ErrorCode.QUIZ_PRIVATE: HTTPStatus.FORBIDDEN,
+    ErrorCode.QUIZ_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    ErrorCode.QUOTA_EXCEEDED: HTTPStatus.TOO_MANY_REQUESTS,
 }
 # A next_page_token is the last quiz id of a page: a quiz file's id (quizfile.py).
 _PAGE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
@@ -46,7 +50,7 @@ def create_app(
     """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid;
     `allowed_origins` are the exact browser origins (the web client's) given CORS access."""
     app = flask.Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024  # a quiz file is a few KiB
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # a quiz file is a few KiB
 
     @app.before_request
     def preflight() -> flask.Response | None:
@@ -66,9 +70,17 @@ def create_app(
         return response
 
     @app.errorhandler(GameError)
-    def refused(error: GameError) -> tuple[flask.Response, int]:
+    def refused(error: GameError) -> tuple[flask.Response, int, dict[str, str]]:
         status = _STATUS.get(error.code, HTTPStatus.CONFLICT)
-        return flask.jsonify({"error": {"code": error.code.value, "message": error.message}}), status
+        # A quota comes back at the next UTC day: say when, as RFC 9110 has 429 do.
+        retry = {"Retry-After": str(error.retry_after_s)} if isinstance(error, QuotaExceeded) else {}
+        return flask.jsonify({"error": {"code": error.code.value, "message": error.message}}), status, retry
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(error: RequestEntityTooLarge) -> tuple[flask.Response, int]:
+        message = f"The request is over {MAX_REQUEST_BYTES} bytes, the most the API reads"
+        body = {"code": ErrorCode.QUIZ_TOO_LARGE.value, "message": message}
+        return flask.jsonify({"error": body}), HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 
     @app.errorhandler(Busy)
     def busy(error: Busy) -> tuple[flask.Response, int, dict[str, str]]:
@@ -118,11 +130,9 @@ def create_app(
         visibility = flask.request.args.get("visibility", "private")
         if visibility not in ("private", "public"):
             raise GameError(ErrorCode.INVALID_MESSAGE, "visibility must be 'private' or 'public'")
-        try:
-            quiz = load_quiz_text(flask.request.get_data(as_text=True), "body")
-        except QuizFileError as exc:
-            raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
-        game_factory().upload_quiz(quiz, owner_uid=uid, public=visibility == "public")
+        quiz = game_factory().upload_quiz_file(
+            flask.request.get_data(), owner_uid=uid, public=visibility == "public"
+        )
         return {
             "quiz_id": quiz.id,
             "title": quiz.title,

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from vocabquiz.domain.quizfile import MAX_QUESTIONS
+from vocabquiz.domain.quotas import DailyQuota
 from vocabquiz.observability.tracing import (
     TraceConfigError,
     TraceSettings,
@@ -16,6 +18,10 @@ from vocabquiz.observability.tracing import (
 
 class ConfigError(RuntimeError):
     pass
+
+
+# The most the host API reads of a request body (Flask refuses more with 413).
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,20 @@ class Config:
     trace_exporter: str
     otlp_endpoint: str
     trace_sample_ratio: float
+    # What one account may cost (vocabquiz/domain/quotas.py): per user and UTC day, and
+    # the largest quiz an upload may be.
+    max_sessions_per_user_per_day: int
+    max_quiz_uploads_per_user_per_day: int
+    max_quiz_bytes: int
+    max_quiz_questions: int
+
+    @property
+    def session_quota(self) -> DailyQuota:
+        return DailyQuota("sessions", self.max_sessions_per_user_per_day, "sessions created")
+
+    @property
+    def upload_quota(self) -> DailyQuota:
+        return DailyQuota("uploads", self.max_quiz_uploads_per_user_per_day, "quizzes uploaded")
 
     def trace_settings(self) -> TraceSettings:
         return TraceSettings(
@@ -95,4 +115,25 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         trace_exporter=trace_exporter,
         otlp_endpoint=otlp_endpoint,
         trace_sample_ratio=trace_sample_ratio,
+        max_sessions_per_user_per_day=_count(
+            "MAX_SESSIONS_PER_USER_PER_DAY", env.get("MAX_SESSIONS_PER_USER_PER_DAY", ""), 50
+        ),
+        max_quiz_uploads_per_user_per_day=_count(
+            "MAX_QUIZ_UPLOADS_PER_USER_PER_DAY", env.get("MAX_QUIZ_UPLOADS_PER_USER_PER_DAY", ""), 20
+        ),
+        max_quiz_bytes=_count("MAX_QUIZ_BYTES", env.get("MAX_QUIZ_BYTES", ""), 256 * 1024, MAX_REQUEST_BYTES),
+        max_quiz_questions=_count(
+            "MAX_QUIZ_QUESTIONS", env.get("MAX_QUIZ_QUESTIONS", ""), 100, MAX_QUESTIONS
+        ),
     )
+
+
+def _count(key: str, text: str, default: int, most: int | None = None) -> int:
+    """Variable `key`'s `text`, a positive whole number (`default` when unset), at most `most`."""
+    text = text.strip()
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1 or (most is not None and int(text) > most):
+        bound = f" and at most {most}" if most is not None else ""
+        raise ConfigError(f"{key} must be a whole number, at least 1{bound}; got {text!r}")
+    return int(text)

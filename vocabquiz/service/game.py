@@ -16,10 +16,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vocabquiz.domain import catalog, leaderboard, lifecycle, messages, scoring
+from vocabquiz.domain import catalog, leaderboard, lifecycle, messages, quotas, scoring
 from vocabquiz.domain.catalog import QuizPage
 from vocabquiz.domain.errors import GameError
 from vocabquiz.domain.model import Quiz, Session, Status, Timing
+from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
 from vocabquiz.domain.results import session_results
 from vocabquiz.observability import logs
 from vocabquiz.protocol import ClientType, ErrorCode, ProtocolError, now_ms, validate_client_frame
@@ -125,8 +126,24 @@ class Game:
         """The quizzes `uid` may host (public + their own), a page at a time by id."""
         return self.store.list_quizzes(uid, page_size, after)
 
-    def upload_quiz(self, quiz: Quiz, owner_uid: str, public: bool = False) -> None:
+    def upload_quiz_file(self, data: bytes, owner_uid: str, public: bool = False) -> Quiz:
+        """A host's quiz file (docs/quiz-format.md): refused when too large or invalid (the
+        error names the line and field), or when its owner used today's upload quota;
+        else saved, counting as one upload."""
+        quotas.check_file_size(len(data), self.config.max_quiz_bytes)
+        try:
+            quiz = load_quiz_text(data.decode("utf-8", errors="replace"), "body")
+        except QuizFileError as exc:
+            raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
+        quotas.check_question_count(quiz, self.config.max_quiz_questions)
+        self._use_quota(self.config.upload_quota, owner_uid)
         self.store.save_quiz(quiz, owner_uid=owner_uid, public=public)
+        return quiz
+
+    def _use_quota(self, quota: quotas.DailyQuota, uid: str) -> None:
+        now_ms = self.clock()
+        if not self.store.use_quota(uid, quota.action, quotas.day_of(now_ms), quota.limit):
+            raise quotas.QuotaExceeded(quota, now_ms)
 
     def session(self, session_id: str) -> Session:
         return self.store.get_session(session_id)
@@ -139,6 +156,7 @@ class Game:
             raise GameError(ErrorCode.INVALID_SESSION, f"Quiz {quiz_id} does not exist")
         # A private quiz's players could otherwise host a copy and step through its reveals.
         catalog.require_may_host(stored, host_uid)
+        self._use_quota(self.config.session_quota, host_uid)
         session = self.store.create_session(
             stored.quiz, host_uid, max_participants, auto_advance, self.clock()
         )

@@ -85,6 +85,12 @@ class Store(Protocol):
         (INVALID_SESSION if none)."""
         ...
 
+    # -- quotas
+    def use_quota(self, uid: str, action: str, day: str, limit: int) -> bool:
+        """Count one use of `action` by `uid` on `day`, atomically, unless `limit` uses are
+        counted already: then count nothing and return False."""
+        ...
+
     # -- sessions
     def create_session(
         self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int

@@ -41,6 +41,11 @@ locals {
     API_ALLOWED_ORIGINS   = join(",", var.api_allowed_origins)
     QUIZ_ENV              = "production"
     TRACE_SAMPLE_RATIO    = tostring(var.trace_sample_ratio)
+    # What one account may cost (vocabquiz/domain/quotas.py).
+    MAX_SESSIONS_PER_USER_PER_DAY     = tostring(var.quotas.sessions_per_user_per_day)
+    MAX_QUIZ_UPLOADS_PER_USER_PER_DAY = tostring(var.quotas.quiz_uploads_per_user_per_day)
+    MAX_QUIZ_BYTES                    = tostring(var.quotas.quiz_bytes)
+    MAX_QUIZ_QUESTIONS                = tostring(var.quotas.quiz_questions)
     # Production exports spans to Cloud Trace (QUIZ_ENV); these choose otherwise on a laptop.
     OTEL_TRACES_EXPORTER        = null
     OTEL_EXPORTER_OTLP_ENDPOINT = null

@@ -95,6 +95,17 @@ variable "timing" {
   default     = {}
 }
 
+variable "quotas" {
+  type = object({
+    sessions_per_user_per_day     = optional(number)
+    quiz_uploads_per_user_per_day = optional(number)
+    quiz_bytes                    = optional(number)
+    quiz_questions                = optional(number)
+  })
+  description = "Overrides of what one account may cost (MAX_SESSIONS_PER_USER_PER_DAY, MAX_QUIZ_UPLOADS_PER_USER_PER_DAY, MAX_QUIZ_BYTES, MAX_QUIZ_QUESTIONS); null keeps the code's default."
+  default     = {}
+}
+
 variable "trace_sample_ratio" {
   type        = number
   description = "Share of new traces recorded and exported to Cloud Trace (TRACE_SAMPLE_RATIO); trace ids reach the logs either way."
