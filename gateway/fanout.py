@@ -58,6 +58,7 @@ class FanOut:
         recipients = self.rooms.recipients(session_id, target_uid, target_connection)
         message_id = attributes.get(ATTR_MESSAGE_ID)
         now_ns = time.monotonic_ns()  # when it goes out, and when its recipients enter a room
+        repeat = False
         # Boards need no id: their pacer drops one no newer than the last it sent.
         if message_id and recipients and not is_leaderboard(data):
             # A frame id the functions made names one event of the session wherever it
@@ -67,6 +68,7 @@ class FanOut:
                 key = event_key(message_id, session_id, target_uid, target_connection)
             else:
                 key = event_key(message_id, session_id, "", "")
+            repeat = self.sent.last_sent_ns(key, now_ns) is not None
             recipients = self._not_had(key, session_id, recipients, now_ns)
         if room == ROOM_LEAVE:
             self.rooms.leave(session_id, recipients)
@@ -78,7 +80,10 @@ class FanOut:
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
         if room is None and not target_uid and is_presence(data):
-            self._pace_presence(session_id, data, attributes)
+            if not repeat:
+                self._pace_presence(session_id, data, attributes)
+            elif not self._held(session_id, message_id):  # a copy: only to those who missed it
+                self._broadcast(recipients, data, attributes, published_s)
             return
         self._broadcast(recipients, data, attributes, published_s)
 
@@ -131,6 +136,12 @@ class FanOut:
         if recipients:
             self.sent.sent(key, now_ns)
         return recipients
+
+    def _held(self, session_id: str, message_id: str | None) -> bool:
+        """Whether the session's presence pacer holds the frame `message_id`: it will reach
+        every socket in the room, those that entered since it came too."""
+        room = self.rooms.room(session_id)
+        return room is not None and any(frame_message_id(f) == message_id for f in room.presence.held)
 
     def _since_ns(self, session_id: str, conn: Connection) -> int:
         entered = self.rooms.entered_ns(session_id, conn)

@@ -195,3 +195,20 @@ async def test_copy_of_a_held_presence_frame_does_not_reach_a_socket_that_entere
     deliver(gateway, Event("S1", joined[1]))  # a copy, late
     assert [f["payload"]["user_id"] for f in await ping(ada)] == ["p0", "p1"]
     assert [f["payload"]["user_id"] for f in await ping(bob)] == ["p1"]
+
+
+async def test_copy_of_a_presence_frame_still_held_reaches_nobody_twice(gateway: Running) -> None:
+    """The copy comes while the frame waits for its gap, after a socket entered: the held
+    frame reaches that socket at the gap's end, and the copy nobody."""
+    ada, bob, cy = [await gateway.connect(uid) for uid in ("ada", "bob", "cy")]
+    await join(gateway, ada, "S1")
+    await join(gateway, cy, "S1")
+    joined = [server_frame(ServerType.USER_JOINED, {"user_id": f"p{i}"}) for i in range(2)]
+    deliver(gateway, Event("S1", joined[0]), Event("S1", joined[1]))  # the second waits for the gap
+    await join(gateway, bob, "S1")
+    deliver(gateway, Event("S1", joined[1]))  # a copy, while the first is still held
+    await asyncio.sleep(0.6)
+    deliver(gateway, Event("S1", joined[0]))  # a late copy: bob entered after it went out
+    assert [f["payload"]["user_id"] for f in await ping(ada)] == ["p0", "p1"]
+    assert [f["payload"]["user_id"] for f in await ping(bob)] == ["p1", "p0"]
+    assert [f["payload"]["user_id"] for f in await ping(cy)] == ["p0", "p1"]
