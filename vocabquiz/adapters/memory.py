@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from vocabquiz.domain import admission, names, scoring
+from vocabquiz.domain import admission, catalog, names, scoring
 from vocabquiz.domain.catalog import QuizEntry, QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import answer_id, new_session_code
@@ -82,8 +82,7 @@ class MemoryStore:
     def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
         with self._lock:
             existing = self._quizzes.get(quiz.id)
-            if owner_uid is not None and existing is not None and existing.visibility.owner_uid != owner_uid:
-                raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz.id} exists and is not yours")
+            catalog.require_may_save(quiz.id, owner_uid, existing.visibility if existing else None)
             self._quizzes[quiz.id] = StoredQuiz(quiz, Visibility.of(owner_uid, public))
 
     def list_quizzes(self, uid: str, limit: int, after: str | None = None) -> QuizPage:

@@ -23,7 +23,7 @@ from vocabquiz.adapters import documents
 from vocabquiz.adapters.answers import FirestoreAnswers
 from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, CONNECTION_ID, session_ref
 from vocabquiz.adapters.quotas import FirestoreQuotas
-from vocabquiz.domain import admission, names
+from vocabquiz.domain import admission, catalog, names
 from vocabquiz.domain.catalog import QuizPage, StoredQuiz, Visibility
 from vocabquiz.domain.errors import GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import new_session_code
@@ -54,12 +54,8 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         @firestore.transactional
         def run(txn: firestore.Transaction) -> None:
             existing = ref.get(transaction=txn)
-            if (
-                owner_uid is not None
-                and existing.exists
-                and (existing.to_dict() or {}).get("owner_uid") != owner_uid
-            ):
-                raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz.id} exists and is not yours")
+            stored = documents.visibility_from_doc(existing.to_dict() or {}) if existing.exists else None
+            catalog.require_may_save(quiz.id, owner_uid, stored)
             txn.set(ref, documents.quiz_to_doc(quiz, visibility))
             txn.set(ref.collection("private").document("key"), documents.quiz_key(quiz))
 

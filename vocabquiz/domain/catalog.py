@@ -66,6 +66,13 @@ class QuizEntry:
 QuizPage = tuple[list[QuizEntry], str | None]
 
 
+def require_may_save(quiz_id: str, uid: str | None, existing: Visibility | None) -> None:
+    """An owner creates a quiz or replaces their own; with no owner (operators' tools),
+    any is written. `existing`: the stored quiz of that id, if any."""
+    if uid is not None and existing is not None and existing.owner_uid != uid:
+        raise GameError(ErrorCode.QUIZ_EXISTS, f"Quiz {quiz_id} exists and is not yours")
+
+
 def require_may_host(stored: StoredQuiz, uid: str) -> None:
     if not stored.visibility.may_host(uid):
         raise GameError(

@@ -136,6 +136,9 @@ class Game:
         except QuizFileError as exc:
             raise GameError(ErrorCode.INVALID_MESSAGE, str(exc)) from None
         quotas.check_question_count(quiz, self.config.max_quiz_questions)
+        # Refused for someone else's quiz before it counts (the store checks again, atomically).
+        existing = self.store.stored_quiz(quiz.id)
+        catalog.require_may_save(quiz.id, owner_uid, existing.visibility if existing else None)
         self._use_quota(self.config.upload_quota, owner_uid)
         self.store.save_quiz(quiz, owner_uid=owner_uid, public=public)
         return quiz

@@ -80,6 +80,15 @@ def test_a_refused_session_counts_for_nothing(table: Table, api: Api) -> None:
     assert [_create(api, "teacher").status_code for _ in range(4)] == [201, 201, 201, 429]
 
 
+def test_a_refused_upload_counts_for_nothing(api: Api) -> None:
+    assert _upload(api, "owner", _quiz_file("taken")).status_code == 201
+    for _ in range(3):
+        taken = _upload(api, "teacher", _quiz_file("taken"))
+        assert (taken.status_code, taken.get_json()["error"]["code"]) == (409, ErrorCode.QUIZ_EXISTS)
+        assert _upload(api, "teacher", "{not json").status_code == 400
+    assert [_upload(api, "teacher", _quiz_file(f"mine-{n}")).status_code for n in range(3)] == [201, 201, 429]
+
+
 def test_host_past_the_daily_upload_quota_gets_429_and_nothing_is_stored(api: Api) -> None:
     assert _upload(api, "teacher", _quiz_file("one")).status_code == 201
     assert _upload(api, "teacher", _quiz_file("one")).status_code == 201  # a replacement counts
