@@ -24,6 +24,9 @@ locals {
     LEADERBOARD_GAP_MS       = tostring(var.leaderboard_gap_ms)
     COMMAND_BATCH_GAP_MS     = tostring(var.command_batch_gap_ms)
     TRACE_SAMPLE_RATIO       = tostring(var.trace_sample_ratio)
+    # SIGTERM's wait for the commands in flight: the code's default (3 s) fits in the
+    # 10 s Cloud Run gives an instance after SIGTERM.
+    DRAIN_TIMEOUT_MS = null
     # Production exports spans to Cloud Trace (QUIZ_ENV); these choose otherwise on a laptop.
     OTEL_TRACES_EXPORTER        = null
     OTEL_EXPORTER_OTLP_ENDPOINT = null
