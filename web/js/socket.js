@@ -50,12 +50,21 @@ export class QuizSocket {
     this.onState("closed");
   }
 
-  /** Queue-or-send a client frame; returns its message_id. */
+  /** Queue-or-send a client frame (sent once the connection is back in its session); returns its message_id. */
   send(type, payload, messageId = newMessageId()) {
     const frame = { type, payload, timestamp: new Date().toISOString(), message_id: messageId };
     this.unacked.set(messageId, { frame, sentAt: Date.now() });
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(frame));
+    if (this.ws?.readyState === WebSocket.OPEN && !this.resumeId) this.ws.send(JSON.stringify(frame));
     return messageId;
+  }
+
+  /** The connection is usable: the page is told, and what waited is sent. */
+  opened() {
+    this.onState("open");
+    for (const entry of this.unacked.values()) {
+      entry.sentAt = Date.now();
+      this.ws.send(JSON.stringify(entry.frame));
+    }
   }
 
   /** Frames whose ACK is overdue, sent again (not while a resume is under way: it resends all). */
@@ -91,15 +100,14 @@ export class QuizSocket {
       this.everOpened = true;
       const resume = this.resume();
       if (resume) {
+        // What waits is sent once the server has this connection back in the session:
+        // one player's frames are not kept in order, and a score for an answer that
+        // overtook the REJOIN would find no socket of theirs in the room.
         const frame = this.frame(resume.type, resume.payload);
         this.resumeId = frame.message_id;
         ws.send(JSON.stringify(frame));
       } else {
-        this.onState("open");
-      }
-      for (const entry of this.unacked.values()) {
-        entry.sentAt = Date.now();
-        ws.send(JSON.stringify(entry.frame));
+        this.opened();
       }
     };
     ws.onmessage = (event) => this.receive(event.data);
@@ -145,7 +153,7 @@ export class QuizSocket {
     if (frame.type === "ERROR" && frame.message_id) this.unacked.delete(frame.message_id);
     if (this.resumeId && (frame.type === "SESSION_JOINED" || frame.message_id === this.resumeId)) {
       this.resumeId = null;
-      this.onState("open");
+      this.opened();
     }
     this.onFrame(frame);
   }
