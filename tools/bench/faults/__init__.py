@@ -1,29 +1,32 @@
 """A Jepsen-style ledger run: bots answer many questions while faults are injected, then a
 checker reads Firestore directly and proves that every answer acknowledged to a client
-was scored exactly once, and that every score matches an independent oracle.
+was scored exactly once or its player told it came too late, and that every score
+matches an independent oracle.
 
     python -m bench.faults --answers 10000        # starts its own local stack
-    python -m bench.faults --answers 300 --players 25 --json ledger.json
+    python -m bench.faults --answers 300 --players 15 --json ledger.json
 
-Faults, all at once:
-- every command published 2 more times (new Pub/Sub message ids, same data and
-  attributes): a pull subscription on quiz-commands sees each command and the ledger
-  re-publishes it, one copy at once (a parallel delivery), one after a random delay, a
-  few long after their question closed;
-- on_command answers 500 after its work committed (QUIZ_FAULTS=fail_after_commit=P, see
-  vocabquiz/service/faults.py), so Pub/Sub delivers again;
-- flush tasks delivered twice: pending flush tasks are copied under another name with the
-  same body, and flush_leaderboard is called directly, twice, for a recent window;
-- the on_command process group SIGKILLed mid-run and restarted;
-- the Firestore and the Pub/Sub emulators frozen (SIGSTOP ... SIGCONT) for a few seconds;
-- a gateway SIGKILLed: its players reconnect to another instance, REJOIN, and resend
-  every frame not yet acknowledged (same message_id), and every answer whose score they
-  have not seen.
+The close race: one question in ten is answered around its deadline + grace, one in ten
+around an early reveal by the host, by players on gateways whose clocks are skewed.
 
-The parts: `options` (the knobs and the command line), `players` (the bots and the record
-of what each was told), `duplicator` and `chaos` (the injectors), `ledger` (the run: a
-host, its players and the injectors on one stack), `store` (Firestore as the run seeds and
-reads it), `checker` (the oracles), `report` (the counts, and which must be 0).
+Faults fired at seeded random points, one after another (chaos.py; --chaos picks):
+on_command SIGKILLed; Firestore, Pub/Sub or Cloud Tasks frozen (SIGSTOP) for a while; a
+gateway SIGKILLed with commands in flight, drained (SIGTERM), paused, or made deaf (its
+quiz-events subscription deleted); players' sockets dropped, REJOINing elsewhere at once.
+
+Faults all along: every command published 2 more times and every event once more (copies
+at once, late, out of order: duplicator.py); flush and timer tasks copied, close timers
+lost (background.py); through QUIZ_FAULTS (vocabquiz/faults.py): on_command answering
+500 after its work committed, commits applied whose replies are lost (every function),
+publishes stored whose replies are lost (the ledger's gateways; players resend after
+2 s without an ACK), server clocks skewed (gateways, host API, timers); on_command on
+two worker processes (instances judging side by side).
+
+The parts: `options` (the knobs, the kinds of question), `players` (the bots and the
+record of what each was told), `duplicator`, `background` and `chaos` (the injectors),
+`ledger` (the run: a host, its players, gateways and injectors on one stack), `store`
+(Firestore as the run seeds and reads it), `checker` (the oracles), `report` (the
+counts, and which must be 0).
 """
 
 from bench.faults.ledger import count_in_logs, run_ledger

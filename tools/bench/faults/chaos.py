@@ -1,183 +1,174 @@
-"""The injectors that act on processes and queues, each at a fixed point of the run's
-progress: on_command SIGKILLed and restarted, the emulators frozen, a gateway SIGKILLed,
-flush tasks delivered twice. And what the run reports of every fault it injected."""
+"""The injectors that act on processes and sockets, fired one after another at seeded
+random points of the run's progress (a failure reproduces with the same --seed), each
+kind `Options.fault_count()` times, each freeze or pause for a random while: on_command
+SIGKILLed, an emulator frozen (Firestore, Pub/Sub, Cloud Tasks), a gateway SIGKILLed,
+drained (SIGTERM), paused, or deaf (its events subscription deleted), and players whose
+sockets drop and who REJOIN at once. What each fired, and what it affected, goes into
+the report."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
-import httpx
-
-from bench.faults.duplicator import Duplicator
-from bench.faults.options import Options
 from bench.faults.report import Report
 from devstack.processes import frozen
-from devstack.stack import (
-    EVENTS_TOPIC,
-    FLUSH_QUEUE_COUNT,
-    FLUSH_QUEUE_PREFIX,
-    PROJECT_ID,
-    TASKS_LOCATION,
-    Stack,
-)
+from devstack.stack import EVENTS_TOPIC, PROJECT_ID
+
+if TYPE_CHECKING:
+    from bench.faults.ledger import Ledger
+    from bench.faults.players import AnswerRecord
+
+DROPPED_SHARE = 0.1  # of the players, the share whose sockets drop at a disconnect-rejoin
 
 
 @dataclass
-class FaultLog:
-    on_command_kills: int = 0
-    firestore_freezes: int = 0
-    pubsub_freezes: int = 0
-    gateway_kills: int = 0
-    flush_task_copies: int = 0
-    flush_direct_calls: int = 0
-    events: list[str] = field(default_factory=list)
+class Fired:
+    kind: str
+    at_s: float  # into the run
+    start_ms: int
+    end_ms: int = 0
+    detail: str = ""
+    bots_moved: int = 0  # players whose socket the fault closed or dropped
 
 
 @dataclass(eq=False)
 class Chaos:
-    """`run` injects the process faults as the sessions get through their questions
-    (`progress`: the share of questions every session has opened); `duplicate_flushes`
-    runs beside it until cancelled."""
+    ledger: Ledger
+    rng: random.Random
+    fired: list[Fired] = field(default_factory=list)
 
-    stack: Stack
-    options: Options
-    sessions: list[str]
-    progress: Callable[[], float]
-    say: Callable[[str], None]
-    t0: float
-    log: FaultLog = field(init=False, default_factory=FaultLog)
-    rng: random.Random = field(init=False)
+    def plan(self) -> list[tuple[float, str]]:
+        """(progress, kind): each kind `fault_count` times at seeded random points."""
+        options = self.ledger.options
+        points = [
+            (self.rng.uniform(0.04, 0.9), kind)
+            for kind in sorted(options.chaos)
+            for _ in range(options.fault_count())
+        ]
+        return sorted(points)
 
-    def __post_init__(self) -> None:
-        self.rng = random.Random(self.options.seed)
+    async def run(self) -> None:
+        """Fire the plan in order (a fault ends before the next begins); cancelled at the
+        end of the game, whatever is left unfired."""
+        faults: dict[str, Callable[[Fired], Awaitable[None]]] = {
+            "kill": self._kill,
+            "freeze-firestore": lambda f: self._freeze(f, "firestore"),
+            "freeze-pubsub": lambda f: self._freeze(f, "pubsub"),
+            "freeze-tasks": lambda f: self._freeze(f, "tasks"),
+            "gateway-kill": self._gateway_kill,
+            "gateway-drain": self._gateway_drain,
+            "gateway-pause": self._gateway_pause,
+            "events-lost": self._events_lost,
+            "disconnect-rejoin": self._disconnect_rejoin,
+        }
+        for progress, kind in self.plan():
+            while self.ledger.progress() < progress:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(self.rng.uniform(0, 1.5))  # anywhere in a question
+            fired = Fired(kind, time.monotonic() - self.ledger.t0, _now_ms())
+            self.fired.append(fired)
+            await faults[kind](fired)
+            fired.end_ms = _now_ms()
+            self.ledger.say(f"fault: {kind} {fired.detail}")
 
-    async def _at(self, fraction: float) -> None:
-        while self.progress() < fraction:
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(0.8)  # answers in flight
+    def _while(self) -> float:
+        return self.rng.uniform(*self.ledger.options.fault_s)
 
-    async def run(self, gateway_child: Any, gateway_id: str) -> None:
-        chaos = self.options.chaos
-        log = self.log
-        if "kill" in chaos:
-            await self._at(0.12)
-            self._note("SIGKILL on_command, restart")
-            await asyncio.to_thread(self.stack.restart, "on_command")
-            log.on_command_kills += 1
-        if "freeze" in chaos:
-            await self._at(0.3)
-            self._note(f"SIGSTOP firestore for {self.options.freeze_s:.0f} s")
-            with frozen(self.stack.child("firestore")):
-                await asyncio.sleep(self.options.freeze_s)
-            log.firestore_freezes += 1
-            await self._at(0.45)
-            self._note(f"SIGSTOP pubsub for {self.options.freeze_s:.0f} s")
-            with frozen(self.stack.child("pubsub")):
-                await asyncio.sleep(self.options.freeze_s)
-            log.pubsub_freezes += 1
-        if "gateway" in chaos:
-            # Pub/Sub frozen first, so frames are in flight, not yet acknowledged, when the
-            # gateway dies: its players resend them elsewhere under the same message_id.
-            await self._at(0.6)
-            self._note(f"SIGSTOP pubsub; 1 s later SIGKILL gateway {gateway_id}; SIGCONT pubsub 2 s after")
-            with frozen(self.stack.child("pubsub")):
-                await asyncio.sleep(1.0)
-                os.killpg(gateway_child.process.pid, signal.SIGKILL)
-                await asyncio.to_thread(gateway_child.process.wait)
-                await asyncio.sleep(2.0)
-            log.pubsub_freezes += 1
-            log.gateway_kills += 1
-            await asyncio.to_thread(_delete_gateway_subscription, gateway_id)
-        if "kill" in chaos and "freeze" in chaos:
-            await self._at(0.75)
-            self._note("SIGKILL on_command during a Firestore freeze, restart")
-            with frozen(self.stack.child("firestore")):
-                await asyncio.to_thread(self.stack.restart, "on_command")
-                await asyncio.sleep(1)
-            log.on_command_kills += 1
-            log.firestore_freezes += 1
+    async def _kill(self, fired: Fired) -> None:
+        await asyncio.to_thread(self.ledger.stack.restart, "on_command")
+        fired.detail = "on_command SIGKILLed, restarted"
 
-    def _note(self, what: str) -> None:
-        self.log.events.append(f"{time.monotonic() - self.t0:6.1f}s {what}")
-        self.say(f"fault: {what}")
+    async def _freeze(self, fired: Fired, name: str) -> None:
+        seconds = self._while()
+        with frozen(self.ledger.stack.child(name)):
+            await asyncio.sleep(seconds)
+        fired.detail = f"{name} frozen {seconds:.1f} s"
 
-    async def duplicate_flushes(self) -> None:
-        """A flush delivered twice: copies of pending flush tasks under another name (same
-        body and schedule: both run), and direct calls, twice, for a window just past (a
-        retried task arriving after newer ones)."""
-        if "flush" not in self.options.chaos:
-            return
-        from google.cloud import tasks_v2
+    async def _gateway_kill(self, fired: Fired) -> None:
+        """Pub/Sub frozen first, so frames are in flight, not yet acknowledged, when the
+        gateway dies: its players resend them elsewhere under the same message_id."""
+        gateway = self.rng.choice(self.ledger.ledger_gateways())
+        fired.bots_moved = self.ledger.bots_on(gateway)
+        self.ledger.retire(gateway)
+        with frozen(self.ledger.stack.child("pubsub")):
+            await asyncio.sleep(1.0)
+            os.killpg(gateway.child.process.pid, signal.SIGKILL)
+            await asyncio.to_thread(gateway.child.process.wait)
+            await asyncio.sleep(1.0)
+        await asyncio.to_thread(delete_events_subscription, gateway.gateway_id)  # it cannot
+        await self.ledger.replace(gateway)
+        fired.detail = f"{gateway.gateway_id} SIGKILLed with Pub/Sub frozen"
 
-        from tasks_emulator.client import make_client
+    async def _gateway_drain(self, fired: Fired) -> None:
+        gateway = self.rng.choice(self.ledger.ledger_gateways())
+        fired.bots_moved = self.ledger.bots_on(gateway)
+        self.ledger.retire(gateway)
+        os.killpg(gateway.child.process.pid, signal.SIGTERM)
+        try:
+            await asyncio.wait_for(asyncio.to_thread(gateway.child.process.wait), 30)
+            fired.detail = f"{gateway.gateway_id} drained (SIGTERM)"
+        except TimeoutError:
+            os.killpg(gateway.child.process.pid, signal.SIGKILL)
+            fired.detail = f"{gateway.gateway_id} did not drain in 30 s: SIGKILLed"
+        await self.ledger.replace(gateway)
 
-        client = make_client(self.stack.endpoints["tasks"].address)
-        flush_url = self.stack.endpoints["flush_leaderboard"].url + "/"
-        parent = f"projects/{PROJECT_ID}/locations/{TASKS_LOCATION}"
-        queues = [f"{parent}/queues/{FLUSH_QUEUE_PREFIX}-{i}" for i in range(FLUSH_QUEUE_COUNT)]
-        sessions = set(self.sessions)
+    async def _gateway_pause(self, fired: Fired) -> None:
+        gateway = self.rng.choice(self.ledger.ledger_gateways())
+        seconds = self._while()
+        with frozen(gateway.child):
+            await asyncio.sleep(seconds)
+        fired.detail = f"{gateway.gateway_id} paused {seconds:.1f} s"
 
-        def copy_pending() -> int:
-            copied = 0
-            for queue in queues:
-                listed = client.list_tasks(
-                    request={"parent": queue, "response_view": tasks_v2.Task.View.FULL}
-                )
-                for task in listed:
-                    body = json.loads(task.http_request.body or b"{}")
-                    if body.get("session_id") not in sessions or body.get("snapshot"):
-                        continue
-                    twin = tasks_v2.Task(
-                        name=f"{task.name}-dup",
-                        http_request=task.http_request,
-                        schedule_time=task.schedule_time,
-                    )
-                    with contextlib.suppress(Exception):
-                        client.create_task(parent=queue, task=twin)
-                        copied += 1
-            return copied
+    async def _events_lost(self, fired: Fired) -> None:
+        gateway = self.rng.choice(self.ledger.ledger_gateways())
+        fired.bots_moved = self.ledger.bots_on(gateway)
+        await asyncio.to_thread(delete_events_subscription, gateway.gateway_id)
+        fired.detail = f"{gateway.gateway_id}'s events subscription deleted"
 
-        async with httpx.AsyncClient(timeout=30) as http:
-            while True:
-                await asyncio.sleep(0.7)
-                with contextlib.suppress(Exception):
-                    self.log.flush_task_copies += await asyncio.to_thread(copy_pending)
-                session_id = self.rng.choice(self.sessions)
-                body = {"session_id": session_id, "window": int(time.time() * 10) - 5, "snapshot": False}
-                for _ in range(2):
-                    with contextlib.suppress(httpx.HTTPError):
-                        await http.post(flush_url, json=body)
-                        self.log.flush_direct_calls += 1
+    async def _disconnect_rejoin(self, fired: Fired) -> None:
+        bots = [b for b in self.ledger.bots if b.connected.is_set()]
+        dropped = self.rng.sample(bots, max(1, round(len(bots) * DROPPED_SHARE)))
+        for bot in dropped:
+            await bot.drop_and_rejoin()
+        fired.bots_moved = len(dropped)
+        fired.detail = f"{len(dropped)} sockets dropped"
 
-    def count_into(self, report: Report, duplicator: Duplicator | None, injected_500s: int) -> None:
-        """Every fault injected, into the report (the 500s are counted in on_command's logs)."""
-        faults = report.faults
-        if duplicator is not None:
-            faults["commands seen"] = duplicator.originals
-            faults["copies published"] = duplicator.published
-            faults["copies held back 6-10 s"] = duplicator.late
-            faults["copies failed"] = duplicator.failed
-        faults["on_command 500s injected"] = injected_500s
-        faults["on_command SIGKILL + restart"] = self.log.on_command_kills
-        faults["Firestore frozen"] = self.log.firestore_freezes
-        faults["Pub/Sub frozen"] = self.log.pubsub_freezes
-        faults["gateway SIGKILL"] = self.log.gateway_kills
-        faults["flush tasks copied"] = self.log.flush_task_copies
-        faults["flush called directly"] = self.log.flush_direct_calls
-        report.fault_events = list(self.log.events)
+    def count_into(self, report: Report) -> None:
+        """Per kind: how often it fired, for how long, the answers in flight meanwhile
+        (sent before it ended and not yet scored or refused when it began) and the players
+        it moved."""
+        records = [r for b in self.ledger.bots for r in b.records.values()]
+        for fired in self.fired:
+            row = report.fault_kinds.setdefault(
+                fired.kind, {"fired": 0, "seconds": 0, "answers in flight": 0, "players moved": 0}
+            )
+            row["fired"] += 1
+            row["seconds"] += round((fired.end_ms - fired.start_ms) / 1000)
+            row["answers in flight"] += sum(
+                r.sent_at_ms <= fired.end_ms and _settled_ms(r) >= fired.start_ms for r in records
+            )
+            row["players moved"] += fired.bots_moved
+            report.fault_events.append(f"{fired.at_s:6.1f}s {fired.kind}: {fired.detail}")
 
 
-def _delete_gateway_subscription(gateway_id: str) -> None:
-    """A SIGKILLed gateway cannot delete its own quiz-events subscription."""
+def _settled_ms(record: AnswerRecord) -> float:
+    return record.settled_at_ms or float("inf")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def delete_events_subscription(gateway_id: str) -> None:
+    """A gateway's quiz-events subscription, gone (a SIGKILLed gateway cannot delete its own)."""
     from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
     subscriber = pubsub_v1.SubscriberClient()

@@ -1,5 +1,10 @@
 """The checker: after the run, what the bots were told against what Firestore holds and
-against two oracles (the scoring rule written out here, and each bot's own clock)."""
+against two oracles (the scoring rule written out here, and each bot's own clock).
+
+The close race is judged by what each bot saw on its own clock: an answer whose first
+ACK came before the question closed (deadline + grace, or the reveal) was received in
+time and must be stored; one sent after its QUESTION_ENDED reached the bot must not be.
+Server clocks may be off by `skew_ms` (injected), which is the only slack allowed."""
 
 from __future__ import annotations
 
@@ -7,15 +12,17 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from bench.faults.duplicator import Duplicator
-from bench.faults.options import RIGHT
+from bench.faults.options import NORMAL, RIGHT
 from bench.faults.players import AnswerRecord, Bot
 from bench.faults.report import Report
 from bench.faults.store import Stored, read_stored
+from vocabquiz.domain.model import Timing
 
 Records = dict[tuple[str, str, str], AnswerRecord]  # (uid, session, question) -> what a bot sent
 
-# The README's rule: an answer the gateway receives up to this long after the deadline counts.
+# The README's rule: an answer the gateway received up to this long after the deadline counts.
 GRACE_MS = 500
+CLOCK_SLACK_MS = 30  # one machine's clock, read by different processes
 
 
 def oracle_points(is_correct: bool, time_taken_ms: int) -> int:
@@ -23,7 +30,9 @@ def oracle_points(is_correct: bool, time_taken_ms: int) -> int:
     return 10 + max(0, 5 - time_taken_ms // 2000) if is_correct else 0
 
 
-def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Duplicator | None) -> Report:
+def check(
+    sessions: list[str], bots: list[Bot], questions: int, duplicator: Duplicator | None, skew_ms: int = 0
+) -> Report:
     report = Report(sessions=len(sessions), players=len(bots), questions=questions)
     sent = [r for b in bots for r in b.records.values()]
     records: Records = {(r.uid, r.session_id, r.question_id): r for r in sent}
@@ -41,11 +50,17 @@ def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Dupl
     stored = read_stored(sessions)
     counts["answer documents"] = sum(stored.doc_counts.values())
 
-    answers = _check_answers(report, records, stored)
+    ended = {(b.session_id, i): at for b in bots for i, at in b.question_ended_at.items()}
+    answers = _check_answers(report, records, stored, skew_ms + CLOCK_SLACK_MS, ended)
     scores = _check_scores(report, bots, stored)
     for name, found in (
         ("lost", answers),
-        ("acknowledged, then refused as sent too late", answers),
+        ("excused: an ERROR after the ACK its bot's clock does not back", answers),
+        ("acknowledged, then refused as received too late", answers),
+        ("close race: scored", answers),
+        ("close race: told QUESTION_CLOSED", answers),
+        ("stored though received after the deadline + grace", answers),
+        ("stored though sent after QUESTION_ENDED reached the player", answers),
         ("duplicated", scores),
         ("unexpected", answers),
         ("in doubt, scored once", answers),
@@ -61,6 +76,10 @@ def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Dupl
     ):
         counts[name] = found[name]
     _check_versions(counts, bots)
+    repeats = [(b, key, n) for b in bots for key, n in b.frame_ids.items() if n > 1]
+    counts["event frame twice on one socket"] = sum(n - 1 for _, _, n in repeats)
+    for bot, key, n in repeats[:5]:
+        report.example("event twice", f"{bot.uid} {key} x{n}")
     counts["SCORE_UPDATED repeats (same message_id)"] = answers["repeats"]
     counts["SCORE_UPDATED new_score lower than one seen before"] = sum(
         sum(1 for i, score in enumerate(b.new_scores) if score < max(b.new_scores[:i], default=0))
@@ -76,22 +95,43 @@ def check(sessions: list[str], bots: list[Bot], questions: int, duplicator: Dupl
     return report
 
 
-def _check_answers(report: Report, records: Records, stored: Stored) -> Counter[str]:
+def _closes_ms(timing: Timing | None) -> float:
+    """When a question closed, on the server's clock: the deadline + grace, or its reveal."""
+    if timing is None:
+        return float("inf")
+    return min(timing.deadline_ms + GRACE_MS, timing.revealed_at_ms or float("inf"))
+
+
+def _check_answers(
+    report: Report, records: Records, stored: Stored, slack_ms: int, ended: dict[tuple[str, int], int]
+) -> Counter[str]:
     """Each answer a bot sent against its document, and each document against the oracle."""
     found: Counter[str] = Counter()
     docs = stored.docs
     for key, record in records.items():
         doc = docs.get(key)
         matches = doc is not None and doc.get("message_id") == f"{record.uid}/{record.message_id}"
+        timing = stored.timings.get((record.session_id, record.question_id))
+        if record.kind != NORMAL and record.acked:
+            found["close race: scored" if matches else "close race: told QUESTION_CLOSED"] += 1
         if record.acked and not matches:
             # Told it was received, and not stored: lost, whatever ERROR followed, unless
-            # the player was told QUESTION_CLOSED for a copy the bot's own clock says it
-            # sent after the deadline + grace (a resend after its first copy died with a
-            # gateway before reaching Pub/Sub: that copy was never acknowledged).
-            last_ms = max(record.sent_at_ms, record.last_sent_at_ms)
-            told_late = record.error == "QUESTION_CLOSED" and last_ms > record.deadline_ms + GRACE_MS
-            found["acknowledged, then refused as sent too late" if told_late else "lost"] += 1
-            report.example("refused as late" if told_late else "lost", _describe(record, doc))
+            # the player was told QUESTION_CLOSED and its first ACK came after the close
+            # (so the gateway may have received every copy after it; a copy received
+            # before the close that died with a gateway was never acknowledged).
+            late = record.error == "QUESTION_CLOSED" and record.acked_at_ms >= _closes_ms(timing) - slack_ms
+            found["acknowledged, then refused as received too late" if late else "lost"] += 1
+            if record.error is not None and not late:
+                found["excused: an ERROR after the ACK its bot's clock does not back"] += 1
+            report.example("refused as late" if late else "lost", _describe(record, doc))
+        if matches and doc is not None:
+            if timing is not None and doc["received_at_ms"] > timing.deadline_ms + GRACE_MS:
+                found["stored though received after the deadline + grace"] += 1
+                report.example("stored late", _describe(record, doc))
+            question_ended = ended.get((record.session_id, record.index))
+            if question_ended is not None and record.sent_at_ms > question_ended + slack_ms:
+                found["stored though sent after QUESTION_ENDED reached the player"] += 1
+                report.example("stored after the reveal", _describe(record, doc))
         if not record.acked and matches:
             found["in doubt, scored once"] += 1
         if matches and not record.scores:
@@ -112,9 +152,9 @@ def _check_answers(report: Report, records: Records, stored: Stored) -> Counter[
             # The gateway received the answer between the bot's first send and its last
             # resend (and a little after: the network): the points lie between what the
             # rule gives at those times, one step of bonus less for the delay.
-            first_ms = record.sent_at_ms - record.started_at_ms
-            last_ms = max(record.sent_at_ms, record.last_sent_at_ms) - record.started_at_ms
-            most = oracle_points(record.intended_correct, first_ms)
+            first_ms = record.sent_at_ms - record.started_at_ms - slack_ms
+            last_ms = max(record.sent_at_ms, record.last_sent_at_ms) - record.started_at_ms + slack_ms
+            most = oracle_points(record.intended_correct, max(0, first_ms))
             least = (
                 max(0, oracle_points(record.intended_correct, last_ms) - 1) if record.intended_correct else 0
             )
@@ -132,7 +172,7 @@ def _check_answers(report: Report, records: Records, stored: Stored) -> Counter[
         if (
             doc["is_correct"] != correct
             or started is None
-            or doc["time_taken_ms"] != doc["received_at_ms"] - started
+            or doc["time_taken_ms"] != doc["received_at_ms"] - started.started_at_ms
             or doc["points"] != oracle_points(correct, doc["time_taken_ms"])
         ):
             found["document verdict != oracle"] += 1

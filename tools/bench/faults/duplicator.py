@@ -1,6 +1,8 @@
-"""The first injector: every command of the ledger's sessions published again, `copies`
-more times, as Pub/Sub would redeliver it (new message ids, same data and attributes),
-one copy at once and the others after a delay, a few long after their question closed."""
+"""Copies, as Pub/Sub's at-least-once delivery makes them: every command of the ledger's
+sessions published again, `copies` more times (new message ids, same data and
+attributes), one copy at once and the others after a delay, a few long after their
+question closed; and every event on quiz-events likewise (a copy at once or late, out of
+order), which each socket must still see once."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from devstack.stack import COMMANDS_TOPIC, PROJECT_ID
-from vocabquiz.protocol.envelope import commands_from_message
+from devstack.stack import COMMANDS_TOPIC, EVENTS_TOPIC, PROJECT_ID
+from vocabquiz.protocol.envelope import ATTR_SESSION_ID, commands_from_message
 
 
 class Duplicator:
-    """Sees every command on quiz-commands (its own pull subscription) and publishes each
-    one of the ledger's sessions `copies` more times with the same data and attributes."""
+    """Sees every message on `topic` (its own pull subscription) and publishes each one
+    of the ledger's sessions `copies` more times with the same data and attributes."""
+
+    topic_name = COMMANDS_TOPIC
 
     def __init__(
         self,
@@ -36,9 +40,9 @@ class Duplicator:
             batch_settings=pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.001)
         )
         self.subscriber = pubsub_v1.SubscriberClient()
-        self.topic = self.publisher.topic_path(PROJECT_ID, COMMANDS_TOPIC)
+        self.topic = self.publisher.topic_path(PROJECT_ID, self.topic_name)
         self.path = self.subscriber.subscription_path(
-            PROJECT_ID, f"{COMMANDS_TOPIC}-ledger-{uuid.uuid4().hex[:8]}"
+            PROJECT_ID, f"{self.topic_name}-ledger-{uuid.uuid4().hex[:8]}"
         )
         self.seen: set[tuple[bytes, tuple[tuple[str, str], ...]]] = set()
         # Client message id -> the connections that published it (more than one: a frame
@@ -68,30 +72,35 @@ class Duplicator:
         with contextlib.suppress(Exception):
             self.subscriber.delete_subscription(subscription=self.path, timeout=10)
 
-    def _on_message(self, message: Any) -> None:
-        """A message is a command or the gateway's batch of one session's commands: the
-        whole message is published again (as Pub/Sub redelivers it), and counted per command."""
-        attributes = dict(message.attributes)
-        key = (bytes(message.data), tuple(sorted(attributes.items())))
+    def _ours(self, data: bytes, attributes: dict[str, str]) -> int:
+        """How many of the ledger's commands the message carries: a command, or the
+        gateway's batch of one session's commands (the whole message is published again,
+        as Pub/Sub redelivers it, and counted per command)."""
         try:
-            commands, _ = commands_from_message(bytes(message.data), attributes)
+            commands, _ = commands_from_message(data, attributes)
         except (ValueError, KeyError, TypeError):
-            commands = []
+            return 0
         ours = [c for c in commands if c.session_id in self.sessions]
         with self.lock:
-            fresh = key not in self.seen and bool(ours)
-            if fresh:
-                for command in ours:
-                    self.connections[str(command.frame.get("message_id"))].add(command.connection_id)
-                self.seen.add(key)
-                self.originals += len(ours)
+            for command in ours:
+                self.connections[str(command.frame.get("message_id"))].add(command.connection_id)
+        return len(ours)
+
+    def _on_message(self, message: Any) -> None:
+        attributes = dict(message.attributes)
+        data = bytes(message.data)
+        key = (data, tuple(sorted(attributes.items())))
+        with self.lock:
+            fresh = key not in self.seen
+            self.seen.add(key)
+        ours = self._ours(data, attributes) if fresh else 0
+        if ours:
+            with self.lock:
+                self.originals += ours
                 delays = [0.0] + [self._delay() for _ in range(self.copies - 1)]
                 self.pending += len(delays[: self.copies])
-        if fresh:
             for delay in delays[: self.copies]:
-                self.loop.call_soon_threadsafe(
-                    self._schedule, delay, bytes(message.data), attributes, len(ours)
-                )
+                self.loop.call_soon_threadsafe(self._schedule, delay, data, attributes, ours)
         message.ack()
 
     def _delay(self) -> float:
@@ -115,3 +124,20 @@ class Duplicator:
                     self.failed += 1
 
         future.add_done_callback(done)
+
+
+class EventDuplicator(Duplicator):
+    """Every event of the ledger's sessions (a frame, or a bundle of a batch's scores)
+    published again without its ordering key: a copy at once, or one that comes late and
+    out of order. The gateway must hand each socket an event once."""
+
+    topic_name = EVENTS_TOPIC
+
+    def _ours(self, data: bytes, attributes: dict[str, str]) -> int:
+        return int(attributes.get(ATTR_SESSION_ID) in self.sessions)
+
+    def _delay(self) -> float:
+        if self.rng.random() < self.late_share:
+            self.late += 1
+            return self.rng.uniform(2, 5)
+        return self.rng.uniform(0, 0.3)

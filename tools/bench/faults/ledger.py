@@ -1,33 +1,59 @@
 """The ledger run on a running stack: a host and its players play the sessions while the
-injectors run, then the store settles and the checker counts. on_command is restarted
-with QUIZ_FAULTS for the run, and without them afterwards."""
+injectors run, then the store settles and the checker counts. The functions are
+restarted with QUIZ_FAULTS for the run (on_command on several worker processes), and
+without them afterwards; the players spread over the stack's gateway and two of the
+ledger's own, which run with QUIZ_FAULTS too and are replaced when a fault ends one."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import os
 import random
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.faults.background import Background
 from bench.faults.chaos import Chaos
 from bench.faults.checker import check
-from bench.faults.duplicator import Duplicator
-from bench.faults.options import Options
+from bench.faults.duplicator import Duplicator, EventDuplicator
+from bench.faults.options import (
+    DEADLINE,
+    DEADLINE_LIMIT_S,
+    NORMAL,
+    REVEAL,
+    Options,
+    early_reveal_ms,
+    kind_of,
+    question_kind,
+)
 from bench.faults.players import Bot
 from bench.faults.report import Report
 from bench.faults.store import fingerprint, seed_quiz
 from bots.client import Host, sign_up_anonymously
+from devstack.endpoints import FUNCTIONS
+from devstack.processes import Child
 from devstack.stack import Stack
+from vocabquiz.domain.scoring import GRACE_MS
+from vocabquiz.protocol import parse_timestamp_ms
 
 LOGGED = ("on_command", "flush_leaderboard", "advance_question", "sessions_api", "gateway")
+ON_COMMAND_WORKERS = 2  # instances judging and scoring side by side
+
+
+@dataclass(eq=False)
+class Gateway:
+    gateway_id: str
+    url: str
+    child: Child
+    skew_ms: int
 
 
 def count_in_logs(log_dir: Path, name: str, needle: str) -> int:
@@ -52,17 +78,24 @@ class Ledger:
         self.options = options
         self.answered: Counter[tuple[str, int]] = Counter()
         self.opened: dict[str, int] = {}
+        self.questions = 0
         self.bots: list[Bot] = []
         self.sessions: list[str] = []
-        self.failover_url = f"ws://{stack.endpoints['gateway'].address}/ws"
+        self.main_url = f"ws://{stack.endpoints['gateway'].address}/ws"
+        self.gateways: list[Gateway] = []  # the ledger's own, alive
+        self.spawned = 0
+        self.rng = random.Random(options.seed + 2)
         self.tasks: set[asyncio.Task[Any]] = set()
         self.slow_questions = 0
         self.t0 = time.monotonic()
         # What the logs held before this run (a shared stack may have run others).
-        self.baseline = {
-            (name, needle): count_in_logs(stack.log_dir, name, needle)
-            for name, needle in [("on_command", "injected fault"), *((n, "Traceback") for n in LOGGED)]
-        }
+        self.needles = [
+            ("on_command", "injected fault: failing"),
+            *((n, "injected fault: a commit's reply lost") for n in FUNCTIONS),
+            ("gateway", "injected fault: a publish's reply lost"),
+            *((n, "Traceback") for n in LOGGED),
+        ]
+        self.baseline = {key: count_in_logs(stack.log_dir, *key) for key in self.needles}
 
     def _logged(self, name: str, needle: str) -> int:
         return count_in_logs(self.stack.log_dir, name, needle) - self.baseline[(name, needle)]
@@ -76,29 +109,84 @@ class Ledger:
         if self.options.progress:
             print(f"[ledger {time.monotonic() - self.t0:6.1f}s] {text}", flush=True)
 
+    # -- the processes under faults ---------------------------------------------------------
+
+    def _faults(self, seed: int, **knobs: float) -> str:
+        return ",".join([f"{k}={v}" for k, v in knobs.items() if v] + [f"seed={seed}"])
+
+    def _restart_functions(self, on: bool) -> None:
+        """The functions with QUIZ_FAULTS for the run (on), or without (off)."""
+        o = self.options
+        skew = {"sessions_api": o.skew_ms // 2, "advance_question": -o.skew_ms // 2}
+        for name in FUNCTIONS:
+            spec = self._faults(
+                o.seed + FUNCTIONS.index(name),
+                fail_after_commit=o.fail_after_commit if name == "on_command" else 0,
+                lost_commit_reply=o.lost_commit_reply,
+                clock_skew_ms=skew.get(name, 0),
+            )
+            env = {"QUIZ_FAULTS": spec if on else ""}
+            if name == "on_command":
+                env["WORKERS"] = str(ON_COMMAND_WORKERS if on else 1)
+            self.stack.restart(name, crash=False, **env)
+
+    async def spawn_gateway(self, skew_ms: int) -> Gateway:
+        gateway_id = f"ledger-{uuid.uuid4().hex[:8]}"
+        self.spawned += 1
+        spec = self._faults(
+            self.options.seed + 10 + self.spawned,
+            lost_publish_reply=self.options.lost_publish_reply,
+            clock_skew_ms=skew_ms,
+        )
+        child, endpoint = await asyncio.to_thread(
+            self.stack.spawn_gateway, f"gateway-{gateway_id}", GATEWAY_ID=gateway_id, QUIZ_FAULTS=spec
+        )
+        gateway = Gateway(gateway_id, f"ws://{endpoint.address}/ws", child, skew_ms)
+        self.gateways.append(gateway)
+        return gateway
+
+    def retire(self, gateway: Gateway) -> None:
+        """A gateway a fault is about to end: no player is sent to it any more."""
+        self.gateways.remove(gateway)
+
+    async def replace(self, gone: Gateway) -> None:
+        """A gateway a fault ended: its players have moved; a new one takes its place."""
+        gone.child.stop()
+        await self.spawn_gateway(gone.skew_ms)
+
+    def ledger_gateways(self) -> list[Gateway]:
+        return list(self.gateways)
+
+    def bots_on(self, gateway: Gateway) -> int:
+        return sum(b.url == gateway.url for b in self.bots)
+
+    def pick_gateway(self, leaving: str) -> str:
+        """Where a player whose socket closed goes: any other gateway alive."""
+        urls = [g.url for g in self.gateways if g.url != leaving]
+        if leaving != self.main_url:
+            urls.append(self.main_url)
+        return self.rng.choice(urls)
+
+    # -- the run ----------------------------------------------------------------------------
+
     async def run(self) -> Report:
         options = self.options
         os.environ.update(self.stack.client_env())
         sessions, questions = options.plan()
+        self.questions = questions
         self.say(f"{sessions} session(s) x {options.players} players x {questions} questions")
-        if options.fail_after_commit > 0:
-            spec = f"fail_after_commit={options.fail_after_commit},seed={options.seed}"
-            await asyncio.to_thread(self.stack.restart, "on_command", crash=False, QUIZ_FAULTS=spec)
-        gateway_id = f"ledger-{uuid.uuid4().hex[:8]}"
-        gateway_child, gateway = await asyncio.to_thread(
-            self.stack.spawn_gateway, f"gateway-{gateway_id}", GATEWAY_ID=gateway_id
-        )
-        duplicator: Duplicator | None = None
-        chaos = Chaos(
-            self.stack,
-            options,
-            self.sessions,
-            functools.partial(self._progress, questions),
-            self.say,
-            self.t0,
+        await asyncio.to_thread(self._restart_functions, True)
+        for skew in (options.skew_ms, -options.skew_ms // 2):
+            await self.spawn_gateway(skew)
+        copiers: list[Duplicator] = []
+        chaos = Chaos(self, random.Random(options.seed))
+        background = Background(
+            self.stack, self.sessions, options.background, random.Random(options.seed + 3)
         )
         try:
-            quiz_id = await asyncio.to_thread(seed_quiz, questions, options.time_limit_s)
+            quiz_id = await asyncio.to_thread(
+                seed_quiz, questions, options.time_limit_s, self._time_limits(questions)
+            )
             auth_url, api_url = self.stack.endpoints["auth"].url, self.stack.endpoints["sessions_api"].url
             _, host_token = await sign_up_anonymously(auth_url)
             host = Host(api_url, host_token)
@@ -107,48 +195,69 @@ class Ledger:
                     quiz_id, auto_advance=False, max_participants=options.players + 5
                 )
                 self.sessions.append(created["session_id"])
+            loop = asyncio.get_running_loop()
             if options.copies > 0:
-                duplicator = Duplicator(
-                    asyncio.get_running_loop(),
-                    options.copies,
-                    options.late_copy_share,
-                    random.Random(options.seed + 1),
-                    set(self.sessions),
+                copiers.append(
+                    Duplicator(
+                        loop,
+                        options.copies,
+                        options.late_copy_share,
+                        random.Random(options.seed + 1),
+                        set(self.sessions),
+                    )
                 )
-                await asyncio.to_thread(duplicator.start)
-            urls = [f"ws://{gateway.address}/ws", self.failover_url]
+            if "events" in options.background:
+                copiers.append(
+                    EventDuplicator(loop, 1, 0.1, random.Random(options.seed + 4), set(self.sessions))
+                )
+            for copier in copiers:
+                await asyncio.to_thread(copier.start)
+            urls = [self.main_url, *(g.url for g in self.gateways)]
             await self._connect_bots(auth_url, urls)
             self.say(f"{len(self.bots)} bots joined")
-            injecting = asyncio.create_task(chaos.run(gateway_child, gateway_id))
-            flushes = asyncio.create_task(chaos.duplicate_flushes())
+            running = [asyncio.create_task(chaos.run()), asyncio.create_task(background.run())]
+            running += [asyncio.create_task(bot.resend_unacknowledged()) for bot in self.bots]
             try:
                 await asyncio.gather(
                     *(self._host_session(host, sid, questions) for sid in self.sessions),
                     *(
-                        bot.play(questions, random.Random(options.seed * 1000 + bot.index))
+                        bot.play(
+                            questions,
+                            random.Random(options.seed * 1000 + bot.index),
+                            options.seed,
+                            options.close_race,
+                        )
                         for bot in self.bots
                     ),
                 )
             finally:
-                for task in (injecting, flushes):
+                for task in running:
                     task.cancel()
-                await asyncio.gather(injecting, flushes, return_exceptions=True)
+                await asyncio.gather(*running, return_exceptions=True)
             await asyncio.gather(
                 *(asyncio.wait_for(b.ended_event.wait(), 60) for b in self.bots), return_exceptions=True
             )
-            await self._settle(duplicator)
-            report = await asyncio.to_thread(self._check, chaos, questions, duplicator)
+            await self._settle(copiers)
+            report = await asyncio.to_thread(self._check, chaos, background, questions, copiers)
         finally:
             await asyncio.gather(*(bot.close() for bot in self.bots), return_exceptions=True)
             for task in list(self.tasks):
                 task.cancel()
-            if duplicator is not None:
-                await asyncio.to_thread(duplicator.stop)
-            gateway_child.stop()
-            if options.fail_after_commit > 0:
-                await asyncio.to_thread(self.stack.restart, "on_command", crash=False, QUIZ_FAULTS="")
+            for copier in copiers:
+                await asyncio.to_thread(copier.stop)
+            for gateway in self.gateways:
+                gateway.child.stop()
+            await asyncio.to_thread(self._restart_functions, False)
         report.seconds = time.monotonic() - self.t0
         return report
+
+    def _time_limits(self, questions: int) -> dict[int, int]:
+        """DEADLINE questions are short: answers come around their deadline + grace."""
+        return {
+            i: DEADLINE_LIMIT_S
+            for i in range(questions)
+            if question_kind(i, self.options.close_race) == DEADLINE
+        }
 
     async def _connect_bots(self, auth_url: str, urls: list[str]) -> None:
         limit = asyncio.Semaphore(20)
@@ -172,6 +281,17 @@ class Ledger:
         await self._host_call(host, "POST", f"/api/v1/sessions/{session_id}/start")
         self.opened[session_id] = 0
         for index in range(questions):
+            started = await asyncio.wait_for(self._started(bots, index), 600)
+            kind = kind_of(started["question"]["question_id"], self.options.close_race)
+            if kind != NORMAL:
+                if kind == REVEAL:  # the host reveals early, while answers are on their way
+                    at_ms = parse_timestamp_ms(started["started_at"]) + early_reveal_ms(
+                        self.options.seed, session_id, index
+                    )
+                    await _sleep_until_ms(at_ms)
+                    await self._reveal(host, session_id, index)
+                else:  # the close timer reveals (unless the fault run lost it: then the host)
+                    await _sleep_until_ms(int(started["deadline_ms"]) + GRACE_MS + 1500)
             deadline = time.monotonic() + self.options.score_timeout_s
             while self.answered[(session_id, index)] < len(bots) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
@@ -189,11 +309,31 @@ class Ledger:
             if index % 10 == 9 or index + 1 == questions:
                 self.say(f"{session_id}: {index + 1}/{questions} questions")
 
-    def _progress(self, questions: int) -> float:
+    @staticmethod
+    async def _started(bots: list[Bot], index: int) -> dict[str, Any]:
+        """The QUESTION_STARTED of question `index`, as the first of the players saw it."""
+        while True:
+            for bot in bots:
+                if index in bot.started:
+                    return bot.started[index]
+            await asyncio.sleep(0.02)
+
+    def progress(self) -> float:
         """The share of its questions every session has opened."""
         if not self.opened or len(self.opened) < len(self.sessions):
             return 0.0
-        return min(self.opened.values()) / questions
+        return min(self.opened.values()) / self.questions
+
+    async def _reveal(self, host: Host, session_id: str, index: int) -> None:
+        """Reveal question `index` if it is still open (not retried blindly: a step whose
+        answer was lost may have happened)."""
+        path = f"/api/v1/sessions/{session_id}"
+        for _ in range(20):
+            state = await self._host_call(host, "GET", path)
+            if state["current_index"] != index or not state["question_open"]:
+                return
+            with contextlib.suppress(httpx.HTTPError):
+                await host.call("POST", f"{path}/next")
 
     async def _advance(self, host: Host, session_id: str, target: int | None) -> None:
         """Reveal, then open `target` (None: end). The close timer may reveal first, so look
@@ -216,7 +356,7 @@ class Ledger:
         raise RuntimeError(f"{session_id}: could not advance to {target}")
 
     async def _host_call(self, host: Host, method: str, path: str) -> dict[str, Any]:
-        for attempt in range(30):
+        for attempt in range(60):
             try:
                 response = await host.call(method, path)
             except httpx.HTTPError:
@@ -230,10 +370,10 @@ class Ledger:
 
     # -- the end --------------------------------------------------------------------------
 
-    async def _settle(self, duplicator: Duplicator | None) -> None:
+    async def _settle(self, copiers: list[Duplicator]) -> None:
         """Wait for held-back copies to go out and for Firestore to stop changing."""
         deadline = time.monotonic() + 120
-        while duplicator is not None and duplicator.pending > 0 and time.monotonic() < deadline:
+        while any(c.pending > 0 for c in copiers) and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
         previous = None
         stable = 0
@@ -243,13 +383,43 @@ class Ledger:
             stable = stable + 1 if current == previous else 0
             previous = current
 
-    def _check(self, chaos: Chaos, questions: int, duplicator: Duplicator | None) -> Report:
-        report = check(self.sessions, self.bots, questions, duplicator)
+    def _check(
+        self, chaos: Chaos, background: Background, questions: int, copiers: list[Duplicator]
+    ) -> Report:
+        commands = next((c for c in copiers if not isinstance(c, EventDuplicator)), None)
+        report = check(self.sessions, self.bots, questions, commands, self.options.skew_ms)
         report.counts["questions waiting > score timeout"] = self.slow_questions
         other = Counter[str]()
         for bot in self.bots:
             other.update(bot.other_errors)
         report.other_errors = dict(other)
-        chaos.count_into(report, duplicator, self._logged("on_command", "injected fault"))
+        chaos.count_into(report)
+        faults = report.faults
+        for copier in copiers:
+            what = "events" if isinstance(copier, EventDuplicator) else "commands"
+            faults[f"{what} seen"] = copier.originals
+            faults[f"{what} copies published"] = copier.published
+            faults[f"{what} copies held back"] = copier.late
+            faults[f"{what} copies failed"] = copier.failed
+        faults["on_command 500s after commit"] = self._logged("on_command", "injected fault: failing")
+        faults["commit replies lost (functions)"] = sum(
+            self._logged(n, "injected fault: a commit's reply lost") for n in FUNCTIONS
+        )
+        faults["publish replies lost (gateways)"] = self._logged(
+            "gateway", "injected fault: a publish's reply lost"
+        )
+        faults["frames resent after no ACK (bots)"] = sum(b.ack_timeouts for b in self.bots)
+        log = background.log
+        faults["flush tasks copied"] = log.flush_task_copies
+        faults["flush called directly"] = log.flush_direct_calls
+        faults["timer tasks copied"] = log.timer_copies
+        faults["close timers lost (deleted)"] = log.timers_deleted
+        faults["server clock skew (ms): gateways, host API, timers"] = self.options.skew_ms
         report.tracebacks = {name: self._logged(name, "Traceback") for name in LOGGED}
         return report
+
+
+async def _sleep_until_ms(at_ms: int) -> None:
+    delay_s = (at_ms - time.time() * 1000) / 1000
+    if delay_s > 0:
+        await asyncio.sleep(delay_s)

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 # Each answer acknowledged to a client scored exactly once, as both oracles say.
 ANSWER_INVARIANTS = (
     "lost",
+    "excused: an ERROR after the ACK its bot's clock does not back",
+    "stored though received after the deadline + grace",
+    "stored though sent after QUESTION_ENDED reached the player",
     "answers sent twice for one (player, question)",
     "duplicated",
     "unexpected",
@@ -21,8 +24,13 @@ ANSWER_INVARIANTS = (
     "SESSION_ENDED standings != stored score",
     "no SESSION_ENDED",
 )
-# Each client sees every leaderboard version at most once, and never an older one.
-LEADERBOARD_INVARIANTS = ("leaderboard version seen twice", "leaderboard version going back")
+# Each socket gets every event once, and each client every leaderboard version at most once,
+# never an older one.
+LEADERBOARD_INVARIANTS = (
+    "event frame twice on one socket",
+    "leaderboard version seen twice",
+    "leaderboard version going back",
+)
 MUST_BE_ZERO = ANSWER_INVARIANTS + LEADERBOARD_INVARIANTS
 
 
@@ -33,6 +41,7 @@ class Report:
     questions: int
     counts: dict[str, int] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=dict)
+    fault_kinds: dict[str, dict[str, int]] = field(default_factory=dict)  # chaos: kind -> counts
     fault_events: list[str] = field(default_factory=list)
     examples: dict[str, list[str]] = field(default_factory=dict)
     other_errors: dict[str, int] = field(default_factory=dict)
@@ -58,6 +67,12 @@ class Report:
         ]
         lines.append(f"answer -> own SCORE_UPDATED (ms): {self.score_latency_ms}")
         lines.append("faults injected")
+        columns = ("fired", "seconds", "answers in flight", "players moved")
+        lines.append(f"  {'':22}" + "".join(f"{c:>19}" for c in columns))
+        lines += [
+            f"  {kind:22}" + "".join(f"{row.get(c, 0):19}" for c in columns)
+            for kind, row in sorted(self.fault_kinds.items())
+        ]
         lines += [f"  {k:46}{v:8}" for k, v in self.faults.items()]
         lines += [f"  {e}" for e in self.fault_events]
         if self.other_errors:

@@ -10,6 +10,8 @@ from typing import Any
 
 from bench.faults.options import OPTIONS, RIGHT
 from devstack.stack import PROJECT_ID
+from vocabquiz.adapters.documents import timing_from_doc
+from vocabquiz.domain.model import Timing
 
 
 def firestore() -> Any:
@@ -18,7 +20,8 @@ def firestore() -> Any:
     return firestore.Client(project=PROJECT_ID)
 
 
-def seed_quiz(questions: int, time_limit_s: int) -> str:
+def seed_quiz(questions: int, time_limit_s: int, shorter: dict[int, int]) -> str:
+    """A quiz of `questions` choice questions of `time_limit_s` (`shorter`: index -> its own)."""
     from vocabquiz.adapters.store import Store
     from vocabquiz.domain.quizfile import quiz_from_dict
 
@@ -33,7 +36,7 @@ def seed_quiz(questions: int, time_limit_s: int) -> str:
                     "text": f"Question {i}",
                     "options": OPTIONS,
                     "accepted": [RIGHT],
-                    "time_limit_s": time_limit_s,
+                    "time_limit_s": shorter.get(i, time_limit_s),
                 }
                 for i in range(questions)
             ],
@@ -61,7 +64,7 @@ class Stored:
 
     docs: dict[tuple[str, str, str], dict[str, Any]]  # (uid, session, question) -> answer document
     participants: dict[tuple[str, str], dict[str, Any]]  # (session, uid) -> participant
-    timings: dict[tuple[str, str], int]  # (session, question) -> started_at_ms
+    timings: dict[tuple[str, str], Timing]  # (session, question) -> its timing
     # Answer documents per (uid, session, question), counted before `docs` keeps one each.
     doc_counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
 
@@ -73,7 +76,7 @@ def read_stored(sessions: list[str]) -> Stored:
         ref = db.collection("sessions").document(session_id)
         session = ref.get().to_dict() or {}
         for qid, timing in (session.get("timings") or {}).items():
-            stored.timings[(session_id, qid)] = int(timing["started_at_ms"])
+            stored.timings[(session_id, qid)] = timing_from_doc(timing)
         for doc in ref.collection("answers").stream():
             data = doc.to_dict() or {}
             key = (data["uid"], session_id, data["question_id"])
