@@ -45,7 +45,7 @@ class Config:
     api_allowed_origins: frozenset[str]
     # "production" in the cloud; anything else is a laptop or a test stack.
     environment: str
-    # Injected failures for the fault tests (vocabquiz/service/faults.py); empty in the cloud.
+    # Injected failures for the fault tests (vocabquiz/faults.py); empty in the cloud.
     faults: str
     # Where spans go (vocabquiz/observability/tracing.py): Cloud Trace in production, else an OTLP
     # endpoint if one is set, else nowhere (trace ids still reach the logs).
