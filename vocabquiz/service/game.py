@@ -146,6 +146,8 @@ class Game:
     def _use_quota(self, quota: quotas.DailyQuota, uid: str) -> None:
         now_ms = self.clock()
         if not self.store.use_quota(uid, quota.action, quotas.day_of(now_ms), quota.limit):
+            fields = {"uid": uid, "quota": quota.action, "limit": quota.limit}
+            log.warning("quota reached", extra={"json_fields": fields})
             raise quotas.QuotaExceeded(quota, now_ms)
 
     def session(self, session_id: str) -> Session:
