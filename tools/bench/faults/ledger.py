@@ -295,6 +295,16 @@ class Ledger:
             deadline = time.monotonic() + self.options.score_timeout_s
             while self.answered[(session_id, index)] < len(bots) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
+            if self.answered[(session_id, index)] < len(bots):
+                silent = [b for b in bots if not b.question_ids(index)]
+                self.slow_questions += 1
+                self.say(
+                    f"{session_id} q{index}: no answer after {self.options.score_timeout_s} s from "
+                    + ", ".join(
+                        f"{b.name} (connected {b.connected.is_set()}, joined {b.joined.is_set()})"
+                        for b in silent
+                    )
+                )
             pending = [b.records[q].done.wait() for b in bots for q in b.question_ids(index)]
             try:
                 await asyncio.wait_for(asyncio.gather(*pending), max(0.1, deadline - time.monotonic()))

@@ -98,16 +98,20 @@ class Bot:
 
     # -- socket ---------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """A socket on this bot's gateway; after a few refusals (it is going away), another's."""
-        deadline = time.monotonic() + 60
+    async def connect(self, give_up_s: float | None = 60) -> None:
+        """A socket on this bot's gateway; after a few refusals (it is going away), another's.
+        A player who was in the game (`give_up_s` None) keeps trying, however loaded the
+        machine: a bot that gave up would leave its question unanswered."""
+        started = time.monotonic()
         for attempt in itertools.count(1):
             try:
                 socket = await GameSocket.open(self.url, self.token)
                 break
             except (OSError, InvalidHandshake, TimeoutError):
-                if time.monotonic() > deadline:
+                if give_up_s is not None and time.monotonic() - started > give_up_s:
                     raise
+                if attempt == 60:
+                    self.other_errors["reconnect still failing after 60 attempts"] += 1
                 await asyncio.sleep(0.5)
                 if attempt % 3 == 0:
                     self.url = self.ledger.pick_gateway(self.url)
@@ -140,7 +144,7 @@ class Bot:
         self.reconnects += 1
         self.url = self.ledger.pick_gateway(self.url)
         self.joined.clear()
-        await self.connect()
+        await self.connect(give_up_s=None)
         while not self.joined.is_set():
             await self._send_now(client_frame("REJOIN", {"session_id": self.session_id}, uuid.uuid4().hex))
             with contextlib.suppress(TimeoutError):
