@@ -29,6 +29,7 @@ from devstack.stack import (
     Stack,
     running_stack,
 )
+from tests.faults.games import right_answer
 
 pytestmark = pytest.mark.stack
 
@@ -84,14 +85,17 @@ async def test_answers_acknowledged_while_firestore_is_away_past_the_budget_are_
     try:
         await host.action(session_id, "start")
         started = await players[0].expect("QUESTION_STARTED", timeout_s=20)
-        assert started["payload"]["question"]["question_id"] == "q1"
+        # The first of the session's own order; its right answer read while Firestore is up.
+        assert started["payload"]["index"] == 0
+        first = started["payload"]["question"]["question_id"]
+        right = right_answer(session_id, first)
 
         with frozen(stack.child("firestore")):
             sent = {}
             for n, player in enumerate(players):
-                answer = "elated" if n % 2 == 0 else "weary"
+                answer = right if n % 2 == 0 else "weary"  # "weary": wrong for all of vocab-101
                 message_id = await player.send(
-                    "SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": answer}
+                    "SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": answer}
                 )
                 await player.expect("ACK", timeout_s=10, message_id=message_id)
                 sent[player.uid] = answer
@@ -104,14 +108,14 @@ async def test_answers_acknowledged_while_firestore_is_away_past_the_budget_are_
 
         scores = {}
         for player in players:
-            scored = await player.expect("SCORE_UPDATED", timeout_s=60, question_id="q1")
+            scored = await player.expect("SCORE_UPDATED", timeout_s=60, question_id=first)
             scores[player.uid] = scored["payload"]
     finally:
         for player in players:
             await player.close()
 
     for uid, answer in sent.items():
-        correct = answer == "elated"
+        correct = answer == right
         assert scores[uid]["is_correct"] is correct and (scores[uid]["new_score"] > 0) is correct
     db = firestore.Client(project=PROJECT_ID)
     answers = list(db.collection(f"sessions/{session_id}/answers").stream())

@@ -12,13 +12,13 @@ import pytest
 from google.api_core import exceptions as gexc
 
 from devstack.stack import PROJECT_ID
-from vocabquiz.adapters.memory import MemoryPublisher, MemoryTaskQueue
+from tests.faults.games import game_on, open_question
+from vocabquiz.adapters.memory import MemoryPublisher
 from vocabquiz.adapters.rpcs import CountingClient
-from vocabquiz.adapters.store import Store
+from vocabquiz.domain.model import Question
 from vocabquiz.faults import Dice, Faults
 from vocabquiz.protocol import now_ms
 from vocabquiz.protocol.envelope import Command
-from vocabquiz.service.config import load_config
 from vocabquiz.service.game import Game
 
 pytestmark = pytest.mark.stack
@@ -46,11 +46,7 @@ def dice(stack: object) -> ArmedDice:
 
 @pytest.fixture
 def game(dice: ArmedDice) -> Game:
-    config = load_config(
-        {"GOOGLE_CLOUD_PROJECT": PROJECT_ID, "FLUSH_URL": "http://flush/", "TIMER_URL": "http://timer/"}
-    )
-    store = Store(CountingClient(project=PROJECT_ID, lost_replies=dice))
-    return Game(store, MemoryPublisher(), MemoryTaskQueue(), config)
+    return game_on(CountingClient(project=PROJECT_ID, lost_replies=dice))
 
 
 def _frames(game: Game) -> list[dict[str, object]]:
@@ -58,7 +54,9 @@ def _frames(game: Game) -> list[dict[str, object]]:
     return [dict(event.frame) for event in game.publisher.events]
 
 
-def _started(game: Game) -> tuple[str, str, list[str]]:
+def _started(game: Game) -> tuple[str, str, list[str], Question]:
+    """A started vocab-101 session with two players: (its id, its host, its players, the
+    question open: the first of the session's own order)."""
     store = game.store
     quiz = store.load_quiz("vocab-101")
     assert quiz is not None
@@ -71,25 +69,26 @@ def _started(game: Game) -> tuple[str, str, list[str]]:
     assert isinstance(game.publisher, MemoryPublisher)
     game.publisher.events.clear()
     time.sleep(0.2)
-    return session.id, host_uid, uids
+    return session.id, host_uid, uids, open_question(game, session.id)
 
 
 def test_answers_whose_commit_reply_is_lost_are_scored_once_with_their_verdicts(
     dice: ArmedDice, game: Game
 ) -> None:
-    session_id, _, uids = _started(game)
+    session_id, _, uids, question = _started(game)
     commands = [
         Command(
             {
                 "type": "SUBMIT_ANSWER",
-                "payload": {"session_id": session_id, "question_id": "q1", "answer": answer},
+                "payload": {"session_id": session_id, "question_id": question.id, "answer": answer},
                 "message_id": f"m-{uid}",
             },
             uid,
             now_ms(),
             f"conn-{uid}",
         )
-        for uid, answer in zip(uids, ("elated", "sad"), strict=True)
+        # Right, and wrong for every question of vocab-101.
+        for uid, answer in zip(uids, (question.accepted[0], "sad"), strict=True)
     ]
     dice.armed = 1
     game.handle_commands(commands)  # one commit: applied, its reply lost, committed again
@@ -99,19 +98,19 @@ def test_answers_whose_commit_reply_is_lost_are_scored_once_with_their_verdicts(
     assert sorted(scores) == sorted(uids) and len(_frames(game)) == 2
     db = game.store.db  # type: ignore[attr-defined]
     for uid in uids:
-        answer = db.document(f"sessions/{session_id}/answers/{uid}_q1").get()
+        answer = db.document(f"sessions/{session_id}/answers/{uid}_{question.id}").get()
         participant = db.document(f"sessions/{session_id}/participants/{uid}").get()
         assert participant.get("answered_count") == 1
         assert participant.get("score") == answer.get("points")
         payload = scores[uid]["payload"]
         assert payload["new_score"] == answer.get("points") == payload["points_earned"]  # type: ignore[index]
-        assert scores[uid]["message_id"] == f"score-{uid}_q1"
+        assert scores[uid]["message_id"] == f"score-{uid}_{question.id}"
 
 
 def test_a_host_step_whose_commit_reply_is_lost_happens_once(dice: ArmedDice, game: Game) -> None:
-    session_id, host_uid, _ = _started(game)
+    session_id, host_uid, _, _ = _started(game)
     dice.armed = 1
-    after = game.next_question(session_id, host_uid)  # the reveal of q1
+    after = game.next_question(session_id, host_uid)  # the reveal of the first question
     assert dice.injected == {"lost_commit_reply": 1}
     assert after.revealed and after.current is not None and after.current.index == 0
     assert [f["type"] for f in _frames(game)] == ["QUESTION_ENDED"]
@@ -121,7 +120,7 @@ def test_a_host_step_whose_commit_reply_is_lost_happens_once(dice: ArmedDice, ga
 def test_a_join_whose_commit_reply_is_lost_seats_the_player_once_when_delivered_again(
     dice: ArmedDice, game: Game
 ) -> None:
-    session_id, _, _ = _started(game)
+    session_id, _, _, _ = _started(game)
     uid = f"uid-{uuid.uuid4().hex[:8]}"
     frame = {
         "type": "JOIN_SESSION",

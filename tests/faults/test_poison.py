@@ -25,6 +25,7 @@ from bench.faults import count_in_logs
 from bots.client import Host, Player
 from devstack.stack import COMMANDS_TOPIC, PROJECT_ID, functions_main
 from tests.conftest import add_player
+from tests.faults.games import open_question, right_answer
 from vocabquiz.protocol import now_ms
 
 pytestmark = pytest.mark.stack
@@ -57,12 +58,14 @@ async def test_poison_commands_are_acknowledged_logged_once_and_the_rest_keep_fl
         await player.send("JOIN_SESSION", {"session_id": session_id, "username": name})
         await player.expect("SESSION_JOINED")
     await host.action(session_id, "start")
-    await alice.expect("QUESTION_STARTED")
+    # The first of the session's own order, and its right answer as the store holds the quiz.
+    first = (await alice.expect("QUESTION_STARTED"))["payload"]["question"]["question_id"]
+    right = right_answer(session_id, first)
     tracebacks_before = count_in_logs(stack.log_dir, "on_command", "Traceback")
 
     marker = uuid.uuid4().hex[:8]
     stamp = str(now_ms())
-    valid = _frame("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"})
+    valid = _frame("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": right})
     # (what, data, attributes, how on_command logs it)
     dropped = [
         ("not UTF-8", b"\xff\xfe\xfd garbage", {"uid": f"p-{marker}-0", "received_at_ms": stamp}),
@@ -80,7 +83,7 @@ async def test_poison_commands_are_acknowledged_logged_once_and_the_rest_keep_fl
         ("not a command", _frame("PING", {}), "INVALID_MESSAGE"),
         (
             "missing field",
-            _frame("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1"}),
+            _frame("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first}),
             "INVALID_MESSAGE",
         ),
         ("unknown field", _frame("LEAVE_SESSION", {"session_id": session_id, "uid": "x"}), "INVALID_MESSAGE"),
@@ -92,7 +95,7 @@ async def test_poison_commands_are_acknowledged_logged_once_and_the_rest_keep_fl
 
     publisher = pubsub_v1.PublisherClient()
     topic = publisher.topic_path(PROJECT_ID, COMMANDS_TOPIC)
-    await alice.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "elated"})
+    await alice.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": right})
     published: dict[str, str] = {}
     futures = [(what, publisher.publish(topic, data, **attrs)) for what, data, attrs in dropped]
     futures += [
@@ -101,7 +104,8 @@ async def test_poison_commands_are_acknowledged_logged_once_and_the_rest_keep_fl
     ]
     for what, future in futures:
         published[what] = await asyncio.wrap_future(future)
-    await bob.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": "q1", "answer": "weary"})
+    # Wrong for every question of vocab-101.
+    await bob.send("SUBMIT_ANSWER", {"session_id": session_id, "question_id": first, "answer": "weary"})
 
     alice_score = (await alice.expect("SCORE_UPDATED", timeout_s=20))["payload"]
     bob_score = (await bob.expect("SCORE_UPDATED", timeout_s=20))["payload"]
@@ -202,5 +206,8 @@ def test_poison_answer_holding_a_lone_surrogate_is_refused_not_retried(
     session = game.create_session("vocab-101", host_uid, 10, False)
     game.store.join(session.id, uid, "Sam", now_ms())
     game.start(session.id, host_uid)
-    answer = _frame("SUBMIT_ANSWER", {"session_id": session.id, "question_id": "q1", "answer": "caf\ud800"})
+    question_id = open_question(game, session.id).id  # only the answer's text is poison
+    answer = _frame(
+        "SUBMIT_ANSWER", {"session_id": session.id, "question_id": question_id, "answer": "caf\ud800"}
+    )
     on_command(answer, _attrs(uid))

@@ -20,12 +20,11 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from devstack.stack import PROJECT_ID
+from tests.faults.games import game_on, open_question
 from vocabquiz.adapters.memory import MemoryPublisher, MemoryTaskQueue
-from vocabquiz.adapters.store import Store
 from vocabquiz.domain.errors import Busy
 from vocabquiz.protocol import now_ms
 from vocabquiz.protocol.envelope import Command
-from vocabquiz.service.config import load_config
 from vocabquiz.service.game import Game
 
 pytestmark = pytest.mark.stack
@@ -87,10 +86,7 @@ def contended(stack: Any) -> ContendedClient:
 
 @pytest.fixture
 def game(contended: ContendedClient) -> Game:
-    config = load_config(
-        {"GOOGLE_CLOUD_PROJECT": PROJECT_ID, "FLUSH_URL": "http://flush/", "TIMER_URL": "http://timer/"}
-    )
-    return Game(Store(contended), MemoryPublisher(), MemoryTaskQueue(), config)
+    return game_on(contended)
 
 
 def _types(game: Game) -> list[str]:
@@ -122,11 +118,12 @@ def test_answer_whose_commit_meets_a_held_lock_is_busy_then_scored_once_when_del
     game.publisher.events.clear()
     game.tasks.created.clear()
     time.sleep(0.2)
+    question = open_question(game, session_id)  # the first of the session's own order
 
     contended.contend(f"sessions/{session_id}/participants/{uid}")
     frame = {
         "type": "SUBMIT_ANSWER",
-        "payload": {"session_id": session_id, "question_id": "q1", "answer": "elated"},
+        "payload": {"session_id": session_id, "question_id": question.id, "answer": question.accepted[0]},
         "message_id": "m1",
     }
     command = Command(frame, uid, now_ms(), "conn-1")
@@ -141,7 +138,7 @@ def test_answer_whose_commit_meets_a_held_lock_is_busy_then_scored_once_when_del
     assert _types(game) == ["SCORE_UPDATED"]
     assert _tasks(game) == ["lb"]
     answers = list(contended.collection(f"sessions/{session_id}/answers").stream())
-    assert [doc.id for doc in answers] == [f"{uid}_q1"]
+    assert [doc.id for doc in answers] == [f"{uid}_{question.id}"]
     points = answers[0].get("points")
     assert points == 10 + max(0, 5 - answers[0].get("time_taken_ms") // 2000)
     participant = contended.document(f"sessions/{session_id}/participants/{uid}").get()
