@@ -86,6 +86,12 @@ def check(
         for b in bots
     )
     counts["bots reconnected"] = sum(b.reconnects > 0 for b in bots)
+    counts["QUESTION_STARTED never reached a player (a later one did)"] = sum(len(b.skipped) for b in bots)
+    for bot in [b for b in bots if b.skipped][:5]:
+        report.example(
+            "question start missed",
+            f"{bot.uid} in {bot.session_id}: {bot.skipped}, reconnects {bot.reconnects}",
+        )
     latencies = sorted(r.scored_after_ms for r in records.values() if r.scored_after_ms is not None)
     for q in (50, 95, 99):
         report.score_latency_ms[f"p{q}"] = (

@@ -290,8 +290,12 @@ class Ledger:
                     )
                     await _sleep_until_ms(at_ms)
                     await self._reveal(host, session_id, index)
-                else:  # the close timer reveals (unless the fault run lost it: then the host)
-                    await _sleep_until_ms(int(started["deadline_ms"]) + GRACE_MS + 1500)
+                else:
+                    # The host steps as the close timer fires (or in its place, when the run
+                    # lost it): the two race, and whichever comes second finds it revealed.
+                    at_ms = int(started["deadline_ms"]) + GRACE_MS + self.rng.randint(-50, 150)
+                    await _sleep_until_ms(at_ms)
+                    await self._reveal(host, session_id, index)
             deadline = time.monotonic() + self.options.score_timeout_s
             while self.answered[(session_id, index)] < len(bots) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)

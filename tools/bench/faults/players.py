@@ -12,7 +12,7 @@ import itertools
 import random
 import time
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +80,8 @@ class Bot:
         self.by_message_id: dict[str, AnswerRecord] = {}
         self.outbox: dict[str, tuple[str, float]] = {}  # message_id -> (frame, sent), until ACKed
         self.started: dict[int, dict[str, Any]] = {}
-        self.started_event: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.new_start = asyncio.Event()  # a QUESTION_STARTED came
+        self.skipped: list[int] = []  # questions whose QUESTION_STARTED never came, a later one did
         self.versions: list[tuple[int, int]] = []  # (version, socket number)
         self.ended: dict[str, Any] | None = None
         self.ended_event = asyncio.Event()
@@ -247,7 +248,7 @@ class Bot:
         elif kind == "QUESTION_STARTED":
             index = payload["index"]
             self.started.setdefault(index, payload)
-            self.started_event[index].set()
+            self.new_start.set()
         elif kind == "LEADERBOARD_UPDATED":
             self.versions.append((payload["version"], self.reconnects))
         elif kind == "QUESTION_ENDED":
@@ -257,6 +258,16 @@ class Bot:
         elif kind == "SESSION_ENDED":
             self.ended = payload
             self.ended_event.set()
+
+    async def _started(self, index: int) -> bool:
+        """Whether question `index` started for this player (False: a later one did first)."""
+        while True:
+            if index in self.started:
+                return True
+            if self.started and max(self.started) > index:
+                return False
+            self.new_start.clear()
+            await asyncio.wait_for(self.new_start.wait(), 600)
 
     # -- play -----------------------------------------------------------------------------
 
@@ -268,7 +279,12 @@ class Bot:
 
     async def play(self, questions: int, rng: random.Random, seed: int, close_race: bool) -> None:
         for index in range(questions):
-            await asyncio.wait_for(self.started_event[index].wait(), 600)
+            if not await self._started(index):
+                # Never told this question started, but a later one did: a player moves on
+                # to the question in front of them, as the page does; counted, not answered.
+                self.skipped.append(index)
+                self.ledger.answered[(self.session_id, index)] += 1
+                continue
             started = self.started[index]
             question_id = started["question"]["question_id"]
             started_at_ms = parse_timestamp_ms(started["started_at"])
