@@ -25,7 +25,7 @@ from vocabquiz.adapters.documents import CHANGED_AT, CHANGED_NOW, CONNECTION_ID,
 from vocabquiz.adapters.quotas import FirestoreQuotas
 from vocabquiz.domain import admission, catalog, names
 from vocabquiz.domain.catalog import QuizPage, StoredQuiz, Visibility
-from vocabquiz.domain.errors import GameError, NoSession, NotJoined
+from vocabquiz.domain.errors import Busy, GameError, NoSession, NotJoined
 from vocabquiz.domain.ids import new_session_code
 from vocabquiz.domain.model import Participant, Quiz, Session, Status
 from vocabquiz.domain.play_order import play_order
@@ -33,6 +33,7 @@ from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.ports import Joined
 
 log = logging.getLogger("quiz.store")
+DISCONNECT_ATTEMPTS = 5
 
 DOCUMENT_ID = "__name__"
 PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
@@ -297,20 +298,25 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         socket, left already, or were never seated: a host watching, say)."""
         participants = session_ref(self.db, session_id).collection("participants")
         ref = participants.document(uid)
-
-        @firestore.transactional
-        def run(txn: firestore.Transaction) -> Participant | None:
-            snap = ref.get(transaction=txn)
+        # Optimistic, not a transaction: a transaction's lock on the player's document
+        # queued the REJOINs and answers of a reconnect storm behind it (409 lock timeouts,
+        # retried for up to a minute). The update applies only if nothing changed since the
+        # read; otherwise it reads again.
+        for _ in range(DISCONNECT_ATTEMPTS):
+            snap = ref.get()
             doc = snap.to_dict() or {}
             if not snap.exists or not doc.get("connected") or doc.get(CONNECTION_ID) != connection_id:
                 return None
-            txn.update(ref, {"connected": False, CHANGED_AT: CHANGED_NOW})
-            return dataclasses.replace(documents.participant_from_doc(uid, doc), connected=False)
-
-        participant = cast(Participant | None, documents.commit(self.db, run))
-        if participant is None:
-            return None
-        return participant, documents.count(participants)
+            try:
+                ref.update(
+                    {"connected": False, CHANGED_AT: CHANGED_NOW},
+                    option=self.db.write_option(last_update_time=snap.update_time),
+                )
+            except gexc.FailedPrecondition:
+                continue  # changed under us (a REJOIN, an answer): look again
+            participant = dataclasses.replace(documents.participant_from_doc(uid, doc), connected=False)
+            return participant, documents.count(participants)
+        raise Busy(f"{uid}'s seat in {session_id} kept changing")
 
     def kick(self, session_id: str, uid: str) -> Participant:
         """Remove a player for good: their seat and name are freed, and a ban stops a rejoin."""
