@@ -209,7 +209,14 @@ def _check_scores(report: Report, bots: list[Bot], stored: Stored) -> Counter[st
             oracle_points(d["answer"].strip().lower() == RIGHT, d["time_taken_ms"]) for d in mine
         ):
             found["final score != oracle(documents)"] += 1
-        seen = [r.scores[0] for r in sorted(bot.records.values(), key=lambda r: r.index) if r.scores]
+        # Each new_score is the total right after its answer was stored. Answers are stored
+        # in the order they were committed, which is not always the questions' order (an
+        # answer resent after a reconnect can land after the next question's): ordered by
+        # new_score, the points must add up to each one.
+        seen = sorted(
+            (r.scores[0] for r in bot.records.values() if r.scores),
+            key=lambda s: (s["new_score"], s["points_earned"] == 0),
+        )
         running, chain_ok = 0, True
         for s in seen:
             running += s["points_earned"]
