@@ -14,6 +14,7 @@ from vocabquiz.observability.tracing import (
     parse_sample_ratio,
     select_exporter,
 )
+from vocabquiz.production import PRODUCTION, EmulatorInProduction, refuse_emulators
 
 
 class ConfigError(RuntimeError):
@@ -58,6 +59,9 @@ class Config:
     max_quiz_uploads_per_user_per_day: int
     max_quiz_bytes: int
     max_quiz_questions: int
+    # The host API refuses a request without a valid App Check token (X-Firebase-AppCheck);
+    # off locally, where no browser attests itself.
+    app_check_enforced: bool
 
     @property
     def session_quota(self) -> DailyQuota:
@@ -85,10 +89,14 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
     if missing:
         raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
     environment = env.get("QUIZ_ENV", "local")
+    try:
+        refuse_emulators(env, environment)
+    except EmulatorInProduction as exc:
+        raise ConfigError(str(exc)) from None
     otlp_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
     try:
         trace_exporter = select_exporter(
-            env.get("OTEL_TRACES_EXPORTER", ""), environment == "production", otlp_endpoint
+            env.get("OTEL_TRACES_EXPORTER", ""), environment == PRODUCTION, otlp_endpoint
         )
         trace_sample_ratio = parse_sample_ratio(env.get("TRACE_SAMPLE_RATIO", "1.0"))
     except TraceConfigError as exc:
@@ -125,7 +133,16 @@ def load_config(env: Mapping[str, str] = os.environ) -> Config:
         max_quiz_questions=_count(
             "MAX_QUIZ_QUESTIONS", env.get("MAX_QUIZ_QUESTIONS", ""), 100, MAX_QUESTIONS
         ),
+        app_check_enforced=_flag("APP_CHECK_ENFORCED", env.get("APP_CHECK_ENFORCED", "false")),
     )
+
+
+def _flag(key: str, text: str) -> bool:
+    """Variable `key`'s `text`: "true" or "false" (any case; unset is false)."""
+    value = text.strip().lower() or "false"
+    if value not in ("true", "false"):
+        raise ConfigError(f"{key} must be 'true' or 'false'; got {text!r}")
+    return value == "true"
 
 
 def _count(key: str, text: str, default: int, most: int | None = None) -> int:

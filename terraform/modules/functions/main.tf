@@ -46,6 +46,8 @@ locals {
     MAX_QUIZ_UPLOADS_PER_USER_PER_DAY = tostring(var.quotas.quiz_uploads_per_user_per_day)
     MAX_QUIZ_BYTES                    = tostring(var.quotas.quiz_bytes)
     MAX_QUIZ_QUESTIONS                = tostring(var.quotas.quiz_questions)
+    # The host API refuses requests without a valid App Check token (X-Firebase-AppCheck).
+    APP_CHECK_ENFORCED = tostring(var.app_check_enforced)
     # Production exports spans to Cloud Trace (QUIZ_ENV); these choose otherwise on a laptop.
     OTEL_TRACES_EXPORTER        = null
     OTEL_EXPORTER_OTLP_ENDPOINT = null

@@ -106,6 +106,12 @@ variable "quotas" {
   default     = {}
 }
 
+variable "app_check_enforced" {
+  type        = bool
+  description = "The host API refuses a request without a valid Firebase App Check token (APP_CHECK_ENFORCED); the web client must be attaching them first."
+  default     = false
+}
+
 variable "trace_sample_ratio" {
   type        = number
   description = "Share of new traces recorded and exported to Cloud Trace (TRACE_SAMPLE_RATIO); trace ids reach the logs either way."
