@@ -19,7 +19,9 @@ from typing import Any, TypeVar, cast
 import firebase_admin
 import flask
 import functions_framework
+import jwt
 from cloudevents.http import CloudEvent
+from firebase_admin import app_check as firebase_app_check
 from firebase_admin import auth as firebase_auth
 from google.api_core import exceptions as gexc
 from opentelemetry.trace import SpanKind
@@ -202,20 +204,38 @@ def advance_question(request: flask.Request) -> tuple[str, int]:
 
 @functools.cache
 def _firebase_app() -> firebase_admin.App:
-    return firebase_admin.initialize_app(options={"projectId": config.project_id})
+    try:
+        return firebase_admin.get_app()  # the process's, if main was loaded before (tests)
+    except ValueError:
+        return firebase_admin.initialize_app(options={"projectId": config.project_id})
 
 
-def verify_token(token: str) -> str:
-    """The uid of a valid Firebase ID token; ValueError otherwise."""
+def verify_token(token: str) -> api.Caller:
+    """The caller a valid Firebase ID token names; ValueError (with the reason) otherwise."""
     try:
         claims = firebase_auth.verify_id_token(token, app=_firebase_app())
     except (firebase_auth.InvalidIdTokenError, firebase_auth.CertificateFetchError) as exc:
         raise ValueError(str(exc)) from None
     require_unexpired(claims, time.time())
-    return str(claims["uid"])
+    return api.Caller.from_claims(claims)
 
 
-_api = api.create_app(game, verify_token, config.api_allowed_origins)
+def verify_app_check(token: str) -> None:
+    """Returns if `token` is a valid App Check token for this project; ValueError (with the
+    reason) otherwise. A signing key the token names but the JWKS lacks, or a JWKS that
+    cannot be fetched, is a refusal too, not a 500."""
+    try:
+        firebase_app_check.verify_token(token, app=_firebase_app())
+    except jwt.PyJWKClientError as exc:
+        raise ValueError(f"App Check signing key: {exc}") from None
+
+
+_api = api.create_app(
+    game,
+    verify_token,
+    config.api_allowed_origins,
+    verify_app_check if config.app_check_enforced else None,
+)
 
 
 @functions_framework.http

@@ -13,7 +13,7 @@ from google.api_core import exceptions as gexc
 from devstack.stack import functions_main
 from vocabquiz.adapters import documents
 from vocabquiz.domain.errors import Busy
-from vocabquiz.service.api import create_app
+from vocabquiz.service.api import Caller, create_app
 
 
 def _exhausted(_txn: Any) -> None:
@@ -48,7 +48,7 @@ class _BusyGame:
 
 
 def test_host_api_answers_busy_with_503_and_retry_after() -> None:
-    app = create_app(_BusyGame, lambda token: "host-1", frozenset())
+    app = create_app(_BusyGame, lambda token: Caller("host-1", anonymous=False), frozenset())
     reply = app.test_client().post("/api/v1/sessions/ABC123/next", headers={"Authorization": "Bearer t"})
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "1"

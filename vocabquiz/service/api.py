@@ -1,14 +1,17 @@
 """The host's HTTP API (Flask), served by the `sessions_api` function.
 
 Every route needs a Firebase ID token (`Authorization: Bearer ...`); the caller's uid
-comes from the verified token, never from the request body.
+comes from the verified token, never from the request body. Where App Check is enforced,
+every route also needs an App Check token (`X-Firebase-AppCheck`). Why a token was
+refused goes to the log, never to the client.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -42,13 +45,45 @@ _STATUS = {
 # A next_page_token is the last quiz id of a page: a quiz file's id (quizfile.py).
 _PAGE_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 MAX_PARTICIPANTS_LIMIT = 10_000
+APP_CHECK_HEADER = "X-Firebase-AppCheck"
+# What a client is told of a refused token; the reason goes to the log.
+INVALID_ID_TOKEN = "Invalid or expired ID token"
+INVALID_APP_CHECK_TOKEN = "App Check token missing or invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a verified Firebase ID token names: the uid, and whether the account is
+    anonymous (signed in with no credential), whose uploaded quizzes expire."""
+
+    uid: str
+    anonymous: bool
+
+    @classmethod
+    def from_claims(cls, claims: Mapping[str, Any]) -> Caller:
+        """From a verified ID token's claims: Firebase puts the sign-in method in
+        `firebase.sign_in_provider`, "anonymous" for an anonymous account."""
+        firebase = claims.get("firebase")
+        provider = firebase.get("sign_in_provider") if isinstance(firebase, Mapping) else None
+        return cls(uid=str(claims["uid"]), anonymous=provider == "anonymous")
+
+
+# An ID token to its caller, raising ValueError (with the reason) if it is not valid.
+VerifyToken = Callable[[str], Caller]
+# Returns if an App Check token is valid, raising ValueError (with the reason) if not.
+VerifyAppCheck = Callable[[str], object]
 
 
 def create_app(
-    game_factory: Callable[[], Game], verify_token: Callable[[str], str], allowed_origins: frozenset[str]
+    game_factory: Callable[[], Game],
+    verify_token: VerifyToken,
+    allowed_origins: frozenset[str],
+    verify_app_check: VerifyAppCheck | None = None,
 ) -> flask.Flask:
-    """`verify_token` maps a Firebase ID token to its uid, raising ValueError if invalid;
-    `allowed_origins` are the exact browser origins (the web client's) given CORS access."""
+    """`verify_token` maps a Firebase ID token to its Caller; `allowed_origins` are the
+    exact browser origins (the web client's) given CORS access; `verify_app_check`, when
+    given (App Check enforced), checks every request's App Check token, and a request
+    without a valid one is refused."""
     app = flask.Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # a quiz file is a few KiB
 
@@ -58,13 +93,30 @@ def create_app(
             return flask.Response(status=HTTPStatus.NO_CONTENT)
         return None
 
+    @app.before_request
+    def attested() -> None:
+        """Where App Check is enforced, only an attested app's requests go further."""
+        if verify_app_check is None:
+            return
+        token = flask.request.headers.get(APP_CHECK_HEADER, "")
+        if not token:
+            _log_refused("app check token refused", "missing")
+            raise GameError(ErrorCode.UNAUTHENTICATED, INVALID_APP_CHECK_TOKEN)
+        try:
+            verify_app_check(token)
+        except ValueError as exc:
+            _log_refused("app check token refused", str(exc))
+            raise GameError(ErrorCode.UNAUTHENTICATED, INVALID_APP_CHECK_TOKEN) from None
+
     @app.after_request
     def cors(response: flask.Response) -> flask.Response:
         origin = flask.request.headers.get("Origin")
         if origin and origin in allowed_origins:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
-            response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            response.headers["Access-Control-Allow-Headers"] = (
+                f"Authorization, Content-Type, {APP_CHECK_HEADER}"
+            )
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             response.headers["Access-Control-Max-Age"] = "3600"
         return response
@@ -89,14 +141,18 @@ def create_app(
         body = {"code": ErrorCode.INTERNAL.value, "message": "Busy: nothing was changed; try again"}
         return flask.jsonify({"error": body}), HTTPStatus.SERVICE_UNAVAILABLE, {"Retry-After": "1"}
 
-    def caller() -> str:
+    def authenticated() -> Caller:
         header = flask.request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             raise GameError(ErrorCode.UNAUTHENTICATED, "Missing bearer token")
         try:
             return verify_token(header.removeprefix("Bearer "))
         except ValueError as exc:
-            raise GameError(ErrorCode.UNAUTHENTICATED, f"Invalid token: {exc}") from None
+            _log_refused("id token refused", str(exc))
+            raise GameError(ErrorCode.UNAUTHENTICATED, INVALID_ID_TOKEN) from None
+
+    def caller() -> str:
+        return authenticated().uid
 
     def body(*allowed: str) -> dict[str, Any]:
         """The JSON body; a field the route does not take (a `host_uid`, say) is refused."""
@@ -126,12 +182,15 @@ def create_app(
     def upload_quiz() -> Any:
         """A quiz file (docs/quiz-format.md) as the body, `?visibility=private` (the
         default) or `public`; errors name the line and field."""
-        uid = caller()
+        who = authenticated()
         visibility = flask.request.args.get("visibility", "private")
         if visibility not in ("private", "public"):
             raise GameError(ErrorCode.INVALID_MESSAGE, "visibility must be 'private' or 'public'")
         quiz = game_factory().upload_quiz_file(
-            flask.request.get_data(), owner_uid=uid, public=visibility == "public"
+            flask.request.get_data(),
+            owner_uid=who.uid,
+            public=visibility == "public",
+            anonymous=who.anonymous,
         )
         return {
             "quiz_id": quiz.id,
@@ -194,6 +253,13 @@ def create_app(
         return report
 
     return app
+
+
+def _log_refused(message: str, reason: str) -> None:
+    """Why a token was refused, for the log alone: the library's words can say what a
+    forger got wrong (the audience, the issuer, the signing key)."""
+    fields = {"path": flask.request.path, "reason": reason[:300]}
+    log.warning(message, extra={"json_fields": fields})
 
 
 def _page_size(text: str | None) -> int:

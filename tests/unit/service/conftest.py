@@ -16,7 +16,7 @@ from vocabquiz.adapters.memory import MemoryPublisher, MemoryStore, MemoryTaskQu
 from vocabquiz.domain.model import Question
 from vocabquiz.domain.quizfile import quiz_from_dict
 from vocabquiz.protocol.envelope import Command
-from vocabquiz.service.api import create_app
+from vocabquiz.service.api import Caller, create_app
 from vocabquiz.service.config import Config, load_config
 from vocabquiz.service.game import Game
 from vocabquiz.service.ports import TaskRequest
@@ -115,15 +115,21 @@ def table() -> Table:
     return Table()
 
 
-def verify_test_token(token: str) -> str:
-    """Tokens here are "token-<uid>"; the real check (Firebase) is the e2e suites'."""
-    if not token.startswith("token-"):
-        raise ValueError("not a test token")
-    return token.removeprefix("token-")
+def verify_test_token(token: str) -> Caller:
+    """Tokens here are "token-<uid>", or "anonymous-<uid>" for an anonymous account; the
+    real check (Firebase) is the e2e suites'."""
+    for prefix, anonymous in (("token-", False), ("anonymous-", True)):
+        if token.startswith(prefix):
+            return Caller(token.removeprefix(prefix), anonymous=anonymous)
+    raise ValueError("not a test token")
 
 
 def as_user(uid: str) -> dict[str, str]:
     return {"Authorization": f"Bearer token-{uid}"}
+
+
+def as_anonymous_user(uid: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer anonymous-{uid}"}
 
 
 @pytest.fixture
