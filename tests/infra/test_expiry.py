@@ -1,22 +1,34 @@
-"""The quota counters (one Firestore document per user, action and day) do not pile up:
-a TTL policy, declared where terraform reads the field overrides, names the collection and
-the field the store writes, and the field is left out of indexing as Firestore advises for
-TTL timestamps."""
+"""Stored documents do not pile up: every collection the Firestore store writes has a TTL
+policy on the field the store stamps (declared in firestore.indexes.json, where terraform
+reads the field overrides), each left out of indexing as Firestore advises for TTL
+timestamps. Which documents carry the field is held on the emulator
+(tests/e2e/test_retention.py)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from vocabquiz.adapters.quotas import COLLECTION, EXPIRES_AT
+from vocabquiz.adapters import quotas
+from vocabquiz.adapters.documents import EXPIRES_AT
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_quota_counters_expire_by_a_ttl_policy_on_the_field_the_store_writes() -> None:
+def _written_collections() -> set[str]:
+    source = "\n".join(p.read_text() for p in (ROOT / "vocabquiz" / "adapters").glob("*.py"))
+    named = set(re.findall(r'collection\("([a-z_]+)"\)', source))
+    return named | {quotas.COLLECTION}
+
+
+def test_every_collection_the_store_writes_expires_by_a_ttl_policy_on_its_field() -> None:
     overrides = json.loads((ROOT / "firestore.indexes.json").read_text())["fieldOverrides"]
-    ttl = [o for o in overrides if o.get("ttl")]
-    assert ttl == [{"collectionGroup": COLLECTION, "fieldPath": EXPIRES_AT, "ttl": True, "indexes": []}]
+    ttl = {o["collectionGroup"]: o for o in overrides if o.get("ttl")}
+    assert set(ttl) == _written_collections()
+    for group, override in ttl.items():
+        assert override == {"collectionGroup": group, "fieldPath": EXPIRES_AT, "ttl": True, "indexes": []}
+    assert quotas.EXPIRES_AT == EXPIRES_AT
 
 
 def test_terraform_turns_a_ttl_override_into_a_ttl_config() -> None:

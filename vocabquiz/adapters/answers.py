@@ -66,7 +66,8 @@ class FirestoreAnswers:
                 return Scored(the_answer_id, replay, question_id, verdict, replayed=True)
             new = judge(documents.session_from_doc(session_id, session_snap.to_dict() or {}))
             scored = scoring.apply_totals(participant, scoring.totals_change(new))
-            txn.create(answer_ref, documents.answer_to_doc(new) | {"score_after": scored.score})
+            stored = documents.answer_to_doc(new) | {"score_after": scored.score} | documents.expiry()
+            txn.create(answer_ref, stored)
             totals = {k: getattr(scored, k) for k in documents.TOTALS}
             txn.update(participant_ref, totals | {CHANGED_AT: CHANGED_NOW})
             return Scored(the_answer_id, scored, question_id, new.verdict, replayed=False)
@@ -92,10 +93,11 @@ class FirestoreAnswers:
         ref = session_ref(self.db, session_id)
         batch = self.db.batch()
         transforms = [documents.totals_transforms(scoring.totals_change(a)) for a in answers]
+        expiry = documents.expiry()
         for a, change in zip(answers, transforms, strict=True):
             batch.create(
                 ref.collection("answers").document(answer_id(a.uid, a.question_id)),
-                documents.answer_to_doc(a),
+                documents.answer_to_doc(a) | expiry,
             )
             batch.update(ref.collection("participants").document(a.uid), change)
         try:

@@ -4,12 +4,17 @@ Layout: quizzes/{quiz} (public questions, owner, whether public) and
 quizzes/{quiz}/private/key (answers); sessions/{code} with private/quiz (the quiz frozen
 at creation, in the session's play order), participants/{uid},
 names/{name_key}, banned/{uid}, answers/{uid}_{question} and public/leaderboard.
+
+Retention: every document of a session carries `expires_at`, SESSION_RETENTION after it
+was last written, and so does an anonymous user's quiz (ANONYMOUS_QUIZ_RETENTION); TTL
+policies on that field (firestore.indexes.json) delete them. Other quizzes are kept.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from google.api_core import exceptions as gexc
@@ -26,6 +31,17 @@ CHANGED_AT = "changed_at"
 CHANGED_NOW = firestore.SERVER_TIMESTAMP
 # A participant's current gateway connection: a disconnect from an older one is stale.
 CONNECTION_ID = "connection_id"
+# Firestore's TTL policies delete a document once the time in this field has passed.
+EXPIRES_AT = "expires_at"
+# Sessions are kept for the host's results, as long as the seed's retention of completed
+# sessions; an anonymous user's quiz as long as Identity Platform keeps the user.
+SESSION_RETENTION = timedelta(days=90)
+ANONYMOUS_QUIZ_RETENTION = timedelta(days=30)
+
+
+def expiry(retention: timedelta = SESSION_RETENTION) -> dict[str, datetime]:
+    """The field that has a document deleted `retention` from now."""
+    return {EXPIRES_AT: datetime.now(UTC) + retention}
 
 
 def session_ref(db: firestore.Client, session_id: str) -> firestore.DocumentReference:
@@ -119,7 +135,9 @@ def quiz_entry_from_doc(quiz_id: str, d: dict[str, Any]) -> QuizEntry:
 
 
 def quiz_key(quiz: Quiz) -> dict[str, Any]:
-    return {q.id: {"accepted": list(q.accepted), "explanation": q.explanation} for q in quiz.questions}
+    """The answers, by question id (nested: a question may be called `expires_at`)."""
+    answers = {q.id: {"accepted": list(q.accepted), "explanation": q.explanation} for q in quiz.questions}
+    return {"key": answers}
 
 
 def quiz_from_docs(quiz_id: str, public: dict[str, Any], key: dict[str, Any]) -> Quiz:

@@ -79,7 +79,10 @@ class MemoryStore:
 
     # -- quizzes
 
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
+    def save_quiz(
+        self, quiz: Quiz, owner_uid: str | None = None, public: bool = False, anonymous: bool = False
+    ) -> None:
+        # Kept for the twin's lifetime: retention is the Firestore store's TTL policies.
         with self._lock:
             existing = self._quizzes.get(quiz.id)
             catalog.require_may_save(quiz.id, owner_uid, existing.visibility if existing else None)

@@ -13,7 +13,7 @@ from vocabquiz.adapters import documents
 
 COLLECTION = "quotas"
 # A TTL policy on this field (firestore.indexes.json) deletes a counter once its day is over.
-EXPIRES_AT = "expires_at"
+EXPIRES_AT = documents.EXPIRES_AT
 
 
 class FirestoreQuotas:

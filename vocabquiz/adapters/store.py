@@ -46,9 +46,12 @@ class Store(FirestoreAnswers, FirestoreQuotas):
 
     # -- quizzes ------------------------------------------------------------------
 
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
+    def save_quiz(
+        self, quiz: Quiz, owner_uid: str | None = None, public: bool = False, anonymous: bool = False
+    ) -> None:
         """Store a quiz. A host (`owner_uid`) may create a quiz or replace their own; the
-        seeding and import tools (no owner) may write any, into the public library."""
+        seeding and import tools (no owner) may write any, into the public library. An
+        anonymous owner's quiz expires (documents.ANONYMOUS_QUIZ_RETENTION)."""
         ref = self.db.collection("quizzes").document(quiz.id)
         visibility = Visibility.of(owner_uid, public)
 
@@ -57,8 +60,9 @@ class Store(FirestoreAnswers, FirestoreQuotas):
             existing = ref.get(transaction=txn)
             stored = documents.visibility_from_doc(existing.to_dict() or {}) if existing.exists else None
             catalog.require_may_save(quiz.id, owner_uid, stored)
-            txn.set(ref, documents.quiz_to_doc(quiz, visibility))
-            txn.set(ref.collection("private").document("key"), documents.quiz_key(quiz))
+            expiry = documents.expiry(documents.ANONYMOUS_QUIZ_RETENTION) if anonymous else {}
+            txn.set(ref, documents.quiz_to_doc(quiz, visibility) | expiry)
+            txn.set(ref.collection("private").document("key"), documents.quiz_key(quiz) | expiry)
 
         documents.commit(self.db, run)
 
@@ -89,7 +93,7 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         if not public.exists or not key.exists:
             return None
         doc = public.to_dict() or {}
-        quiz = documents.quiz_from_docs(quiz_id, doc, key.to_dict() or {})
+        quiz = documents.quiz_from_docs(quiz_id, doc, (key.to_dict() or {})["key"])
         return StoredQuiz(quiz, documents.visibility_from_doc(doc))
 
     def load_quiz(self, quiz_id: str) -> Quiz | None:
@@ -128,12 +132,11 @@ class Store(FirestoreAnswers, FirestoreQuotas):
             )
             ref = session_ref(self.db, code)
             batch = self.db.batch()
-            batch.create(ref, documents.session_to_doc(session))
-            frozen = {
-                "quiz_id": played.id,
-                "public": {"title": played.title, "questions": [q.public() for q in played.questions]},
-                "key": documents.quiz_key(played),
-            }
+            batch.create(ref, documents.session_to_doc(session) | documents.expiry())
+            public = {"title": played.title, "questions": [q.public() for q in played.questions]}
+            frozen = (
+                {"quiz_id": played.id, "public": public} | documents.quiz_key(played) | documents.expiry()
+            )
             batch.create(ref.collection("private").document("quiz"), frozen)
             try:
                 batch.commit()
@@ -170,7 +173,7 @@ class Store(FirestoreAnswers, FirestoreQuotas):
             before = documents.session_from_doc(snap.id, snap.to_dict() or {})
             after = change(before)
             if after is not None:
-                txn.set(ref, documents.session_to_doc(after))
+                txn.set(ref, documents.session_to_doc(after) | documents.expiry())
             attempt[:] = [(before, after)]
             return before, after
 
@@ -233,9 +236,12 @@ class Store(FirestoreAnswers, FirestoreQuotas):
             else:
                 txn.create(
                     participant_ref,
-                    documents.participant_to_doc(participant) | stamps | {"seated_at": CHANGED_NOW},
+                    documents.participant_to_doc(participant)
+                    | stamps
+                    | {"seated_at": CHANGED_NOW}
+                    | documents.expiry(),
                 )
-            txn.set(name_ref, {"uid": uid})
+            txn.set(name_ref, {"uid": uid} | documents.expiry())
             return Joined(session, participant, 0, seated is None)
 
         if not participant_ref.get().exists:
@@ -332,7 +338,8 @@ class Store(FirestoreAnswers, FirestoreQuotas):
             txn.delete(participant_ref)
             txn.delete(ref.collection("names").document(names.name_key(participant.username)))
             # A stamped tombstone: leaderboards that read only what changed see the removal.
-            txn.set(ref.collection("banned").document(uid), {"uid": uid, CHANGED_AT: CHANGED_NOW})
+            tombstone = {"uid": uid, CHANGED_AT: CHANGED_NOW} | documents.expiry()
+            txn.set(ref.collection("banned").document(uid), tombstone)
             return participant
 
         return cast(Participant, documents.commit(self.db, run))
@@ -363,4 +370,4 @@ class Store(FirestoreAnswers, FirestoreQuotas):
     def save_leaderboard_snapshot(self, session_id: str, payload: dict[str, Any], now_ms: int) -> None:
         public = {k: v for k, v in payload.items() if k != "ranks"}
         ref = session_ref(self.db, session_id).collection("public").document("leaderboard")
-        ref.set({**public, "updated_at_ms": now_ms})
+        ref.set({**public, "updated_at_ms": now_ms} | documents.expiry())

@@ -126,10 +126,12 @@ class Game:
         """The quizzes `uid` may host (public + their own), a page at a time by id."""
         return self.store.list_quizzes(uid, page_size, after)
 
-    def upload_quiz_file(self, data: bytes, owner_uid: str, public: bool = False) -> Quiz:
+    def upload_quiz_file(
+        self, data: bytes, owner_uid: str, public: bool = False, anonymous: bool = False
+    ) -> Quiz:
         """A host's quiz file (docs/quiz-format.md): refused when too large or invalid (the
         error names the line and field), or when its owner used today's upload quota;
-        else saved, counting as one upload."""
+        else saved, counting as one upload. An `anonymous` owner's quiz expires."""
         quotas.check_file_size(len(data), self.config.max_quiz_bytes)
         try:
             quiz = load_quiz_text(data.decode("utf-8", errors="replace"), "body")
@@ -140,7 +142,7 @@ class Game:
         existing = self.store.stored_quiz(quiz.id)
         catalog.require_may_save(quiz.id, owner_uid, existing.visibility if existing else None)
         self._use_quota(self.config.upload_quota, owner_uid)
-        self.store.save_quiz(quiz, owner_uid=owner_uid, public=public)
+        self.store.save_quiz(quiz, owner_uid=owner_uid, public=public, anonymous=anonymous)
         return quiz
 
     def _use_quota(self, quota: quotas.DailyQuota, uid: str) -> None:

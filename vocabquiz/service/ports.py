@@ -68,9 +68,12 @@ AnswerChanges = tuple[dict[str, tuple[str, bool]], datetime | None]
 
 class Store(Protocol):
     # -- quizzes
-    def save_quiz(self, quiz: Quiz, owner_uid: str | None = None, public: bool = False) -> None:
+    def save_quiz(
+        self, quiz: Quiz, owner_uid: str | None = None, public: bool = False, anonymous: bool = False
+    ) -> None:
         """An owner creates a quiz or replaces their own (QUIZ_EXISTS otherwise); with no
-        owner (operators' tools) any is written, into the public library."""
+        owner (operators' tools) any is written, into the public library. An `anonymous`
+        owner's quiz is deleted after a while, as the account is."""
         ...
 
     def list_quizzes(self, uid: str, limit: int, after: str | None = None) -> QuizPage:
