@@ -18,6 +18,10 @@ from vocabquiz.observability.tracing import (
 )
 from vocabquiz.protocol import MAX_FRAME_BYTES
 
+# Where the Managed Service for Prometheus sidecar scrapes /metrics in Cloud Run
+# (terraform/modules/gateway configures both); bound to 127.0.0.1 only.
+DEFAULT_METRICS_PORT = 9464
+
 
 class ConfigError(RuntimeError):
     pass
@@ -47,6 +51,12 @@ class GatewayConfig:
     # 50 ms: at 1,000 players the functions' work per answer fell by a third and the
     # answer -> score p50 from 947 to 544 ms (docs/bench.md).
     command_batch_gap_s: float
+    # /health/ready answers from a check of the commands topic made this often in the
+    # background: a probe (or anyone on the internet) never costs a call to Pub/Sub.
+    ready_check_interval_s: float
+    # Prometheus /metrics on 127.0.0.1 at this port, never on the public one (0: any free
+    # port; None: not served).
+    metrics_port: int | None
     # SIGTERM: how long the commands in flight may take to be stored and acknowledged
     # before the sockets close (Cloud Run kills an instance 10 s after its SIGTERM).
     drain_timeout_s: float
@@ -57,6 +67,12 @@ class GatewayConfig:
     public_api_url: str
     firebase_api_key: str
     auth_emulator_url: str
+    # Firebase App Check (reCAPTCHA Enterprise): the web app's id and the site key the page
+    # gets tokens with ("": App Check off in the browser); enforced, a handshake without
+    # a valid App Check token is refused.
+    firebase_app_id: str
+    app_check_site_key: str
+    app_check_enforced: bool
     # Where spans go (vocabquiz/observability/tracing.py): Cloud Trace in production, else an OTLP
     # endpoint if one is set, else nowhere (trace ids still reach the logs).
     trace_exporter: str
@@ -94,6 +110,12 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         injected = load_faults(env.get("QUIZ_FAULTS", ""), environment)
     except FaultConfigError as exc:
         raise ConfigError(str(exc)) from None
+    app_check_enforced = _flag("APP_CHECK_ENFORCED", env.get("APP_CHECK_ENFORCED") or "false")
+    firebase_app_id = env.get("FIREBASE_APP_ID", "")
+    app_check_site_key = env.get("APP_CHECK_SITE_KEY", "")
+    if app_check_enforced and not (firebase_app_id and app_check_site_key):
+        # The page could get no App Check token, and every handshake would be refused.
+        raise ConfigError("APP_CHECK_ENFORCED=true needs FIREBASE_APP_ID and APP_CHECK_SITE_KEY")
     return GatewayConfig(
         host=env.get("HOST", "0.0.0.0"),
         port=int(env.get("PORT", "8080")),
@@ -111,6 +133,8 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         leaderboard_gap_s=float(env.get("LEADERBOARD_GAP_MS", "100")) / 1000,
         command_batch_gap_s=float(env.get("COMMAND_BATCH_GAP_MS", "50")) / 1000,
         drain_timeout_s=float(env.get("DRAIN_TIMEOUT_MS", "3000")) / 1000,
+        ready_check_interval_s=float(env.get("READY_CHECK_INTERVAL_MS", "5000")) / 1000,
+        metrics_port=_metrics_port(env.get("METRICS_PORT", ""), production),
         production=production,
         faults=injected,
         public_api_url=env.get("PUBLIC_API_URL", ""),
@@ -118,7 +142,26 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         auth_emulator_url=f"http://{env['FIREBASE_AUTH_EMULATOR_HOST']}"
         if env.get("FIREBASE_AUTH_EMULATOR_HOST")
         else "",
+        firebase_app_id=firebase_app_id,
+        app_check_site_key=app_check_site_key,
+        app_check_enforced=app_check_enforced,
         trace_exporter=trace_exporter,
         otlp_endpoint=otlp_endpoint,
         trace_sample_ratio=trace_sample_ratio,
     )
+
+
+def _flag(name: str, raw: str) -> bool:
+    if raw not in ("true", "false"):
+        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+    return raw == "true"
+
+
+def _metrics_port(raw: str, production: bool) -> int | None:
+    """Unset: DEFAULT_METRICS_PORT in production, where the sidecar scrapes it; not served
+    locally, where several gateways share a host (the local stack sets a free port)."""
+    if not raw:
+        return DEFAULT_METRICS_PORT if production else None
+    if not raw.isdigit() or int(raw) > 65535:
+        raise ConfigError(f"METRICS_PORT must be a port number, not {raw!r}")
+    return int(raw)

@@ -12,11 +12,11 @@ import time
 from collections.abc import Coroutine
 from http import HTTPStatus
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 import firebase_admin
-from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client import start_http_server
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.protocol import State
@@ -57,10 +57,18 @@ class Gateway:
             config.gateway_id, self.publisher, config.command_batch_gap_s, self.metrics, Dice(config.faults)
         )
         self.fanout = FanOut(config, self.rooms, self.metrics)
-        self.handshake = Handshake(config.allowed_origins, config.max_connections_per_user)
+        self.handshake = Handshake(
+            config.allowed_origins,
+            config.max_connections_per_user,
+            app_check_enforced=config.app_check_enforced,
+        )
         self.limits = FrameLimits(config.rate_per_s, config.rate_burst)
         self.closing: set[asyncio.Task[None]] = set()
         self.port: int | None = None  # bound, once serving
+        self.metrics_port: int | None = None  # bound, once serving (if served)
+        self._metrics_server: WSGIServer | None = None
+        # The commands topic's answer to the last background check (/health/ready reads it).
+        self.commands_reachable = False
         self.in_flight = InFlight()
         self.draining = False  # SIGTERM: no frame relayed from now on
         self._stop = asyncio.Event()
@@ -72,6 +80,8 @@ class Gateway:
                 "project_id": config.project_id,
                 "firebase_api_key": config.firebase_api_key,
                 "auth_emulator_url": config.auth_emulator_url,
+                "firebase_app_id": config.firebase_app_id,
+                "app_check_site_key": config.app_check_site_key,
             },
         )
         if not firebase_admin._apps:
@@ -80,17 +90,13 @@ class Gateway:
     # -- handshake ------------------------------------------------------------------
 
     async def process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        # /metrics is not here: it is served on 127.0.0.1 only (`serve_metrics`).
         if request.path in ("/health/live", "/health"):
             return connection.respond(HTTPStatus.OK, "ok\n")
-        if request.path == "/metrics":
-            body = self.metrics.render()
-            headers = Headers({"Content-Type": CONTENT_TYPE_LATEST, "Content-Length": str(len(body))})
-            return Response(HTTPStatus.OK, "OK", headers, body)
         if request.path == "/health/ready":
             # Not while the events stream is down (a socket opened now would hear nothing),
-            # nor while draining.
-            streaming = self.subscription.streaming and not self.draining
-            ready = streaming and await asyncio.to_thread(self.publisher.ready)
+            # nor while draining, nor while the commands topic did not answer the last check.
+            ready = self.subscription.streaming and not self.draining and self.commands_reachable
             return connection.respond(
                 HTTPStatus.OK if ready else HTTPStatus.SERVICE_UNAVAILABLE, f"{ready}\n"
             )
@@ -99,6 +105,8 @@ class Gateway:
             return found or connection.respond(HTTPStatus.NOT_FOUND, "Not found\n")
         try:
             self.handshake.check_origin(request.headers)
+            if self.handshake.app_check_enforced:
+                await asyncio.to_thread(self.handshake.check_app, request.headers)
             token = self.handshake.token(request.headers)
             uid = await asyncio.to_thread(self.handshake.verify, token)
             forget_token(request.headers)
@@ -106,6 +114,8 @@ class Gateway:
         except HandshakeRefused as refused:
             self.metrics.refusals.labels(refused.reason).inc()
             fields = {"status": int(refused.status), "reason": refused.reason}
+            if refused.detail:
+                fields["detail"] = refused.detail  # the log's alone: the client gets `message`
             log.info("handshake refused", extra={"json_fields": fields})
             return connection.respond(refused.status, refused.message + "\n")
         assert isinstance(connection, Connection)
@@ -205,6 +215,8 @@ class Gateway:
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         """Serve until `stop`, then close every socket with 1012 and delete the subscription."""
         self.subscription.start(asyncio.get_running_loop(), self.fanout.deliver, self._events_lost)
+        ready_checks = asyncio.create_task(self._check_commands_topic())
+        self.serve_metrics()
         server: Server
         async with serve(
             self.handle,
@@ -231,7 +243,40 @@ class Gateway:
             await server.wait_closed()
         if self._resuming is not None:
             self._resuming.cancel()
+        ready_checks.cancel()
         await asyncio.to_thread(self.subscription.stop)
+        # Last: the sidecar scrapes once more as the instance shuts down.
+        if self._metrics_server is not None:
+            await asyncio.to_thread(self._metrics_server.shutdown)
+            self._metrics_server.server_close()
+
+    def serve_metrics(self) -> None:
+        """Prometheus /metrics on 127.0.0.1: the sidecar in the same Cloud Run instance
+        scrapes it over localhost; the internet reaches only the public port, which has no
+        /metrics. prometheus_client serves it from its own thread, so a scrape still answers
+        while the event loop is busy."""
+        if self.config.metrics_port is None:
+            return
+        self._metrics_server, _ = start_http_server(
+            self.config.metrics_port, addr="127.0.0.1", registry=self.metrics.registry
+        )
+        self.metrics_port = self._metrics_server.server_port
+        log.info("metrics listening", extra={"json_fields": {"host": "127.0.0.1", "port": self.metrics_port}})
+
+    async def _check_commands_topic(self) -> None:
+        """Ask whether the commands topic answers, every `ready_check_interval_s`: the
+        answer /health/ready gives comes from here, so no probe calls Pub/Sub's admin API."""
+        while True:
+            try:
+                reachable = await asyncio.to_thread(self.publisher.ready)
+            except Exception as exc:  # noqa: BLE001 - not reachable, whatever the reason; asked again
+                log.warning("commands topic check failed", extra={"json_fields": {"error": str(exc)}})
+                reachable = False
+            if reachable != self.commands_reachable:
+                fields = {"reachable": reachable}
+                log.info("commands topic reachability changed", extra={"json_fields": fields})
+            self.commands_reachable = reachable
+            await asyncio.sleep(self.config.ready_check_interval_s)
 
     async def _drain(self) -> None:
         """SIGTERM: no frame is relayed from now on, and the commands in flight get their

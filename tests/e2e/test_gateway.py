@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from bots.client import Host, Player, open_raw, sign_up_anonymously
 from bots.tokens import unsigned_id_token
+from devstack.processes import free_port
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
 
@@ -100,25 +101,33 @@ async def test_flood_gets_rate_limited_then_closed_with_1008(
     assert 1 <= len(player.of_type("PONG")) < 500
 
 
-async def test_metrics_count_connections_and_frames_as_they_happen(
+async def test_metrics_count_connections_and_frames_as_they_happen_on_localhost_only(
     urls: dict[str, str], players: list[Player], stack: Any
 ) -> None:
-    metrics_url = f"http://{stack.endpoints['gateway'].address}/metrics"
+    metrics_port = free_port()
+    child, gateway = stack.spawn_gateway("gateway-metrics", METRICS_PORT=str(metrics_port))
+    try:
+        gw_urls = {**urls, "ws": f"ws://{gateway.address}/ws", "origin": f"http://127.0.0.1:{gateway.port}"}
+        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
 
-    async def sample(name: str) -> float:
-        async with httpx.AsyncClient() as http:
-            text = (await http.get(metrics_url)).text
-        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+        async def sample(name: str) -> float:
+            async with httpx.AsyncClient() as http:
+                text = (await http.get(metrics_url)).text
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
-    pings_before = await sample('quiz_gateway_frames_in_total{type="PING"}')
-    connections_before = await sample("quiz_gateway_connections ")
-    player = await add_player(players, urls)
-    for i in range(3):
-        await player.send("PING", {}, message_id=f"m{i}")
-        await player.expect("PONG")
-    assert await sample('quiz_gateway_frames_in_total{type="PING"}') == pings_before + 3
-    assert await sample("quiz_gateway_connections ") == connections_before + 1
-    assert await sample("quiz_gateway_publish_latency_seconds_count") >= 0
+        pings_before = await sample('quiz_gateway_frames_in_total{type="PING"}')
+        connections_before = await sample("quiz_gateway_connections ")
+        player = await add_player(players, gw_urls)
+        for i in range(3):
+            await player.send("PING", {}, message_id=f"m{i}")
+            await player.expect("PONG")
+        assert await sample('quiz_gateway_frames_in_total{type="PING"}') == pings_before + 3
+        assert await sample("quiz_gateway_connections ") == connections_before + 1
+        assert await sample("quiz_gateway_publish_latency_seconds_count") >= 0
+        async with httpx.AsyncClient() as http:  # the public port, which the internet reaches
+            assert (await http.get(f"http://{gateway.address}/metrics")).status_code == 404
+    finally:
+        child.stop()
 
 
 async def test_two_gateway_instances_serve_one_session_in_the_same_order(
@@ -170,7 +179,10 @@ async def test_two_gateway_instances_serve_one_session_in_the_same_order(
 async def test_slow_socket_is_closed_without_holding_back_the_others(
     stack: Any, host: Host, players: list[Player], urls: dict[str, str]
 ) -> None:
-    child, gateway = stack.spawn_gateway("gateway-slow", SEND_BUFFER_LIMIT_BYTES=str(64 * 1024))
+    metrics_port = free_port()
+    child, gateway = stack.spawn_gateway(
+        "gateway-slow", SEND_BUFFER_LIMIT_BYTES=str(64 * 1024), METRICS_PORT=str(metrics_port)
+    )
     try:
         gw_urls = {**urls, "ws": f"ws://{gateway.address}/ws", "origin": f"http://127.0.0.1:{gateway.port}"}
         session_id = (await host.create_session("vocab-101"))["session_id"]
@@ -198,7 +210,7 @@ async def test_slow_socket_is_closed_without_holding_back_the_others(
 
         async def dropped() -> float:
             async with httpx.AsyncClient() as http:
-                text = (await http.get(f"http://{gateway.address}/metrics")).text
+                text = (await http.get(f"http://127.0.0.1:{metrics_port}/metrics")).text
             line = next(
                 x for x in text.splitlines() if x.startswith("quiz_gateway_slow_sockets_dropped_total ")
             )

@@ -6,6 +6,7 @@ decisions; tests/e2e runs it against the emulators."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 import uuid
@@ -17,7 +18,6 @@ from websockets.asyncio.client import ClientConnection
 
 from bots.client import client_frame, open_raw
 from gateway.config import load_config
-from gateway.handshake import Handshake
 from gateway.pubsub import OnEvent, OnLost
 from gateway.server import Gateway
 from vocabquiz.adapters.events import messages_for
@@ -25,14 +25,27 @@ from vocabquiz.protocol import ServerType, encode_frame, server_frame
 from vocabquiz.protocol.envelope import ROOM_ENTER, Command, Event, commands_from_message
 from vocabquiz.protocol.types import ServerFrame
 
+APP_CHECK_VALID = "app-check-ok"  # the one App Check token the in-process gateway accepts
+
+
+def verify_app_check(token: str) -> dict[str, Any]:
+    """App Check's verifier as the harness fakes it (tests/gateway/test_handshake.py also
+    runs firebase_admin's own against a local key)."""
+    if token != APP_CHECK_VALID:
+        raise ValueError(f"Verifying App Check token failed. Error: not {APP_CHECK_VALID}")
+    return {"sub": "1:123:web:abc", "app_id": "1:123:web:abc"}
+
 
 class InMemoryCommands:
-    """quiz-commands: each message stored once `gate` is open (it is unless a test closes it)."""
+    """quiz-commands: each message stored once `gate` is open (it is unless a test closes
+    it); `ready` answers `reachable` and counts the checks (each one an admin call in the cloud)."""
 
     def __init__(self) -> None:
         self.stored: list[tuple[bytes, dict[str, str]]] = []
         self.gate = asyncio.Event()
         self.gate.set()
+        self.reachable = True
+        self.ready_checks = 0
 
     async def publish(self, data: bytes, attributes: dict[str, str]) -> str:
         await self.gate.wait()
@@ -40,7 +53,8 @@ class InMemoryCommands:
         return str(len(self.stored))
 
     def ready(self) -> bool:
-        return True
+        self.ready_checks += 1
+        return self.reachable
 
     def commands(self) -> list[Command]:
         return [c for data, attributes in self.stored for c in commands_from_message(data, attributes)[0]]
@@ -106,6 +120,11 @@ class Running:
     def http(self) -> str:
         return f"http://127.0.0.1:{self.gateway.port}"
 
+    @property
+    def metrics_url(self) -> str:
+        """Where the sidecar scrapes (127.0.0.1, not the public port)."""
+        return f"http://127.0.0.1:{self.gateway.metrics_port}/metrics"
+
     async def connect(self, uid: str | None = None) -> ClientConnection:
         """A socket of `uid` (a new user unless given)."""
         ws = await open_raw(self.url, uid or f"u-{uuid.uuid4().hex[:8]}")
@@ -119,20 +138,22 @@ async def start_gateway(**env: str) -> Running:
             "GOOGLE_CLOUD_PROJECT": "gateway-tests",
             "HOST": "127.0.0.1",
             "PORT": "0",
+            "METRICS_PORT": "0",
             "GATEWAY_ID": f"test-{uuid.uuid4().hex[:8]}",
             **env,
         }
     )
     commands, events = InMemoryCommands(), InMemoryEvents()
     gateway = Gateway(config, commands, events)
-    gateway.handshake = Handshake(
-        config.allowed_origins,
-        config.max_connections_per_user,
+    gateway.handshake = dataclasses.replace(
+        gateway.handshake,
         verify_token=lambda token: {"uid": token, "exp": time.time() + 3600},
+        verify_app_check=verify_app_check,
     )
     ready = asyncio.Event()
     task = asyncio.create_task(gateway.serve(ready))
     await asyncio.wait_for(ready.wait(), 10)
+    await asyncio.sleep(0)  # the first readiness check, as a probe would find it
     return Running(gateway, commands, events, task)
 
 

@@ -16,6 +16,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import pubsub_v1  # type: ignore[attr-defined,unused-ignore]
 
 from bots.client import Host, Player
+from devstack.processes import free_port
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
 from tests.gateway.harness import Running, join, stopped
@@ -26,9 +27,9 @@ async def ready_status(running: Running) -> int:
         return (await http.get(f"{running.http}/health/ready")).status_code
 
 
-async def metric(base_url: str, name: str) -> float:
+async def metric(metrics_url: str, name: str) -> float:
     async with httpx.AsyncClient() as http:
-        text = (await http.get(f"{base_url}/metrics")).text
+        text = (await http.get(metrics_url)).text
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + " "))
 
 
@@ -48,7 +49,7 @@ async def test_lost_events_stream_is_resumed_then_every_socket_closed_with_1012(
         assert (ws.close_code, ws.close_reason) == (1012, "Service restarting")
     assert gateway.events.resumes == 3
     assert await ready_status(gateway) == 200
-    assert await metric(gateway.http, "quiz_gateway_events_streams_lost_total") == 1
+    assert await metric(gateway.metrics_url, "quiz_gateway_events_streams_lost_total") == 1
     assert len(gateway.commands.stored) == published  # no disconnects: the players are reconnecting
 
     ws = await gateway.connect()  # a new socket joins and hears its session again
@@ -68,7 +69,11 @@ async def test_deleted_events_subscription_closes_sockets_with_1012_and_new_sock
     stack: Any, host: Host, players: list[Player], urls: dict[str, str]
 ) -> None:
     gateway_id = f"deaf-{uuid.uuid4().hex[:8]}"
-    child, gateway = stack.spawn_gateway("gateway-deaf", GATEWAY_ID=gateway_id)
+    metrics_port = free_port()
+    child, gateway = stack.spawn_gateway(
+        "gateway-deaf", GATEWAY_ID=gateway_id, METRICS_PORT=str(metrics_port)
+    )
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     try:
         gw_urls = {**urls, "ws": f"ws://{gateway.address}/ws", "origin": f"http://127.0.0.1:{gateway.port}"}
         session_id = (await host.create_session("vocab-101", auto_advance=False))["session_id"]
@@ -89,6 +94,6 @@ async def test_deleted_events_subscription_closes_sockets_with_1012_and_new_sock
         await after.expect("SESSION_JOINED")
         await host.action(session_id, "start")
         await after.expect("QUESTION_STARTED")
-        assert await metric(f"http://{gateway.address}", "quiz_gateway_events_streams_lost_total") == 1
+        assert await metric(metrics_url, "quiz_gateway_events_streams_lost_total") == 1
     finally:
         child.stop()
