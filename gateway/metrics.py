@@ -1,4 +1,4 @@
-"""The gateway's Prometheus metrics, served at /metrics."""
+"""The gateway's Prometheus metrics, served at /metrics on 127.0.0.1 only (server.serve_metrics)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,23 @@
 # the page and its socket share one origin.
 
 locals {
+  # Prometheus /metrics: gateway/config.py's DEFAULT_METRICS_PORT, on 127.0.0.1 only (the
+  # public port 8080 has no /metrics). The sidecar shares the instance's network, so it
+  # scrapes it over localhost as the RunMonitoring below says.
+  metrics_port = 9464
+
+  # The sidecar's scrape configuration (Managed Service for Prometheus, "Add the sidecar to
+  # a Cloud Run service", custom RunMonitoring): its default scrapes port 8080, the public
+  # one. Read from /etc/rungmp/config.yaml, mounted from Secret Manager as documented.
+  run_monitoring = {
+    apiVersion = "monitoring.googleapis.com/v1beta"
+    kind       = "RunMonitoring"
+    metadata   = { name = var.name }
+    spec = {
+      endpoints = [{ port = tostring(local.metrics_port), path = "/metrics", interval = "30s" }]
+    }
+  }
+
   # Exactly what gateway/config.py reads, bar what must stay unset in the cloud (tests/infra
   # holds the two together): PORT (Cloud Run sets it), GATEWAY_ID (each instance derives
   # its own, which names its own events subscription) and every *_EMULATOR_HOST (a
@@ -24,6 +41,14 @@ locals {
     LEADERBOARD_GAP_MS       = tostring(var.leaderboard_gap_ms)
     COMMAND_BATCH_GAP_MS     = tostring(var.command_batch_gap_ms)
     TRACE_SAMPLE_RATIO       = tostring(var.trace_sample_ratio)
+    METRICS_PORT             = tostring(local.metrics_port)
+    # App Check (reCAPTCHA Enterprise): the page's app and site key in /config.json, and
+    # whether a handshake without a valid App Check token is refused.
+    FIREBASE_APP_ID    = var.firebase_app_id
+    APP_CHECK_SITE_KEY = var.app_check_site_key
+    APP_CHECK_ENFORCED = tostring(var.app_check_enforced)
+    # /health/ready's background check of the commands topic: the code's default (5 s).
+    READY_CHECK_INTERVAL_MS = null
     # SIGTERM's wait for the commands in flight: the code's default (3 s) fits in the
     # 10 s Cloud Run gives an instance after SIGTERM.
     DRAIN_TIMEOUT_MS = null
@@ -108,9 +133,9 @@ resource "google_cloud_run_v2_service" "main" {
       }
     }
 
-    # Managed Service for Prometheus: its default RunMonitoring scrapes the gateway's
-    # /metrics on port 8080 into Cloud Monitoring, where the dashboard and the alerts in
-    # modules/monitoring read it (prometheus.googleapis.com/quiz_gateway_*).
+    # Managed Service for Prometheus: scrapes the gateway's /metrics on localhost (the
+    # RunMonitoring in local.run_monitoring) into Cloud Monitoring, where the dashboard and
+    # the alerts in modules/monitoring read it (prometheus.googleapis.com/quiz_gateway_*).
     containers {
       name       = "prometheus"
       image      = var.prometheus_sidecar_image
@@ -122,6 +147,23 @@ resource "google_cloud_run_v2_service" "main" {
           memory = "256Mi"
         }
       }
+
+      volume_mounts {
+        name       = "rungmp-config"
+        mount_path = "/etc/rungmp"
+      }
+    }
+
+    volumes {
+      name = "rungmp-config"
+      secret {
+        secret = google_secret_manager_secret.run_monitoring.secret_id
+        items {
+          # The version itself, not "latest": a changed configuration is a new revision.
+          version = google_secret_manager_secret_version.run_monitoring.version
+          path    = "config.yaml"
+        }
+      }
     }
   }
 
@@ -129,6 +171,32 @@ resource "google_cloud_run_v2_service" "main" {
     type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
     percent = 100
   }
+
+  # Cloud Run checks at deployment that the service account can read every secret mounted.
+  depends_on = [google_secret_manager_secret_iam_member.run_monitoring]
+}
+
+# The sidecar's RunMonitoring (not a secret: Secret Manager is how the sidecar's documented
+# setup mounts a file into it).
+resource "google_secret_manager_secret" "run_monitoring" {
+  project   = var.project_id
+  secret_id = "${var.name}-run-monitoring"
+
+  replication {
+    auto {}
+  }
+}
+
+resource "google_secret_manager_secret_version" "run_monitoring" {
+  secret      = google_secret_manager_secret.run_monitoring.id
+  secret_data = yamlencode(local.run_monitoring)
+}
+
+resource "google_secret_manager_secret_iam_member" "run_monitoring" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.run_monitoring.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${var.service_account_email}"
 }
 
 # Public by default: the gateway is the entry point (web page and WebSocket) and checks

@@ -48,6 +48,24 @@ variable "firebase_web_api_key" {
   description = "Browser API key for Identity Platform sign-in, handed to the web client in /config.json (FIREBASE_WEB_API_KEY); public by design, restricted to the web origins."
 }
 
+variable "firebase_app_id" {
+  type        = string
+  description = "The Firebase web app's id, handed to the web client in /config.json (FIREBASE_APP_ID); App Check needs it."
+  default     = ""
+}
+
+variable "app_check_site_key" {
+  type        = string
+  description = "reCAPTCHA Enterprise site key the web client gets App Check tokens with, in /config.json (APP_CHECK_SITE_KEY); empty: App Check off in the browser."
+  default     = ""
+}
+
+variable "app_check_enforced" {
+  type        = bool
+  description = "Refuse a socket handshake without a valid App Check token (APP_CHECK_ENFORCED); needs firebase_app_id and app_check_site_key."
+  default     = false
+}
+
 variable "limits" {
   type = object({
     max_frame_bytes          = optional(number)
@@ -134,7 +152,7 @@ variable "deletion_protection" {
 
 variable "prometheus_sidecar_image" {
   type        = string
-  description = "The Managed Service for Prometheus sidecar that ships /metrics to Cloud Monitoring (pin a released tag)."
+  description = "The Managed Service for Prometheus sidecar that scrapes the gateway's /metrics over localhost into Cloud Monitoring (pin a released tag)."
   default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0"
 }
 
