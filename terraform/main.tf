@@ -40,6 +40,14 @@ locals {
   functions_zip  = coalesce(var.functions_source_zip, "${path.root}/../build/functions.zip")
   firestore_site = coalesce(var.firestore_location, var.region)
 
+  # Enforcing App Check needs everything App Check is made of (docs/deploy.md, "App Check").
+  app_check = var.app_check_enabled || var.app_check_enforced
+  app_check_services = [
+    "firebase.googleapis.com",
+    "firebaseappcheck.googleapis.com",
+    "recaptchaenterprise.googleapis.com",
+  ]
+
   services = [
     "apikeys.googleapis.com",
     "artifactregistry.googleapis.com",
@@ -66,7 +74,7 @@ module "apis" {
   source = "./modules/apis"
 
   project_id = var.project_id
-  services   = local.services
+  services   = concat(local.services, local.app_check ? local.app_check_services : [])
 }
 
 module "registry" {
@@ -128,6 +136,7 @@ module "identity" {
   project_id         = var.project_id
   authorized_domains = concat(local.web_domains, var.extra_authorized_domains)
   web_origins        = local.web_origins
+  app_check          = local.app_check
 
   depends_on = [module.apis]
 }
@@ -171,6 +180,7 @@ module "functions" {
   trace_sample_ratio          = var.trace_sample_ratio
   min_instances               = var.function_min_instances
   max_instances               = var.function_max_instances
+  app_check_enforced          = var.app_check_enforced
 
   # The only callers: browsers for the API, and the accounts Pub/Sub and Cloud Tasks sign as.
   invokers = {
@@ -207,6 +217,11 @@ module "gateway" {
   # Public by design (the page gets it from /config.json); unmarked so the gateway's env,
   # built with a for expression, is not wholly sensitive.
   firebase_web_api_key = nonsensitive(module.identity.web_api_key)
+
+  # App Check in the browser ("" when off), and whether the gateway refuses sockets without it.
+  firebase_app_id    = module.identity.firebase_app_id
+  app_check_site_key = module.identity.app_check_site_key
+  app_check_enforced = var.app_check_enforced
 
   # Its startup probe reads the commands topic, and it creates its subscription at start.
   # It goes live only after the functions and the push subscriptions: a command published

@@ -47,3 +47,12 @@ output "service_accounts" {
   }
   description = "The runtime service accounts by component."
 }
+
+output "app_check" {
+  value = {
+    enforced        = var.app_check_enforced
+    firebase_app_id = module.identity.firebase_app_id
+    site_key        = module.identity.app_check_site_key
+  }
+  description = "App Check as deployed: whether the servers enforce it, and the web app id and reCAPTCHA Enterprise site key the browser uses (\"\" when App Check is off)."
+}

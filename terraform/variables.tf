@@ -44,6 +44,18 @@ variable "extra_authorized_domains" {
   default     = []
 }
 
+variable "app_check_enabled" {
+  type        = bool
+  description = "Firebase App Check with reCAPTCHA Enterprise for the web client: creates Firebase on the project, a Firebase web app, a score-based reCAPTCHA Enterprise key for the web origins and the app's App Check config, and has browsers attach App Check tokens. The servers check them only with app_check_enforced; turn this on one apply earlier so browsers already send tokens when enforcement starts (docs/deploy.md, App Check)."
+  default     = false
+}
+
+variable "app_check_enforced" {
+  type        = bool
+  description = "Enforce Firebase App Check (reCAPTCHA Enterprise): the host API and the gateway refuse every request and socket without a valid App Check token (APP_CHECK_ENFORCED), so scripts that sign in anonymously without the served web client in a browser get nowhere. Implies app_check_enabled; turn that on one apply earlier. Off by default and in local runs (docs/deploy.md, App Check)."
+  default     = false
+}
+
 variable "flush_queue_count" {
   type        = number
   description = "Leaderboard-flush queues (FLUSH_QUEUE_COUNT); each dispatches up to flush_max_dispatches_per_second."

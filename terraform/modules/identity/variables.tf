@@ -24,3 +24,20 @@ variable "api_key_name" {
   description = "Resource name of the browser API key (lowercase letters, digits, hyphens)."
   default     = "quiz-web"
 }
+
+variable "app_check" {
+  type        = bool
+  description = "Create what Firebase App Check with reCAPTCHA Enterprise needs for the web client (Firebase on the project, a Firebase web app, a score-based reCAPTCHA Enterprise key for the web origins, the app's App Check config). Whether the servers refuse requests without a token is decided elsewhere (APP_CHECK_ENFORCED)."
+  default     = false
+}
+
+variable "app_check_token_ttl_s" {
+  type        = number
+  description = "How long an App Check token lasts; each new one costs a reCAPTCHA Enterprise assessment (Firebase allows 1800 to 604800)."
+  default     = 3600
+
+  validation {
+    condition     = var.app_check_token_ttl_s >= 1800 && var.app_check_token_ttl_s <= 604800
+    error_message = "Between 1800 (30 minutes) and 604800 (7 days)."
+  }
+}
