@@ -189,3 +189,20 @@ def test_terraform_starts_the_functions_as_production_so_an_emulator_variable_is
     assert not [name for name in env if name.endswith(EMULATOR_SUFFIX)]
     with pytest.raises(ConfigError, match="FIRESTORE_EMULATOR_HOST"):
         load_config(env | {"FIRESTORE_EMULATOR_HOST": "localhost:8080"})
+
+
+def test_deploy_doc_says_how_to_turn_app_check_on_with_the_variables_and_addresses_terraform_has() -> None:
+    doc = (ROOT / "docs" / "deploy.md").read_text()
+    assert "## App Check" in doc, "the variables' descriptions point at docs/deploy.md, App Check"
+    section = doc.split("## App Check", 1)[1].split("\n## ", 1)[0]
+    variables = tfmodel.load(TERRAFORM).variables
+    for name in ("app_check_enabled", "app_check_enforced"):
+        assert f"{name} = true" in section and name in variables
+    assert "app_check_token_ttl_s" in tfmodel.load(IDENTITY).variables
+    imports = re.findall(r"'(module\.identity\.[\w.]+)\[0\]'", section)
+    assert imports, "the section no longer says how to import a project that already has Firebase"
+    for address in imports:
+        kind, name = address.removeprefix("module.identity.").split(".")
+        assert f"{kind}.{name}" in APP_CHECK_RESOURCES, (
+            f"docs/deploy.md imports {address}, which is not there"
+        )
