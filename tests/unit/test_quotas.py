@@ -15,7 +15,7 @@ from vocabquiz.domain.quotas import (
     check_file_size,
     check_question_count,
     day_of,
-    next_day_ms,
+    ms_until_next_day,
 )
 from vocabquiz.protocol import ErrorCode
 from vocabquiz.service.config import ConfigError, load_config
@@ -30,8 +30,8 @@ def _ms(text: str) -> int:
 def test_a_day_is_a_utc_calendar_day() -> None:
     assert day_of(_ms("2030-01-31T23:59:59.999")) == "2030-01-31"
     assert day_of(_ms("2030-02-01T00:00:00")) == "2030-02-01"
-    assert next_day_ms(_ms("2030-01-31T08:00:00")) == _ms("2030-02-01T00:00:00")
-    assert next_day_ms(_ms("2030-02-01T00:00:00")) == _ms("2030-02-02T00:00:00")
+    assert ms_until_next_day(_ms("2030-01-31T08:00:00")) == 16 * 3600 * 1000
+    assert ms_until_next_day(_ms("2030-02-01T00:00:00")) == 24 * 3600 * 1000
 
 
 def test_quota_refusal_says_the_limit_and_when_more_comes() -> None:

@@ -45,11 +45,6 @@ def ms_until_next_day(now_ms: int) -> int:
     return DAY_MS - now_ms % DAY_MS
 
 
-def next_day_ms(now_ms: int) -> int:
-    """When the day of `now_ms` ends (UTC midnight), epoch ms."""
-    return now_ms + ms_until_next_day(now_ms)
-
-
 def check_file_size(size_bytes: int, max_bytes: int) -> None:
     """A quiz file larger than `max_bytes` is refused before it is read."""
     if size_bytes > max_bytes:
