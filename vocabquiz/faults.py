@@ -121,10 +121,14 @@ class Dice:
         if probability <= 0.0:
             return False
         with self._lock:
-            hit = self._random.random() < probability
+            hit = self._hit(knob, probability)
             if hit:
                 self.injected[knob] = self.injected.get(knob, 0) + 1
         return hit
+
+    def _hit(self, knob: str, probability: float) -> bool:
+        """The draw itself (under the lock): a test may arm its own."""
+        return self._random.random() < probability
 
     def clock_ms(self, clock: Callable[[], int]) -> Callable[[], int]:
         """`clock`, skewed as configured (itself when there is no skew)."""

@@ -88,3 +88,17 @@ def test_fault_config_comes_from_the_functions_config() -> None:
     )
     assert (config.faults, config.environment) == ("seed=3", "local")
     assert faults.load(config.faults, config.environment) == faults.Faults(seed=3)
+
+
+def test_lost_commit_replies_are_refused_off_the_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replies are lost on the emulator's channel; a real project would lose none."""
+    from google.auth.credentials import AnonymousCredentials
+
+    from vocabquiz.adapters.rpcs import CountingClient
+
+    monkeypatch.delenv("FIRESTORE_EMULATOR_HOST", raising=False)
+    anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+    dice = faults.Dice(faults.Faults(lost_commit_reply=0.5))
+    with pytest.raises(faults.FaultConfigError, match="lost_commit_reply needs the Firestore emulator"):
+        CountingClient(project="p", credentials=anonymous, lost_replies=dice)
+    CountingClient(project="p", credentials=anonymous, lost_replies=faults.Dice(None))

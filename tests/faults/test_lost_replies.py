@@ -31,11 +31,10 @@ class ArmedDice(Dice):
         super().__init__(Faults(lost_commit_reply=1.0))
         self.armed = 0
 
-    def roll(self, knob: str) -> bool:
+    def _hit(self, knob: str, probability: float) -> bool:
         if knob != "lost_commit_reply" or self.armed == 0:
             return False
         self.armed -= 1
-        self.injected[knob] = self.injected.get(knob, 0) + 1
         return True
 
 

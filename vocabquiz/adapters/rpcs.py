@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from google.cloud import firestore
 
-from vocabquiz.faults import Dice
+from vocabquiz.faults import Dice, FaultConfigError
 from vocabquiz.faults import log as faults_log
 
 
@@ -145,6 +145,9 @@ class CountingClient(firestore.Client):
     def __init__(self, *args: Any, lost_replies: Dice | None = None, **kwargs: Any) -> None:
         self._lost_replies = lost_replies
         super().__init__(*args, **kwargs)
+        if lost_replies is not None and lost_replies.faults.lost_commit_reply > 0 and not self._emulator_host:
+            # The replies are lost on the emulator's channel: never silently not at all.
+            raise FaultConfigError("QUIZ_FAULTS: lost_commit_reply needs the Firestore emulator")
 
     def _emulator_channel(self, transport: Any) -> Any:
         global _channel_counted

@@ -1,5 +1,6 @@
 """Server frames built from domain data. Frames that a redelivery may publish again get
-a message_id derived from what they announce, so clients can drop the repeat."""
+a message_id derived from what they announce, so the gateway sends a socket each once
+(gateway/repeats.py)."""
 
 from __future__ import annotations
 
