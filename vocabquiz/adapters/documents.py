@@ -120,6 +120,7 @@ def quiz_to_doc(quiz: Quiz, visibility: Visibility) -> dict[str, Any]:
     return {
         "title": quiz.title,
         "questions": [q.public() for q in quiz.questions],
+        "question_count": len(quiz.questions),  # what a list needs, without the questions
         "owner_uid": visibility.owner_uid,
         "public": visibility.public,
     }
@@ -131,7 +132,7 @@ def visibility_from_doc(d: dict[str, Any]) -> Visibility:
 
 
 def quiz_entry_from_doc(quiz_id: str, d: dict[str, Any]) -> QuizEntry:
-    return QuizEntry(quiz_id, d["title"], len(d["questions"]), visibility_from_doc(d))
+    return QuizEntry(quiz_id, d["title"], d["question_count"], visibility_from_doc(d))
 
 
 def quiz_key(quiz: Quiz) -> dict[str, Any]:

@@ -78,10 +78,8 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         ).order_by(DOCUMENT_ID)
         if after is not None:
             query = query.start_after({DOCUMENT_ID: quizzes.document(after)})
-        found = [
-            documents.quiz_entry_from_doc(doc.id, doc.to_dict() or {})
-            for doc in query.select(["title", "questions", "owner_uid", "public"]).limit(limit + 1).stream()
-        ]
+        listed = query.select(["title", "question_count", "owner_uid", "public"]).limit(limit + 1)
+        found = [documents.quiz_entry_from_doc(doc.id, doc.to_dict() or {}) for doc in listed.stream()]
         page = found[:limit]
         return page, page[-1].quiz_id if len(found) > limit else None
 
