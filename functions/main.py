@@ -204,10 +204,13 @@ def advance_question(request: flask.Request) -> tuple[str, int]:
 
 @functools.cache
 def _firebase_app() -> firebase_admin.App:
+    """This project's Firebase app, named by the project: a process that loads main again
+    (tests) gets the app it made before, and never another project's."""
+    name = f"quiz-{config.project_id}"
     try:
-        return firebase_admin.get_app()  # the process's, if main was loaded before (tests)
+        return firebase_admin.get_app(name)
     except ValueError:
-        return firebase_admin.initialize_app(options={"projectId": config.project_id})
+        return firebase_admin.initialize_app(options={"projectId": config.project_id}, name=name)
 
 
 def verify_token(token: str) -> api.Caller:
