@@ -25,7 +25,7 @@ def main() -> int:
         f"""
 Local stack ready.
   Host API      {e["sessions_api"].url}/api/v1/sessions
-  Gateway       ws://{e["gateway"].address}/ws
+  Gateway       ws://{e["gateway"].address}/ws   metrics {stack.gateway_metrics.url}/metrics
   Auth emulator {e["auth"].url}   Firestore {e["firestore"].address}   Pub/Sub {e["pubsub"].address}
   Cloud Tasks   {e["tasks"].address} (local stand-in)
   Commands      pushed to on_command by local/devstack/pusher.py, up to {stack.push_max_in_flight()} at once

@@ -87,6 +87,8 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     # How each child was started, so one can be restarted (fault tests).
     launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    # Where the gateway serves Prometheus /metrics: 127.0.0.1 only, never its public port.
+    gateway_metrics: Endpoint = field(default_factory=lambda: Endpoint("127.0.0.1", free_port()))
     # What functions-framework loads the functions from (the bench loads them through a probe).
     function_source: ClassVar[Path] = FUNCTIONS_MAIN
 
@@ -221,7 +223,11 @@ class Stack:
                 f"--port={e[name].port}",
             ]
             started.append(self._spawn(name, argv, function_env))
-        gateway_env = env | {"HOST": e["gateway"].host, "PORT": str(e["gateway"].port)}
+        gateway_env = env | {
+            "HOST": e["gateway"].host,
+            "PORT": str(e["gateway"].port),
+            "METRICS_PORT": str(self.gateway_metrics.port),
+        }
         started.append(self._spawn("gateway", [sys.executable, "-m", "gateway"], gateway_env))
         for child in started:
             wait_for_port(child, e[child.name].host, e[child.name].port, timeout_s=60)

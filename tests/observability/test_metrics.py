@@ -27,8 +27,8 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 RIGHT = {"q1": "elated", "q2": "concise", "q3": "author", "q4": "modern", "q5": "café"}
 
 
-def _scrape(gateway_url: str) -> Samples:
-    text = httpx.get(f"{gateway_url}/metrics", timeout=5).text
+def _scrape(metrics_url: str) -> Samples:
+    text = httpx.get(f"{metrics_url}/metrics", timeout=5).text
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
         for family in text_string_to_metric_families(text)
@@ -71,7 +71,7 @@ async def _play(host: Host, players: list[Player], urls: dict[str, str]) -> str:
 async def test_gateway_metrics_move_as_a_scripted_session_plays(
     stack: Any, host: Host, players: list[Player], urls: dict[str, str]
 ) -> None:
-    gateway_url = stack.endpoints["gateway"].url
+    gateway_url = stack.gateway_metrics.url
     before = _scrape(gateway_url)
     await _play(host, players, urls)
     during = _scrape(gateway_url)

@@ -152,7 +152,7 @@ async def stack_rung(stack: BenchStack, players: int, args: argparse.Namespace) 
 
     async def start() -> None:
         _, state["offsets"] = stack.function_lines()
-        state["metrics"] = _scrape(f"{e['gateway'].url}/metrics")
+        state["metrics"] = _scrape(f"{stack.gateway_metrics.url}/metrics")
         await start_sessions(e["sessions_api"].url, host_uid, ids)
 
     raw, sampler, join_s, _ = await play(
@@ -167,7 +167,7 @@ async def stack_rung(stack: BenchStack, players: int, args: argparse.Namespace) 
     result["invocation_counts"] = counts
     spent = sampler.spent(list(groups))  # every stack process group, no bots
     result["per_answer"] = per_answer(counts, spent, result["summary"]["answers"])
-    after = _scrape(f"{e['gateway'].url}/metrics")
+    after = _scrape(f"{stack.gateway_metrics.url}/metrics")
     result["gateway_metrics"] = {
         "gateway publish: receive -> Pub/Sub stored": histogram_quantiles(
             histogram_buckets(state["metrics"], "quiz_gateway_publish_latency_seconds"),
