@@ -65,6 +65,7 @@ locals {
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com",
     "securetoken.googleapis.com",
     "storage.googleapis.com",
   ]
