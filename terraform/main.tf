@@ -40,6 +40,11 @@ locals {
   functions_zip  = coalesce(var.functions_source_zip, "${path.root}/../build/functions.zip")
   firestore_site = coalesce(var.firestore_location, var.region)
 
+  # Browsers reach the gateway and the host API by an allUsers grant, or, where an
+  # organisation policy forbids those, with Cloud Run's invoker check off.
+  invoker_check_disabled = var.public_access == "invoker_check_disabled"
+  public_members         = local.invoker_check_disabled ? {} : { public = "allUsers" }
+
   # Enforcing App Check needs everything App Check is made of (docs/deploy.md, "App Check").
   app_check = var.app_check_enabled || var.app_check_enforced
   app_check_services = [
@@ -182,10 +187,11 @@ module "functions" {
   min_instances               = var.function_min_instances
   max_instances               = var.function_max_instances
   app_check_enforced          = var.app_check_enforced
+  public_invoker_check        = !local.invoker_check_disabled
 
   # The only callers: browsers for the API, and the accounts Pub/Sub and Cloud Tasks sign as.
   invokers = {
-    sessions_api      = { public = "allUsers" }
+    sessions_api      = local.public_members
     on_command        = { pubsub_push = "serviceAccount:${module.iam.pubsub_push_email}" }
     flush_leaderboard = { cloud_tasks = "serviceAccount:${module.iam.tasks_invoker_email}" }
     advance_question  = { cloud_tasks = "serviceAccount:${module.iam.tasks_invoker_email}" }
@@ -214,6 +220,8 @@ module "gateway" {
   max_instances         = var.gateway_max_instances
   max_concurrency       = var.gateway_max_concurrency
   deletion_protection   = var.deletion_protection
+  invokers              = local.public_members
+  invoker_iam_disabled  = local.invoker_check_disabled
 
   # Public by design (the page gets it from /config.json); unmarked so the gateway's env,
   # built with a for expression, is not wholly sensitive.

@@ -56,6 +56,17 @@ variable "app_check_enforced" {
   default     = false
 }
 
+variable "public_access" {
+  type        = string
+  description = "How browsers may reach the gateway and the host API, the two public services: \"allUsers\" grants them roles/run.invoker (the default), \"invoker_check_disabled\" turns Cloud Run's invoker IAM check off instead, for projects whose organisation policy (domain restricted sharing) forbids allUsers grants (docs/deploy.md)."
+  default     = "allUsers"
+
+  validation {
+    condition     = contains(["allUsers", "invoker_check_disabled"], var.public_access)
+    error_message = "public_access must be \"allUsers\" or \"invoker_check_disabled\"."
+  }
+}
+
 variable "flush_queue_count" {
   type        = number
   description = "Leaderboard-flush queues (FLUSH_QUEUE_COUNT); each dispatches up to flush_max_dispatches_per_second."

@@ -7,6 +7,8 @@ the expression."""
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -253,6 +255,13 @@ def _expression(text: str, scope: Scope) -> Any:
             _EVALUATING.discard(marker)
     if (match := _BOUND.match(text)) and match.group(1) in scope.bindings:
         return _path(scope.bindings[match.group(1)], match.group(2), scope)
+    if len(branches := _split(text, " ? ")) == 2 and len(outcomes := _split(branches[1], " : ")) == 2:
+        condition = _expression(branches[0], scope)
+        if not isinstance(condition, bool):
+            return Unresolved(f"${{{text}}}")
+        return _expression(outcomes[0] if condition else outcomes[1], scope)
+    if text.startswith("!") and isinstance(negated := _expression(text[1:], scope), bool):
+        return not negated
     if len(sides := _split(text, " != ")) == 2 or len(sides := _split(text, " == ")) == 2:
         return _compare(text, [_expression(side, scope) for side in sides], scope)
     if text.startswith('"') and _closing(text, 0) == len(text) - 1:
@@ -273,6 +282,10 @@ def _expression(text: str, scope: Scope) -> Any:
         }
     if text[:5] in ("{for ", "[for ") and _closing(text, 0) == len(text) - 1:
         return _for(text, scope)
+    if text.startswith("{") and _closing(text, 0) == len(text) - 1:
+        # An object literal inside an expression, which python-hcl2 writes as a Python dict.
+        with contextlib.suppress(ValueError, SyntaxError):
+            return evaluate(ast.literal_eval(text), scope)
     return Unresolved(f"${{{text}}}")
 
 

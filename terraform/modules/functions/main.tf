@@ -150,6 +150,23 @@ resource "google_cloudfunctions2_function" "public" {
   }
 }
 
+# Where an organisation policy forbids allUsers grants, the browser-facing function is
+# public with Cloud Run's invoker check off instead. A function cannot set that itself
+# (provider issue 23360), its Cloud Run service can: gcloud sets it after each deploy of
+# the function (a new revision), from the machine that runs terraform.
+resource "terraform_data" "no_invoker_check" {
+  for_each = {
+    for entry_point, function in google_cloudfunctions2_function.public :
+    entry_point => function.service_config[0].revision if !var.public_invoker_check
+  }
+
+  triggers_replace = [each.value]
+
+  provisioner "local-exec" {
+    command = "gcloud run services update ${local.service_names[each.key]} --project=${var.project_id} --region=${var.region} --no-invoker-iam-check --quiet"
+  }
+}
+
 # Who may call each function; the members are decided by the caller (the iam module's
 # accounts, or allUsers for the browser-facing API, which authenticates its callers
 # itself). Keyed by labels, not by members: a new account's email is unknown until it

@@ -124,6 +124,12 @@ variable "invokers" {
   default     = {}
 }
 
+variable "public_invoker_check" {
+  type        = bool
+  description = "Keep Cloud Run's invoker IAM check on the browser-facing function (callers then need an invoker grant, e.g. allUsers). False turns it off after each deploy of that function with gcloud, which terraform cannot set on a function (provider issue 23360)."
+  default     = true
+}
+
 variable "private_ingress" {
   type        = string
   description = "Ingress of the functions only Pub/Sub and Cloud Tasks call (same-project Pub/Sub and Cloud Tasks count as internal when they call the run.app URL)."

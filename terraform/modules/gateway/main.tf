@@ -65,6 +65,8 @@ resource "google_cloud_run_v2_service" "main" {
   description         = "Vocabulary quiz WebSocket gateway and web client."
   ingress             = "INGRESS_TRAFFIC_ALL"
   deletion_protection = var.deletion_protection
+  # Public without an allUsers grant, where an organisation policy forbids those.
+  invoker_iam_disabled = var.invoker_iam_disabled
 
   template {
     service_account       = var.service_account_email

@@ -97,6 +97,12 @@ variable "invokers" {
   default     = { public = "allUsers" }
 }
 
+variable "invoker_iam_disabled" {
+  type        = bool
+  description = "Turn Cloud Run's invoker IAM check off: the service is public without an allUsers grant (for organisation policies that forbid those)."
+  default     = false
+}
+
 variable "min_instances" {
   type        = number
   description = "Instances kept running (0 lets it scale to zero at the cost of a cold start)."
