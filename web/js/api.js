@@ -1,4 +1,5 @@
-// The host HTTP API (vocabquiz/service/api.py) with the signed-in host's bearer token.
+// The host HTTP API (vocabquiz/service/api.py) with the signed-in host's bearer token
+// (and App Check token, when App Check is on).
 // Refusals arrive as {error: {code, message}} and are thrown as ApiError.
 
 export class ApiError extends Error {
@@ -17,7 +18,14 @@ export class HostApi {
 
   /** `body`: an object sent as JSON; `text`: a body sent as it is (a quiz file). */
   async request(method, path, body, { raw = false, text } = {}) {
-    const headers = { Authorization: `Bearer ${await this.auth.idToken()}` };
+    let idToken, appCheckToken;
+    try {
+      [idToken, appCheckToken] = await Promise.all([this.auth.idToken(), this.auth.appCheckToken()]);
+    } catch (error) {
+      throw new ApiError(0, "UNAUTHENTICATED", error.message);
+    }
+    const headers = { Authorization: `Bearer ${idToken}` };
+    if (appCheckToken) headers["X-Firebase-AppCheck"] = appCheckToken;
     if (body !== undefined || text !== undefined) headers["Content-Type"] = "application/json";
     let response;
     try {

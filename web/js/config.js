@@ -1,5 +1,6 @@
 // The runtime config the gateway serves beside the pages (/config.json): where the host
-// API and Firebase Auth live. Fetched once per page.
+// API and Firebase Auth live, and App Check's site key (empty: App Check off, as in local
+// runs). Fetched once per page.
 
 let loading = null;
 
@@ -12,6 +13,8 @@ export function loadConfig() {
       projectId: String(config.project_id || ""),
       firebaseApiKey: String(config.firebase_api_key || ""),
       authEmulatorUrl: String(config.auth_emulator_url || "").replace(/\/+$/, ""),
+      firebaseAppId: String(config.firebase_app_id || ""),
+      appCheckSiteKey: String(config.app_check_site_key || ""),
     });
   });
   return loading;

@@ -55,7 +55,7 @@ async function init() {
     showAlert(error.message, { sticky: true });
     return;
   }
-  auth = new Auth(config, "quiz.auth.host");
+  auth = new Auth(config, "host");
   api = new HostApi(config, auth);
   countdown = new Countdown("host-timer-fill", "host-timer-text", () => socket?.serverNowMs() ?? Date.now());
 

@@ -1,7 +1,7 @@
 // The player's page: join by code, answer timed questions, follow score, rank and the
 // leaderboard live. Survives a reload: same uid (auth.js), the session saved here, REJOIN.
 
-import { Auth, readJson } from "./auth.js";
+import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { QuizSocket } from "./socket.js";
 import {
@@ -51,7 +51,7 @@ async function init() {
     showAlert(error.message, { sticky: true });
     return;
   }
-  auth = new Auth(config, "quiz.auth.player");
+  auth = new Auth(config, "player");
   socket = new QuizSocket({
     auth,
     url: socketUrl(),
@@ -462,5 +462,13 @@ function onError(p) {
     default:
       if (joining) resetJoinButton();
       return showAlert(p.message || "Something went wrong.");
+  }
+}
+
+function readJson(key) {
+  try {
+    return JSON.parse(localStorage.getItem(key) || "null");
+  } catch {
+    return null;
   }
 }

@@ -1,6 +1,7 @@
 // One WebSocket to the gateway that comes back by itself: exponential backoff with jitter,
-// a fresh ID token for every attempt, then the page's `resume` frame (REJOIN or
-// WATCH_SESSION) so the server puts this new connection back in the session's room.
+// a fresh ID token (and App Check token, when on) for every attempt, then the page's
+// `resume` frame (REJOIN or WATCH_SESSION) so the server puts this new connection back in
+// the session's room.
 // The page is told "open" only once that is done (SESSION_JOINED, or the refusal of the
 // resume frame): until then a player would miss what the room is sent. A frame with no
 // ACK after ACK_TIMEOUT_MS is sent again under its message_id (its publish may have
@@ -14,7 +15,7 @@ const ACK_TIMEOUT_MS = 3000;
 
 export class QuizSocket {
   /**
-   * auth: an Auth (idToken()); url: the gateway's /ws;
+   * auth: an Auth (idToken(), appCheckToken()); url: the gateway's /ws;
    * onFrame(frame): every server frame but ACK; onState("connecting"|"open"|"reconnecting"|"closed");
    * resume(): the {type, payload} to send first on each (re)connect, or null.
    */
@@ -86,15 +87,19 @@ export class QuizSocket {
 
   async connect() {
     this.onState(this.everOpened || this.attempt > 0 ? "reconnecting" : "connecting");
-    let token;
+    let idToken, appCheckToken;
     try {
-      token = await this.auth.idToken();
+      [idToken, appCheckToken] = await Promise.all([this.auth.idToken(), this.auth.appCheckToken()]);
     } catch {
       this.retry();
       return;
     }
     if (this.stopped) return;
-    const ws = new WebSocket(this.url, [SUBPROTOCOL, `bearer.${token}`]);
+    // Browsers cannot set headers on a WebSocket: the tokens ride as subprotocols (the
+    // gateway answers with SUBPROTOCOL only, never echoing a token).
+    const protocols = [SUBPROTOCOL, `bearer.${idToken}`];
+    if (appCheckToken) protocols.push(`appcheck.${appCheckToken}`);
+    const ws = new WebSocket(this.url, protocols);
     this.ws = ws;
     ws.onopen = () => {
       this.everOpened = true;
