@@ -25,6 +25,8 @@ class CommandBatcher:
         # Per session: commands waiting for the publish in flight (or the gap) to end. A
         # session has an entry only while it has a publish in flight.
         self._waiting: dict[str, list[tuple[bytes, asyncio.Future[None]]]] = {}
+        # Per session: the batch whose publish is in flight.
+        self._publishing: dict[str, list[tuple[bytes, asyncio.Future[None]]]] = {}
         # Per session: when its last publish started, kept for one gap at most.
         self._started: dict[str, float] = {}
 
@@ -54,6 +56,7 @@ class CommandBatcher:
                 batch = waiting[: self.max_commands]
                 del waiting[: self.max_commands]
                 data = encode_command_batch([command for command, _ in batch])
+                self._publishing[session_id] = batch
                 try:
                     await self.publish(data, {ATTR_BATCH: "1", ATTR_SESSION_ID: session_id})
                 except Exception as exc:  # noqa: BLE001 - each sender learns its frame was not taken
@@ -65,7 +68,19 @@ class CommandBatcher:
                         if not done.done():
                             done.set_result(None)
         finally:
+            self._publishing.pop(session_id, None)
             del self._waiting[session_id]
             now = loop.time()
             for idle in [s for s, at in self._started.items() if now >= at + self.gap_s]:
                 del self._started[idle]
+
+    def abandon(self, exc: BaseException) -> None:
+        """Stop waiting (SIGTERM's drain timed out): every sender still waiting gets `exc`,
+        those whose batch is being published too (it may yet be stored: a sender cannot
+        tell), and the commands not yet in a publish are dropped, never published."""
+        for batch in [*self._waiting.values(), *self._publishing.values()]:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+        for waiting in self._waiting.values():
+            waiting.clear()

@@ -6,10 +6,8 @@ where a stored batch's reply gets lost."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.trace import SpanKind
@@ -40,30 +38,35 @@ class PublishReplyLost(Exception):
     them again, and the functions must take the copy as the same command."""
 
 
+class Drained(Exception):
+    """SIGTERM's drain gave up waiting for this command's publish: no ACK (its client
+    sends it again, after reconnecting), as with a lost reply."""
+
+
 class InFlight:
-    """Publishes of commands whose ACK (or ERROR) has not gone out yet: what a SIGTERM
-    waits for before it closes the sockets, and gives up on (cancels) once it has waited
-    long enough, so that a publish that never resolves cannot hold the shutdown."""
+    """How many commands have not had their ACK (or ERROR) yet: what a SIGTERM waits for
+    before it closes the sockets. A count, not a Task per command: the publish is awaited
+    inline, and the batcher already holds a future per command (it is what `abandon`
+    gives up on)."""
+
+    __slots__ = ("_count", "_none")
 
     def __init__(self) -> None:
-        self._publishes: set[asyncio.Task[None]] = set()
+        self._count = 0
         self._none = asyncio.Event()
         self._none.set()
 
     def __len__(self) -> int:
-        return len(self._publishes)
+        return self._count
 
-    @contextlib.contextmanager
-    def holding(self, publish: asyncio.Task[None]) -> Iterator[None]:
-        """In flight from now until the end of the block (the ACK sent)."""
-        self._publishes.add(publish)
+    def add(self) -> None:
+        self._count += 1
         self._none.clear()
-        try:
-            yield
-        finally:
-            self._publishes.discard(publish)
-            if not self._publishes:
-                self._none.set()
+
+    def done(self) -> None:
+        self._count -= 1
+        if not self._count:
+            self._none.set()
 
     async def settled(self, timeout_s: float) -> bool:
         """Whether every command in flight was answered within `timeout_s`."""
@@ -72,10 +75,6 @@ class InFlight:
         except TimeoutError:
             return False
         return True
-
-    def cancel(self) -> None:
-        for publish in self._publishes:
-            publish.cancel()
 
 
 class Commands:
@@ -140,6 +139,11 @@ class Commands:
     async def _submit(self, session_id: str, frame: dict[str, Any], attributes: dict[str, str]) -> None:
         """A command to quiz-commands in its session's next batch; returns once stored."""
         await self.batcher.submit(session_id, encode_command(encode_frame(frame).encode(), attributes))
+
+    def abandon(self) -> None:
+        """SIGTERM waited long enough: every command still waiting for its publish raises
+        Drained, so that a publish that never resolves cannot hold the shutdown."""
+        self.batcher.abandon(Drained())
 
     async def _publish_batch(self, data: bytes, attributes: dict[str, str]) -> None:
         await self.publisher.publish(data, attributes)

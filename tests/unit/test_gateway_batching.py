@@ -99,3 +99,24 @@ async def test_busy_session_publishes_at_most_once_per_gap_and_a_quiet_one_at_on
     await asyncio.sleep(0.06)
     await batcher.submit("B", b"4")
     assert list(batcher._started) == ["B"]  # A's gap is over: nothing kept for it
+
+
+async def test_abandon_fails_every_waiting_sender_and_never_publishes_what_was_still_waiting() -> None:
+    """SIGTERM's drain timed out: the sender whose batch is being published and those
+    still waiting all learn it now; what never reached a publish is never published."""
+    pubsub = SlowPubSub()
+    batcher = CommandBatcher(pubsub.publish)
+    publishing = asyncio.create_task(batcher.submit("A", b"0"))
+    await asyncio.sleep(0.01)  # A's first publish is in flight, and never answers
+    waiting = [asyncio.create_task(batcher.submit(session, b"%d" % n)) for n, session in enumerate("AB", 1)]
+    await asyncio.sleep(0.01)
+    gave_up = RuntimeError("drained")
+    batcher.abandon(gave_up)
+    for send in (publishing, *waiting):
+        with pytest.raises(RuntimeError, match="drained"):
+            await asyncio.wait_for(send, 1)
+    pubsub.release.set()  # Pub/Sub answers after all
+    await asyncio.sleep(0.01)
+    # A's 0 and B's 2 were being published (each its session's first); A's 1 was waiting.
+    assert sorted(numbers for numbers, _ in pubsub.published) == [[0], [2]]
+    assert batcher._waiting == {} and batcher._publishing == {}
