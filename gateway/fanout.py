@@ -19,7 +19,6 @@ from gateway.metrics import Metrics
 from gateway.presence import is_presence
 from gateway.repeats import SentEvents, event_key, frame_message_id
 from gateway.rooms import Room, Rooms
-from vocabquiz.adapters.events import ATTR_MESSAGE_ID
 from vocabquiz.observability import tracing
 from vocabquiz.protocol import ServerType
 from vocabquiz.protocol.boards import boards_for, frame_type, is_leaderboard
@@ -56,7 +55,7 @@ class FanOut:
         target_uid = attributes.get(ATTR_TARGET_UID, "")
         target_connection = attributes.get(ATTR_TARGET_CONNECTION, "")
         recipients = self.rooms.recipients(session_id, target_uid, target_connection)
-        message_id = attributes.get(ATTR_MESSAGE_ID)
+        message_id = frame_message_id(data)
         now_ns = time.monotonic_ns()  # when it goes out, and when its recipients enter a room
         repeat = False
         # Boards need no id: their pacer drops one no newer than the last it sent.

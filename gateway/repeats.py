@@ -7,6 +7,8 @@ twice. Plain objects, no I/O; what is remembered is bounded in count and in time
 
 from __future__ import annotations
 
+import json
+
 WINDOW_S = 60.0  # an event is remembered at least this long, unless MAX_IDS come first
 MAX_IDS = 10_000  # events remembered per window: ~2 MB at most, in two windows
 _MESSAGE_ID = b'"message_id":"'
@@ -52,12 +54,21 @@ def event_key(message_id: str, session_id: str, target_uid: str, target_connecti
 
 
 def frame_message_id(frame: bytes) -> str | None:
-    """An encoded server frame's `message_id`, read where encode_frame puts it (after
-    `type` and `timestamp`: vocabquiz/protocol/boards.py, contract 4) without decoding
-    the frame; ids hold no quote (protocol ID_PATTERN, or ids the functions build)."""
+    """An encoded server frame's `message_id`, bundled or not: every server frame is built
+    by protocol.server_frame, which puts it after `type` and `timestamp` (before the
+    payload, whose own keys may be called `message_id` too: contract 4 in
+    vocabquiz/protocol/boards.py), so its key lies within the first _ID_WITHIN bytes;
+    the id itself may run past them. Read from the bytes: decoding every event to find it
+    would cost more than fanning most of them out. None when the key is not there (a
+    frame of another shape goes out each time: never wrongly dropped)."""
     start = frame.find(_MESSAGE_ID, 0, _ID_WITHIN)
     if start < 0:
         return None
     start += len(_MESSAGE_ID)
     end = frame.find(b'"', start)
-    return frame[start:end].decode() if end > start else None
+    if end <= start:
+        return None
+    if frame[end - 1] == 0x5C:  # an escaped quote: no id the functions build, but decode it right
+        message_id = json.loads(frame).get("message_id")
+        return message_id if isinstance(message_id, str) and message_id else None
+    return frame[start:end].decode()

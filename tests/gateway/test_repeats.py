@@ -8,7 +8,7 @@ import asyncio
 
 from websockets.asyncio.client import ClientConnection
 
-from gateway.repeats import SentEvents, event_key, frame_message_id
+from gateway.repeats import _ID_WITHIN, SentEvents, event_key, frame_message_id
 from tests.gateway.harness import Running, frames_until, join, ping
 from vocabquiz.adapters.events import messages_for
 from vocabquiz.protocol import ErrorCode, ServerType, encode_frame, error_frame, server_frame
@@ -117,15 +117,23 @@ async def test_copy_of_a_leaderboard_is_not_shown_again(gateway: Running) -> Non
     assert await types_received(ws) == []
 
 
-async def test_event_without_an_id_attribute_goes_out_each_time(gateway: Running) -> None:
-    """Events from publishers that set no id (functions of an older deploy, the bench):
-    the gateway does not decode them to find one."""
+async def test_event_published_with_no_id_attribute_is_still_deduplicated_by_its_frame_id(
+    gateway: Running,
+) -> None:
+    """The gateway reads every event's id from its frame, bundled or not: a publisher that
+    sets no attribute beyond the session's (an older deploy of the functions) is covered."""
     ws = await gateway.connect()
     await join(gateway, ws, "S1")
     frame = question("S1", 0).frame
     gateway.events.publish(frame, session_id="S1")
     gateway.events.publish(frame, session_id="S1")
-    assert await types_received(ws) == ["QUESTION_STARTED", "QUESTION_STARTED"]
+    assert await types_received(ws) == ["QUESTION_STARTED"]
+
+
+def test_events_are_published_with_no_id_attribute() -> None:
+    """One way to find an event's id (its frame): the attributes say only where it goes."""
+    ((_, _, attributes),) = messages_for([question("S1", 0)])
+    assert attributes == {"session_id": "S1"}
 
 
 def test_sent_events_are_remembered_for_a_window_then_forgotten() -> None:
@@ -146,11 +154,33 @@ def test_sent_events_keep_at_most_two_windows_of_max_ids() -> None:
     assert sent.last_sent_ns("999", 1000) == 999
 
 
-def test_frame_message_id_is_read_without_decoding_the_frame() -> None:
+def test_frame_message_id_is_the_frames_own_not_a_payload_key_of_that_name() -> None:
     frame = server_frame(ServerType.SCORE_UPDATED, {"message_id": "not-this"}, message_id="score-u1_q1")
     assert frame_message_id(encode_frame(frame).encode()) == "score-u1_q1"
+
+
+def test_frame_message_id_reads_an_id_that_runs_past_the_searched_prefix() -> None:
+    """Answer ids hold a uid (up to 128 characters): the id may end well past the bytes
+    its key is looked for in."""
+    long_id = "score-" + "u" * 128 + "_q1"
+    frame = encode_frame(server_frame(ServerType.LEADERBOARD_UPDATED, {}, message_id=long_id)).encode()
+    assert frame.index(long_id.encode()) + len(long_id) > _ID_WITHIN
+    assert frame_message_id(frame) == long_id
+
+
+def test_frame_message_id_of_an_id_with_an_escaped_quote_is_the_whole_id() -> None:
+    frame = encode_frame(server_frame(ServerType.ERROR, {}, message_id='a"b')).encode()
+    assert frame_message_id(frame) == 'a"b'
+
+
+def test_frame_without_a_message_id_has_none() -> None:
     assert frame_message_id(b'{"type":"X","payload":{}}') is None
+
+
+def test_event_key_of_an_id_differs_by_address() -> None:
+    """Client-chosen ids (echoed by an ERROR) are unique per client only."""
     assert event_key("m1", "S1", "u1", "") != event_key("m1", "S1", "u2", "")
+    assert event_key("m1", "S1", "", "c1") != event_key("m1", "S1", "", "c2")
 
 
 async def test_question_sent_again_to_a_joining_connection_reaches_only_a_socket_that_missed_it(

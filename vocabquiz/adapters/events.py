@@ -11,12 +11,9 @@ from opentelemetry.trace import SpanKind
 from vocabquiz.observability import tracing
 from vocabquiz.protocol.envelope import ATTR_BUNDLE, ATTR_SESSION_ID, Event, encode_bundle
 
-# One Pub/Sub message: (ordering key, data, attributes).
+# One Pub/Sub message: (ordering key, data, attributes). An event's frame id rides in its
+# frame only: the gateway reads it from the frame's bytes (gateway/repeats.py), bundled or not.
 Message = tuple[str, bytes, dict[str, str]]
-# An event's frame id, so that the gateway drops a copy a socket has had (Pub/Sub delivers
-# at least once) without decoding the frame. A bundle carries none: the gateway reads each
-# bundled frame's own.
-ATTR_MESSAGE_ID = "message_id"
 
 
 def messages_for(events: Sequence[Event]) -> list[Message]:
@@ -31,8 +28,7 @@ def messages_for(events: Sequence[Event]) -> list[Message]:
             bundles[event.session_id].append((event.target_uid, event.data()))
         else:
             key = event.session_id if event.ordered else ""
-            attributes = event.attributes() | {ATTR_MESSAGE_ID: event.frame["message_id"]}
-            messages.append((key, event.data(), attributes))
+            messages.append((key, event.data(), event.attributes()))
     for session_id, frames in bundles.items():
         messages.append(("", encode_bundle(frames), {ATTR_SESSION_ID: session_id, ATTR_BUNDLE: "1"}))
     return messages
