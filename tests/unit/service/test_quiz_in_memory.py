@@ -20,6 +20,17 @@ def _opened(table: Table) -> str:
     return str(started["question"]["question_id"])
 
 
+def _started_with(table: Table, *uids: str, after_ms: int = 0) -> tuple[str, str]:
+    """A vocab-101 session the host steps, `uids` joined, started `after_ms` ago: its code
+    and the id of the question open."""
+    code = table.game.create_session("vocab-101", "host", 10, False).id
+    for uid in uids:
+        table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=uid.title()))
+    table.game.start(code, "host")
+    table.advance(after_ms)
+    return code, _opened(table)
+
+
 def test_a_whole_quiz_is_played_on_the_memory_twins(table: Table) -> None:
     game = table.game
     session = game.create_session("vocab-101", "host", max_participants=10, auto_advance=True)
@@ -142,12 +153,7 @@ def test_a_full_session_refuses_a_newcomer_but_welcomes_a_seated_player_back(tab
 
 def test_a_batch_stores_each_players_first_answer_once(table: Table) -> None:
     game = table.game
-    code = game.create_session("vocab-101", "host", 10, False).id
-    for uid in ("ann", "ben"):
-        table.send(uid, table.frame("JOIN_SESSION", session_id=code, username=uid.title()))
-    game.start(code, "host")
-    table.advance(1000)
-    first = _opened(table)
+    code, first = _started_with(table, "ann", "ben", after_ms=1000)
     right = table.right_answer(first)
     answer = table.frame("SUBMIT_ANSWER", "m1", session_id=code, question_id=first, answer=right)
     batch = [
@@ -169,11 +175,7 @@ def test_a_batch_stores_each_players_first_answer_once(table: Table) -> None:
 def test_an_answer_to_a_session_the_player_is_not_in_is_not_joined_whatever_the_question(
     table: Table,
 ) -> None:
-    game = table.game
-    code = game.create_session("vocab-101", "host", 10, False).id
-    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
-    game.start(code, "host")
-    first = _opened(table)
+    code, first = _started_with(table, "ann")
     later = table.store.session_quiz(code).questions[2].id
     for question in (first, later):  # open, and not yet started
         table.send("zed", table.frame("SUBMIT_ANSWER", session_id=code, question_id=question, answer=WRONG))
@@ -189,11 +191,7 @@ def test_a_seated_players_answers_after_the_close_are_replayed_or_closed_never_n
     table: Table,
 ) -> None:
     game = table.game
-    code = game.create_session("vocab-101", "host", 10, False).id
-    table.send("ann", table.frame("JOIN_SESSION", session_id=code, username="Ann"))
-    game.start(code, "host")
-    table.advance(1000)
-    first = _opened(table)
+    code, first = _started_with(table, "ann", after_ms=1000)
     answer = table.frame(
         "SUBMIT_ANSWER", "m1", session_id=code, question_id=first, answer=table.right_answer(first)
     )
