@@ -55,11 +55,13 @@ class FanOut:
         target_uid = attributes.get(ATTR_TARGET_UID, "")
         target_connection = attributes.get(ATTR_TARGET_CONNECTION, "")
         recipients = self.rooms.recipients(session_id, target_uid, target_connection)
-        message_id = frame_message_id(data)
-        now_ns = time.monotonic_ns()  # when it goes out, and when its recipients enter a room
-        repeat = False
+        leaderboard = is_leaderboard(data)
         # Boards need no id: their pacer drops one no newer than the last it sent.
-        if message_id and recipients and not is_leaderboard(data):
+        message_id = frame_message_id(data) if recipients and not leaderboard else None
+        sent_ns: int | None = None  # when a copy of this event last went out (None: it is new)
+        now_ns = 0  # when it goes out, and when its recipients enter a room
+        if message_id:
+            now_ns = time.monotonic_ns()
             # A frame id the functions made names one event of the session wherever it
             # goes (a QUESTION_STARTED to the room, and again to a connection that joins);
             # a client's own id, echoed by an ERROR, is unique per client only.
@@ -67,19 +69,18 @@ class FanOut:
                 key = event_key(message_id, session_id, target_uid, target_connection)
             else:
                 key = event_key(message_id, session_id, "", "")
-            repeat = self.sent.last_sent_ns(key, now_ns) is not None
-            recipients = self._not_had(key, session_id, recipients, now_ns)
+            recipients, sent_ns = self._not_had(key, session_id, recipients, now_ns)
         if room == ROOM_LEAVE:
             self.rooms.leave(session_id, recipients)
         if not recipients:
             return
         if room == ROOM_ENTER:
-            self.rooms.enter(session_id, recipients, now_ns)
-        if is_leaderboard(data):
+            self.rooms.enter(session_id, recipients, now_ns or time.monotonic_ns())
+        if leaderboard:
             self._pace_leaderboard(session_id, data, attributes.get(ATTR_TRACEPARENT))
             return
         if room is None and not target_uid and is_presence(data):
-            if not repeat:
+            if sent_ns is None:
                 self._pace_presence(session_id, data, attributes)
             elif not self._held(session_id, message_id):  # a copy: only to those who missed it
                 self._broadcast(recipients, data, attributes, published_s)
@@ -104,13 +105,15 @@ class FanOut:
         sent: dict[str, int] = {}
         frames = split_bundle(data)
         first_type = frame_type(frames[0][1]) if frames else "bundle"
+        now_ns = 0  # read at the first frame with recipients here: one clock read per bundle
         with fan_out_span(first_type, attributes, 0) as span:
             for uid, frame in frames:
                 recipients = self.rooms.recipients(session_id, uid, None)
                 message_id = frame_message_id(frame) if recipients else None
                 if message_id:
+                    now_ns = now_ns or time.monotonic_ns()
                     key = event_key(message_id, session_id, "", "")
-                    recipients = self._not_had(key, session_id, recipients, time.monotonic_ns())
+                    recipients, _ = self._not_had(key, session_id, recipients, now_ns)
                 recipients = [c for c in recipients if self._keeping_up(c)]
                 if recipients:
                     broadcast(recipients, frame, text=True)
@@ -124,17 +127,18 @@ class FanOut:
 
     def _not_had(
         self, key: str, session_id: str, recipients: list[Connection], now_ns: int
-    ) -> list[Connection]:
-        """The recipients that have not had the event `key`: all of them the first time;
-        for a copy, the sockets that entered the session's room after it last went out (or,
-        outside it, opened after): a player who reconnected, or joined after it."""
+    ) -> tuple[list[Connection], int | None]:
+        """(the recipients that have not had the event `key`, when it last went out: None
+        if it has not). All of them the first time; for a copy, the sockets that entered
+        the session's room after it last went out (or, outside it, opened after): a player
+        who reconnected, or joined after it."""
         sent_ns = self.sent.last_sent_ns(key, now_ns)
         if sent_ns is not None:
             self.metrics.repeated_events.inc()
             recipients = [c for c in recipients if self._since_ns(session_id, c) > sent_ns]
         if recipients:
             self.sent.sent(key, now_ns)
-        return recipients
+        return recipients, sent_ns
 
     def _held(self, session_id: str, message_id: str | None) -> bool:
         """Whether the session's presence pacer holds the frame `message_id`: it will reach

@@ -136,6 +136,30 @@ def test_events_are_published_with_no_id_attribute() -> None:
     assert attributes == {"session_id": "S1"}
 
 
+class CountedSentEvents(SentEvents):
+    """SentEvents counting its lookups (a lookup per event is the fan-out's cost per event)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lookups = 0
+
+    def last_sent_ns(self, key: str, now_ns: int) -> int | None:
+        self.lookups += 1
+        return super().last_sent_ns(key, now_ns)
+
+
+async def test_fan_out_looks_an_event_up_once_per_copy_and_never_a_board(gateway: Running) -> None:
+    ws = await gateway.connect("ada")
+    await join(gateway, ws, "S1")
+    counted = gateway.gateway.fanout.sent = CountedSentEvents()
+    deliver(gateway, question("S1", 0))
+    deliver(gateway, question("S1", 0))
+    board = server_frame(ServerType.LEADERBOARD_UPDATED, {"version": 1, "top": [], "ranks": {}})
+    deliver(gateway, Event("S1", board))
+    assert counted.lookups == 2
+    await frames_until(ws, "LEADERBOARD_UPDATED")
+
+
 def test_sent_events_are_remembered_for_a_window_then_forgotten() -> None:
     sent = SentEvents(window_s=1.0, max_ids=100)
     sent.last_sent_ns("a", 0)
