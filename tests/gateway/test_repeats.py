@@ -5,6 +5,8 @@ reconnected hears a replayed verdict), and what the gateway remembers is bounded
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable
 
 from websockets.asyncio.client import ClientConnection
 
@@ -158,6 +160,32 @@ async def test_fan_out_looks_an_event_up_once_per_copy_and_never_a_board(gateway
     deliver(gateway, Event("S1", board))
     assert counted.lookups == 2
     await frames_until(ws, "LEADERBOARD_UPDATED")
+
+
+async def test_question_copy_after_20000_per_player_events_is_still_not_sent_twice(
+    gateway_with: Callable[..., Awaitable[Running]],
+) -> None:
+    """10,000 players on one gateway make 10,000 SCORE_UPDATED ids a question: a copy of
+    the question redelivered after them (past the 10 s ack deadline) must still be known."""
+    gateway = await gateway_with(SEND_BUFFER_LIMIT_BYTES=str(64 * 1024 * 1024))
+    ada, bob = await gateway.connect("ada"), await gateway.connect("bob")
+    for ws in (ada, bob):
+        await join(gateway, ws, "S1")
+    deliver(gateway, question("S1", 0))
+    for batch in range(200):  # 20,000 per-player events, in bundles of 100 as batches publish them
+        scores = [
+            Event(
+                "S1",
+                server_frame(ServerType.SCORE_UPDATED, {"n": n}, message_id=f"score-{n}"),
+                target_uid="ada",
+            )
+            for n in range(batch * 100, batch * 100 + 100)
+        ]
+        deliver(gateway, *scores)
+        await asyncio.sleep(0)  # let the sockets read
+    deliver(gateway, question("S1", 0))  # the copy
+    assert Counter(await types_received(ada)) == {"QUESTION_STARTED": 1, "SCORE_UPDATED": 20_000}
+    assert await types_received(bob) == ["QUESTION_STARTED"]
 
 
 def test_sent_events_are_remembered_for_a_window_then_forgotten() -> None:
