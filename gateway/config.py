@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import uuid
@@ -16,6 +17,7 @@ from vocabquiz.observability.tracing import (
     parse_sample_ratio,
     select_exporter,
 )
+from vocabquiz.production import EmulatorInProduction, refuse_emulators
 from vocabquiz.protocol import MAX_FRAME_BYTES
 
 # Where the Managed Service for Prometheus sidecar scrapes /metrics in Cloud Run
@@ -95,10 +97,10 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         raise ConfigError(f"Missing environment variable(s): {', '.join(missing)}")
     environment = env.get("QUIZ_ENV", "local")
     production = environment == "production"
-    emulated = sorted(key for key in env if key.endswith("_EMULATOR_HOST"))
-    if production and emulated:
-        # firebase-admin skips token signature checks when the Auth emulator is set.
-        raise ConfigError(f"Refusing a production start with {', '.join(emulated)} set")
+    try:
+        refuse_emulators(env, environment)  # the functions' config refuses the same
+    except EmulatorInProduction as exc:
+        raise ConfigError(str(exc)) from None
     origins = frozenset(o.strip() for o in env.get("ALLOWED_ORIGINS", "").split(",") if o.strip())
     otlp_endpoint = env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "")
     try:
@@ -130,10 +132,10 @@ def load_config(env: Mapping[str, str] = os.environ) -> GatewayConfig:
         max_connections_per_user=int(env.get("MAX_CONNECTIONS_PER_USER", "5")),
         send_buffer_limit_bytes=int(env.get("SEND_BUFFER_LIMIT_BYTES", str(1024 * 1024))),
         ping_interval_s=float(env.get("PING_INTERVAL_S", "20")),
-        leaderboard_gap_s=float(env.get("LEADERBOARD_GAP_MS", "100")) / 1000,
-        command_batch_gap_s=float(env.get("COMMAND_BATCH_GAP_MS", "50")) / 1000,
-        drain_timeout_s=float(env.get("DRAIN_TIMEOUT_MS", "3000")) / 1000,
-        ready_check_interval_s=float(env.get("READY_CHECK_INTERVAL_MS", "5000")) / 1000,
+        leaderboard_gap_s=_seconds_of_ms(env, "LEADERBOARD_GAP_MS", 100),
+        command_batch_gap_s=_seconds_of_ms(env, "COMMAND_BATCH_GAP_MS", 50),
+        drain_timeout_s=_seconds_of_ms(env, "DRAIN_TIMEOUT_MS", 3000),
+        ready_check_interval_s=_seconds_of_ms(env, "READY_CHECK_INTERVAL_MS", 5000, least_ms=1),
         metrics_port=_metrics_port(env.get("METRICS_PORT", ""), production),
         production=production,
         faults=injected,
@@ -155,6 +157,21 @@ def _flag(name: str, raw: str) -> bool:
     if raw not in ("true", "false"):
         raise ConfigError(f"{name} must be true or false, not {raw!r}")
     return raw == "true"
+
+
+def _seconds_of_ms(env: Mapping[str, str], name: str, default_ms: float, least_ms: float = 0) -> float:
+    """A duration set in milliseconds (unset or empty: `default_ms`), in seconds; one that
+    is not a finite number of at least `least_ms` is refused, naming the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default_ms / 1000
+    try:
+        value_ms = float(raw)
+    except ValueError:
+        value_ms = math.nan
+    if not math.isfinite(value_ms) or value_ms < least_ms:
+        raise ConfigError(f"{name} must be a number of milliseconds, at least {least_ms:g}, not {raw!r}")
+    return value_ms / 1000
 
 
 def _metrics_port(raw: str, production: bool) -> int | None:

@@ -23,9 +23,8 @@ from vocabquiz.protocol.tokens import TokenExpired, require_unexpired
 
 SUBPROTOCOL = Subprotocol(frames.SUBPROTOCOL)
 BEARER_PREFIX = frames.BEARER_PREFIX
-# A browser offers its App Check token as a subprotocol too (never echoed: the gateway
-# selects SUBPROTOCOL only); other clients may send the header the host API reads.
-APP_CHECK_PREFIX = "appcheck."
+APP_CHECK_PREFIX = frames.APP_CHECK_PREFIX
+# Clients other than browsers may send their App Check token in the header the host API reads.
 APP_CHECK_HEADER = "X-Firebase-AppCheck"
 # What a refused client is told: fixed, whatever the verifier said (that goes to the log).
 BAD_TOKEN_MESSAGE = "Invalid ID token"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -15,6 +16,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.datastructures import Headers
 from websockets.typing import Subprotocol
 
+from gateway import handshake
 from gateway.handshake import (
     SUBPROTOCOL,
     Handshake,
@@ -23,6 +25,7 @@ from gateway.handshake import (
     forget_token,
     select_subprotocol,
 )
+from vocabquiz.protocol import frames
 
 WEB = "https://quiz.example"
 
@@ -105,3 +108,15 @@ def test_server_speaks_its_subprotocol_only_when_offered() -> None:
     no_socket = cast(ServerConnection, None)  # the choice needs none
     assert select_subprotocol(no_socket, [Subprotocol("other"), SUBPROTOCOL]) == SUBPROTOCOL
     assert select_subprotocol(no_socket, [Subprotocol("other")]) is None
+
+
+def test_subprotocol_prefixes_are_the_protocols_and_the_web_client_offers_them() -> None:
+    """The wire protocol (vocabquiz/protocol/frames.py) names both prefixes; the gateway
+    and the browser client read them from there, or spell them as it does."""
+    assert (handshake.BEARER_PREFIX, handshake.APP_CHECK_PREFIX) == (
+        frames.BEARER_PREFIX,
+        frames.APP_CHECK_PREFIX,
+    )
+    socket_js = (Path(__file__).parents[2] / "web" / "js" / "socket.js").read_text()
+    assert f"`{frames.BEARER_PREFIX}${{" in socket_js
+    assert f"`{frames.APP_CHECK_PREFIX}${{" in socket_js

@@ -21,9 +21,12 @@ from vocabquiz.protocol.types import ServerFrame
 
 MAX_FRAME_BYTES = 10 * 1024  # seed design §12.4
 # The WebSocket subprotocol every client offers; beside it, `bearer.<ID token>` (browsers
-# cannot set headers on a WebSocket, so the token rides in the subprotocol list).
+# cannot set headers on a WebSocket, so the token rides in the subprotocol list), and a
+# browser's App Check token as `appcheck.<token>` (never echoed: the gateway selects
+# SUBPROTOCOL only).
 SUBPROTOCOL = "quiz.v1"
 BEARER_PREFIX = "bearer."
+APP_CHECK_PREFIX = "appcheck."
 MAX_ANSWER_CHARS = 200
 MAX_USERNAME_CHARS = 200  # raw; the domain trims and caps display names at 32
 MAX_ID_CHARS = 64
