@@ -19,7 +19,8 @@ from bots.client import Host, Player
 from devstack.processes import free_port
 from devstack.stack import EVENTS_TOPIC, PROJECT_ID
 from tests.conftest import add_player
-from tests.gateway.harness import Running, join, stopped
+from tests.gateway.harness import Running, join, ping, stopped
+from vocabquiz.protocol import ServerType, server_frame
 
 
 async def ready_status(running: Running) -> int:
@@ -54,6 +55,9 @@ async def test_lost_events_stream_is_resumed_then_every_socket_closed_with_1012(
 
     ws = await gateway.connect()  # a new socket joins and hears its session again
     await join(gateway, ws, "S1")
+    started = server_frame(ServerType.QUESTION_STARTED, {"index": 1}, message_id="qs-S1-1")
+    gateway.events.publish(started, session_id="S1")
+    assert [f["type"] for f in await ping(ws)] == ["QUESTION_STARTED"]
 
 
 async def test_stopping_gateway_does_not_resume_its_events_stream(gateway: Running) -> None:

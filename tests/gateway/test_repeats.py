@@ -103,7 +103,10 @@ async def test_late_copy_of_a_join_does_not_put_a_player_who_left_back_in_the_ro
     assert await types_received(ws) == []
 
 
-async def test_copy_of_a_leaderboard_is_not_shown_again(gateway: Running) -> None:
+async def test_copy_of_a_leaderboard_is_not_shown_again_by_its_pacer(gateway: Running) -> None:
+    """A regression guard, not repeats.py's: boards are never looked up by id (see
+    test_fan_out_looks_an_event_up_once_per_copy_and_never_a_board); the session's
+    BoardPacer drops a board no newer than the last it sent."""
     ws = await gateway.connect("ada")
     await join(gateway, ws, "S1")
     board = server_frame(
