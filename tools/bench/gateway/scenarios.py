@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import resource
 import statistics
 import time
@@ -204,18 +205,28 @@ async def gateway_enter(
     return seen
 
 
+def _numbered(message: bytes, number: int) -> bytes:
+    """The event with its frame id prefixed by `number` (gateway/repeats.py drops repeats)."""
+    numbered = message.replace(b'"message_id":"', b'"message_id":"%d-' % number, 1)
+    assert numbered != message, "the bench's event carries no message_id"
+    return numbered
+
+
 def gateway_trigger(stack: BenchStack, message: bytes) -> Trigger:
     """Publish to quiz-events. A single event goes with the session as ordering key, as
     vocabquiz/adapters/events.py publishes; a stream goes without one, because the
     emulator hands out one key's messages one by one (tens per second), which would
     measure the emulator instead of the gateway."""
 
+    numbers = itertools.count()  # each copy its own frame id: the gateway sends an id once
+
     async def trigger(room: str, count: int) -> None:
         key = room if count == 1 else ""
 
         def publish_all() -> None:
             futures = [
-                stack.publish(message, {ATTR_SESSION_ID: room}, ordering_key=key) for _ in range(count)
+                stack.publish(_numbered(message, next(numbers)), {ATTR_SESSION_ID: room}, ordering_key=key)
+                for _ in range(count)
             ]
             stack.wait_published(futures)
 
