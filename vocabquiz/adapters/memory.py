@@ -50,6 +50,11 @@ class _Session:
     snapshot: dict[str, Any] | None = None
 
 
+def _present(held: _Session) -> int:
+    """Players seated and connected: the participant count frames carry."""
+    return sum(1 for seat in held.seats.values() if seat.participant.connected)
+
+
 class MemoryStore:
     def __init__(self, clock: Callable[[], int] = now_ms) -> None:
         self.clock = clock
@@ -176,7 +181,7 @@ class MemoryStore:
                 held.names.pop(names.name_key(seat.participant.username), None)
             held.names[key] = uid
             held.seats[uid] = _Seat(participant, connection_id, self._stamp())
-            count = admission.shown_count(len(held.seats), held.session.max_participants)
+            count = admission.shown_count(_present(held), held.session.max_participants)
             return Joined(held.session, participant, count, seat is None)
 
     def players_ahead(self, session_id: str, score: int) -> int:
@@ -201,7 +206,7 @@ class MemoryStore:
             if connected:
                 seat.connection_id = connection_id
             seat.changed_at = self._stamp()
-            return seat.participant, len(self._session(session_id).seats), was_connected
+            return seat.participant, _present(self._session(session_id)), was_connected
 
     def disconnect(self, session_id: str, uid: str, connection_id: str) -> tuple[Participant, int] | None:
         with self._lock:
@@ -211,7 +216,11 @@ class MemoryStore:
                 return None
             seat.participant = dataclasses.replace(seat.participant, connected=False)
             seat.changed_at = self._stamp()
-            return seat.participant, len(held.seats)
+            return seat.participant, _present(held)
+
+    def present_count(self, session_id: str) -> int:
+        with self._lock:
+            return _present(self._session(session_id))
 
     def kick(self, session_id: str, uid: str) -> Participant:
         with self._lock:

@@ -36,7 +36,17 @@ log = logging.getLogger("quiz.store")
 DISCONNECT_ATTEMPTS = 5
 
 DOCUMENT_ID = "__name__"
-PARTICIPANT_FIELDS = ["username", "score", "score_reached_at_ms", "correct_count", "answered_count"]
+PARTICIPANT_FIELDS = [
+    "username",
+    "score",
+    "score_reached_at_ms",
+    "correct_count",
+    "answered_count",
+    "connected",
+]
+# 1 while a participant is connected, 0 while away: beside `connected` because Firestore
+# sums numbers, not booleans, and one aggregation then counts seats and players present.
+PRESENT = "present"
 
 
 class Store(FirestoreAnswers, FirestoreQuotas):
@@ -226,7 +236,7 @@ class Store(FirestoreAnswers, FirestoreQuotas):
                 seated=seated,
                 name_owner=claim.get("uid") if claim.exists else None,
             )
-            stamps = {CONNECTION_ID: connection_id, CHANGED_AT: CHANGED_NOW}
+            stamps = {CONNECTION_ID: connection_id, CHANGED_AT: CHANGED_NOW, PRESENT: 1}
             if seated is not None:
                 if seated.username != username:
                     txn.delete(ref.collection("names").document(names.name_key(seated.username)))
@@ -245,7 +255,7 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         if not participant_ref.get().exists:
             admission.check_capacity(documents.count(participants), self._max_participants(session_id))
         joined = cast(Joined, documents.commit(self.db, run))
-        count = documents.count(participants)
+        count, present = _seats_and_present(participants)
         maximum = joined.session.max_participants
         if joined.is_new and count > maximum:
             earliest = [
@@ -257,7 +267,7 @@ class Store(FirestoreAnswers, FirestoreQuotas):
                 batch.delete(name_ref)
                 batch.commit()
                 admission.check_capacity(count, maximum)
-        return dataclasses.replace(joined, participant_count=admission.shown_count(count, maximum))
+        return dataclasses.replace(joined, participant_count=admission.shown_count(present, maximum))
 
     def _max_participants(self, session_id: str) -> int:
         snap = session_ref(self.db, session_id).get(["max_participants"])
@@ -284,17 +294,17 @@ class Store(FirestoreAnswers, FirestoreQuotas):
     def set_connected(
         self, session_id: str, uid: str, connected: bool, connection_id: str = ""
     ) -> tuple[Participant, int, bool]:
-        """(the participant now, the participant count, whether they were connected
-        before). Connecting records the connection, so a late disconnect of an older one
-        (see `disconnect`) changes nothing."""
+        """(the participant now, the players present after it, whether they were
+        connected before). Connecting records the connection, so a late disconnect of an
+        older one (see `disconnect`) changes nothing."""
         participants = session_ref(self.db, session_id).collection("participants")
         participant = self.participant(session_id, uid)
-        change: dict[str, Any] = {"connected": connected, CHANGED_AT: CHANGED_NOW}
+        change: dict[str, Any] = {"connected": connected, PRESENT: int(connected), CHANGED_AT: CHANGED_NOW}
         if connected:
             change[CONNECTION_ID] = connection_id
         participants.document(uid).update(change)
-        count = documents.count(participants)
-        return dataclasses.replace(participant, connected=connected), count, participant.connected
+        _, present = _seats_and_present(participants)
+        return dataclasses.replace(participant, connected=connected), present, participant.connected
 
     def disconnect(self, session_id: str, uid: str, connection_id: str) -> tuple[Participant, int] | None:
         """Mark a player away because their socket closed, if it was their current
@@ -313,14 +323,17 @@ class Store(FirestoreAnswers, FirestoreQuotas):
                 return None
             try:
                 ref.update(
-                    {"connected": False, CHANGED_AT: CHANGED_NOW},
+                    {"connected": False, PRESENT: 0, CHANGED_AT: CHANGED_NOW},
                     option=self.db.write_option(last_update_time=snap.update_time),
                 )
             except gexc.FailedPrecondition:
                 continue  # changed under us (a REJOIN, an answer): look again
             participant = dataclasses.replace(documents.participant_from_doc(uid, doc), connected=False)
-            return participant, documents.count(participants)
+            return participant, _seats_and_present(participants)[1]
         raise Busy(f"{uid}'s seat in {session_id} kept changing")
+
+    def present_count(self, session_id: str) -> int:
+        return _seats_and_present(session_ref(self.db, session_id).collection("participants"))[1]
 
     def kick(self, session_id: str, uid: str) -> Participant:
         """Remove a player for good: their seat and name are freed, and a ban stops a rejoin."""
@@ -369,3 +382,13 @@ class Store(FirestoreAnswers, FirestoreQuotas):
         public = {k: v for k, v in payload.items() if k != "ranks"}
         ref = session_ref(self.db, session_id).collection("public").document("leaderboard")
         ref.set({**public, "updated_at_ms": now_ms} | documents.expiry())
+
+
+def _seats_and_present(participants: firestore.CollectionReference) -> tuple[int, int]:
+    """(seats taken, players present) in one aggregation query: a count and a sum of
+    `present`, as cheap as the count alone (a read per 1,000 index entries). With two
+    aggregations Firestore counts only documents that hold `present`: every participant
+    document is written with it."""
+    counting: Any = participants  # the library's annotations are off here
+    result = {r.alias: r.value for r in counting.count(alias="seats").sum(PRESENT, alias=PRESENT).get()[0]}
+    return int(result["seats"]), int(result[PRESENT])

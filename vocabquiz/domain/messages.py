@@ -5,11 +5,11 @@ a message_id derived from what they announce, so the gateway sends a socket each
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vocabquiz.domain import judging
-from vocabquiz.domain.leaderboard import TOP_N, Ranked, leaderboard_row
+from vocabquiz.domain.leaderboard import TOP_N, Ranked, leaderboard_row, rank_participants
 from vocabquiz.domain.model import Kind, Participant, Question, Quiz, Session, Timing, Verdict
 from vocabquiz.protocol import ServerType, format_timestamp, server_frame
 from vocabquiz.protocol.types import ServerFrame
@@ -37,13 +37,18 @@ def session_joined(
     return server_frame(ServerType.SESSION_JOINED, _joined(session, quiz) | mine)
 
 
-def host_joined(session: Session, quiz: Quiz, ranked: list[Ranked]) -> ServerFrame:
-    """To the host's connection on watching: every participant, ranked."""
+def host_joined(session: Session, quiz: Quiz, participants: Sequence[Participant]) -> ServerFrame:
+    """To the host's connection on watching: every seated participant, ranked, each
+    present or away (`connected`); `participant_count` counts those present."""
+    connected = {p.uid: p.connected for p in participants}
     everyone = {
         "role": "host",
-        "participant_count": len(ranked),
+        "participant_count": sum(connected.values()),
         "question_count": session.question_count,
-        "participants": [{"user_id": r.uid, "username": r.username, "score": r.score} for r in ranked],
+        "participants": [
+            {"user_id": r.uid, "username": r.username, "score": r.score, "connected": connected[r.uid]}
+            for r in rank_participants(participants)
+        ],
     }
     return server_frame(ServerType.SESSION_JOINED, _joined(session, quiz) | everyone)
 

@@ -71,8 +71,8 @@ class Lobby:
         session = self.store.get_session(payload["session_id"])
         lifecycle.require_host(session, command.uid)
         quiz = self.store.session_quiz(session.id)
-        ranked = leaderboard.rank_participants(self.store.participants(session.id))
-        self._publish_welcome(command, session, quiz, messages.host_joined(session, quiz, ranked))
+        participants = self.store.participants(session.id)
+        self._publish_welcome(command, session, quiz, messages.host_joined(session, quiz, participants))
         self.flushes.request(session.id)
         log.info("host watching")
 
@@ -116,7 +116,7 @@ class Lobby:
         session = self.store.get_session(session_id)
         lifecycle.require_host(session, uid)
         participant = self.store.kick(session_id, target_uid)
-        count = len(self.store.participants(session_id))
+        count = self.store.present_count(session_id)
         kicked = error_frame(ErrorCode.KICKED, "The host removed you from this session")
         left = messages.user_left(participant, count, kicked=True)
         self.publisher.publish(

@@ -26,6 +26,7 @@ from vocabquiz.protocol.envelope import Event
 class Joined:
     session: Session
     participant: Participant
+    # Players present after the join (seated and connected; see `Store.present_count`).
     participant_count: int
     is_new: bool
 
@@ -123,11 +124,18 @@ class Store(Protocol):
     def set_connected(
         self, session_id: str, uid: str, connected: bool, connection_id: str = ""
     ) -> tuple[Participant, int, bool]:
-        """(the participant now, the participant count, whether they were connected before)."""
+        """(the participant now, the players present after it, whether they were connected
+        before)."""
         ...
 
     def disconnect(self, session_id: str, uid: str, connection_id: str) -> tuple[Participant, int] | None:
-        """Away, if `connection_id` is their current connection; None otherwise."""
+        """(away, the players present after it) if `connection_id` is their current
+        connection; None otherwise."""
+        ...
+
+    def present_count(self, session_id: str) -> int:
+        """Players present: seated (joined, not kicked) and connected (not left, socket
+        not closed). What every frame's `participant_count` says; capacity counts seats."""
         ...
 
     def kick(self, session_id: str, uid: str) -> Participant: ...
