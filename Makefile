@@ -1,21 +1,44 @@
 # Two commands matter: `make run` (the local stack) and `make test` (everything CI runs).
+# Both check the machine first (local/devstack/prerequisites.py: versions, not only
+# presence; Debian packages installed when run as root), then install what they need.
+# Progress goes to stderr, so `make quiz ... > quiz.json` writes the quiz alone.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+PREREQUISITES := PYTHONPATH=local $(PYTHON) -m devstack.prerequisites
+STACK_NEEDS := python java node gcloud
+TEST_NEEDS := $(STACK_NEEDS) chromium wordnet zip
+# npm packages whose install scripts run (package.json's allowScripts says the same; a
+# test holds the two together). re2 is left unbuilt: superstatic, which only the Hosting
+# emulator uses, loads it if it can and does without it; the Auth emulator never does.
+# Built from source (no prebuilt binary reachable) it took 268 s of a first `make run`.
+NPM_INSTALL_SCRIPTS := esbuild protobufjs @firebase/util
 
-.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults bench web-vendor
+.PHONY: deps run test demo quiz package lint typecheck unit lock clean bench-gateway bench-faults bench web-vendor \
+	stack-prerequisites test-prerequisites
 
 $(STAMP): requirements.lock pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
-	$(PY) -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	@$(PREREQUISITES) python
+	@echo "make: Python packages (requirements.lock) into $(VENV)/: wheels only, nothing compiled ..." >&2
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip >&2
+	@$(PY) -m pip install --quiet --only-binary=:all: -r requirements.lock >&2
+	@$(PY) -m pip install --quiet --no-deps -e . >&2
+	@touch $(STAMP)
 
 node_modules/.package-lock.json: package.json package-lock.json
-	npm ci --no-audit --no-fund
-	touch $@
+	@$(PREREQUISITES) node
+	@echo "make: npm packages (package-lock.json: the Firebase CLI for the Auth emulator, the web SDK) ..." >&2
+	@npm ci --ignore-scripts --no-audit --no-fund >&2
+	@npm rebuild --no-audit --no-fund $(NPM_INSTALL_SCRIPTS) >&2
+	@touch $@
+
+stack-prerequisites:
+	@$(PREREQUISITES) $(STACK_NEEDS)
+
+test-prerequisites:
+	@$(PREREQUISITES) $(TEST_NEEDS)
 
 # The Firebase JS SDK for the pages: one minified ES module of what web/js uses, bundled
 # from the locked npm packages and committed (the gateway's image has no node). A test
@@ -35,11 +58,11 @@ $(CHECKOV):
 
 deps: $(STAMP) node_modules/.package-lock.json
 
-run: deps
-	$(PY) -m devstack
+run: stack-prerequisites deps
+	@$(PY) -m devstack
 
 demo: $(STAMP)
-	$(PY) -m bots.demo
+	@$(PY) -m bots.demo
 
 # The gateway against bare websockets and python-socketio (~6 min, docs/bench-gateway.md).
 bench-gateway: $(STAMP)
@@ -57,7 +80,8 @@ bench-faults: deps
 
 # A vocabulary quiz from WordNet and CEFR levels: make quiz LEVEL=B2 N=10 [SEED=1 ID=... OUT=...]
 quiz: $(STAMP)
-	$(PY) -m quizgen $(LEVEL) $(N) $(if $(SEED),--seed $(SEED)) $(if $(ID),--id $(ID)) $(if $(OUT),--out $(OUT))
+	@$(PREREQUISITES) wordnet
+	@$(PY) -m quizgen $(LEVEL) $(N) $(if $(SEED),--seed $(SEED)) $(if $(ID),--id $(ID)) $(if $(OUT),--out $(OUT))
 
 # The Cloud Functions source zip: functions/* (main.py, requirements.txt) at its root plus
 # the whole vocabquiz package.
@@ -81,7 +105,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q
 
-test: deps $(CHECKOV) lint typecheck
+test: test-prerequisites deps $(CHECKOV) lint typecheck
 	$(PY) -m pytest tests -q
 
 # Re-pin requirements.lock after changing requirements-dev.txt (or a runtime file).
