@@ -4,6 +4,7 @@ block is also the Firebase CLI's config), free ports for a test's own stack."""
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = ("sessions_api", "on_command", "flush_leaderboard", "advance_question")
 SERVICES = ("firestore", "pubsub", "auth", "tasks", *FUNCTIONS, "gateway")
 FIREBASE_ONLY = ("hub", "logging")  # ports the Firebase CLI reserves beside the Auth emulator
+# Another ports file, shaped like emulator.json, for `make run` and every tool that finds
+# the stack by it (make demo, bots.swarm, quizgen.importer): a second stack beside the first.
+CONFIG_VAR = "DEVSTACK_CONFIG"
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,12 @@ class Endpoint:
         return f"http://{self.address}"
 
 
-def load_endpoints(path: Path = ROOT / "emulator.json") -> dict[str, Endpoint]:
-    block = json.loads(path.read_text())["emulators"]
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_VAR) or ROOT / "emulator.json")
+
+
+def load_endpoints(path: Path | None = None) -> dict[str, Endpoint]:
+    block = json.loads((path or config_path()).read_text())["emulators"]
     return {
         name: Endpoint(block[name]["host"], int(block[name]["port"])) for name in (*SERVICES, *FIREBASE_ONLY)
     }

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import ClassVar
 
 from devstack.endpoints import FIREBASE_ONLY, FUNCTIONS, ROOT, Endpoint, free_endpoints
+from devstack.ports import check_ports_free
 from devstack.prerequisites import check_prerequisites
 from devstack.processes import (
     Child,
@@ -91,6 +92,8 @@ class Stack:
     gateway_metrics: Endpoint = field(default_factory=lambda: Endpoint("127.0.0.1", free_port()))
     # What functions-framework loads the functions from (the bench loads them through a probe).
     function_source: ClassVar[Path] = FUNCTIONS_MAIN
+    # Where the ports come from, for the message when one is taken.
+    ports_source: str = "free ports"
 
     def client_env(self) -> dict[str, str]:
         """What a client library needs to find the emulators (the standard variables)."""
@@ -130,7 +133,11 @@ class Stack:
     # -- start ------------------------------------------------------------------------
 
     def start(self) -> None:
+        # Before anything is written or started: with a port taken (another `make run`),
+        # the wait for each port would take the other stack's answer for this one's.
+        check_ports_free({**self.endpoints, "gateway metrics": self.gateway_metrics}, self.ports_source)
         check_prerequisites(ROOT)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             self._start_emulators()
             from devstack import provision
