@@ -2,8 +2,9 @@
 write them to Firestore through the functions' own store. Any invalid file: exit code 2,
 each invalid file named with its first problem, nothing written.
 
-The project is --project, else GOOGLE_CLOUD_PROJECT; with FIRESTORE_EMULATOR_HOST set (the
-local stack) it defaults to the stack's demo project.
+The project is --project, else GOOGLE_CLOUD_PROJECT. With neither, the files go to the
+local stack (`make run`): the Firestore emulator at FIRESTORE_EMULATOR_HOST, else the one
+emulator.json names when it answers, in the stack's demo project.
 """
 
 from __future__ import annotations
@@ -74,12 +75,26 @@ def firestore_store(project: str | None) -> QuizStore:
 
     from vocabquiz.adapters.store import Store
 
-    if project is None and os.environ.get("FIRESTORE_EMULATOR_HOST"):
+    if project is None:
+        from devstack.endpoints import config_path, load_endpoints
+        from devstack.processes import port_open
         from devstack.stack import PROJECT_ID
 
+        if not os.environ.get("FIRESTORE_EMULATOR_HOST"):
+            local = load_endpoints()["firestore"]
+            if not port_open(local.host, local.port):
+                raise SystemExit(
+                    "quizgen.importer: no project and no local stack: pass --project (or set "
+                    f"GOOGLE_CLOUD_PROJECT), or start `make run` (its Firestore: {local.address}, "
+                    f"{config_path().name})"
+                )
+            os.environ["FIRESTORE_EMULATOR_HOST"] = local.address
         project = PROJECT_ID
-    if not project:
-        raise SystemExit("quizgen.importer: no project: pass --project or set GOOGLE_CLOUD_PROJECT")
+        print(
+            f"quizgen.importer: no --project: writing to the local stack's Firestore emulator at "
+            f"{os.environ['FIRESTORE_EMULATOR_HOST']} (project {project})",
+            file=sys.stderr,
+        )
     return Store(firestore.Client(project=project))
 
 
