@@ -19,6 +19,7 @@ from vocabquiz.protocol import (
     parse_client_frame,
     parse_timestamp_ms,
 )
+from vocabquiz.protocol.frames import normalize_session_code
 
 
 def frame(type_: str, payload: object, **extra: object) -> str:
@@ -32,12 +33,37 @@ def test_valid_submit_answer_is_parsed_with_its_message_id() -> None:
     assert (parsed.type, parsed.message_id) == (ClientType.SUBMIT_ANSWER, "m1")
 
 
-def test_client_time_taken_is_accepted_but_only_as_a_number_in_range() -> None:
-    ok = {"session_id": "S", "question_id": "q", "answer": "x", "time_taken_ms": 3500}
-    assert parse_client_frame(frame("SUBMIT_ANSWER", ok)).payload["time_taken_ms"] == 3500
-    for bad in (-1, 10**12, True, "3500"):
-        with pytest.raises(ProtocolError):
-            parse_client_frame(frame("SUBMIT_ANSWER", {**ok, "time_taken_ms": bad}))
+def test_a_clients_time_taken_is_accepted_whatever_its_value_and_dropped() -> None:
+    answer = {"session_id": "S", "question_id": "q", "answer": "x"}
+    for sent in (3500, 0, -1, 10**12, 3500.5, -0.25, True, "3500", None, [1], {"ms": 1}):
+        parsed = parse_client_frame(frame("SUBMIT_ANSWER", {**answer, "time_taken_ms": sent}))
+        assert parsed.payload == answer, sent  # server clocks measure time taken
+
+
+def test_a_time_taken_is_no_field_of_other_frames() -> None:
+    with pytest.raises(ProtocolError) as refused:
+        parse_client_frame(frame("JOIN_SESSION", {"session_id": "S", "username": "x", "time_taken_ms": 1}))
+    assert refused.value.code is ErrorCode.INVALID_MESSAGE
+
+
+@pytest.mark.parametrize("username", ["", " ", "x" * 33, "x" * 201, "é" * 1500])
+def test_a_username_of_any_length_is_left_to_the_name_rules(username: str) -> None:
+    parsed = parse_client_frame(frame("JOIN_SESSION", {"session_id": "S", "username": username}))
+    assert parsed.payload["username"] == username
+
+
+@pytest.mark.parametrize(
+    "frame_type", ["JOIN_SESSION", "SUBMIT_ANSWER", "LEAVE_SESSION", "REJOIN", "WATCH_SESSION"]
+)
+def test_a_session_code_is_read_in_capitals_whatever_case_it_came_in(frame_type: str) -> None:
+    payload = {
+        "JOIN_SESSION": {"username": "Ann"},
+        "SUBMIT_ANSWER": {"question_id": "q1", "answer": "x"},
+    }.get(frame_type, {})
+    for sent in ("c46f89", "C46f89", "C46F89"):
+        parsed = parse_client_frame(frame(frame_type, {"session_id": sent, **payload}))
+        assert parsed.payload == {"session_id": "C46F89", **payload}
+    assert normalize_session_code("c46f89") == "C46F89"
 
 
 @pytest.mark.parametrize(
@@ -48,7 +74,8 @@ def test_client_time_taken_is_accepted_but_only_as_a_number_in_range() -> None:
         frame("HACK", {}),
         frame("PING", {}, extra="field"),
         frame("JOIN_SESSION", {"session_id": "S"}),
-        frame("JOIN_SESSION", {"session_id": "S", "username": ""}),
+        frame("JOIN_SESSION", {"session_id": "S", "username": 7}),
+        frame("JOIN_SESSION", {"session_id": "S", "username": None}),
         frame("JOIN_SESSION", {"session_id": 7, "username": "x"}),
         frame("JOIN_SESSION", {"session_id": "S", "username": "x", "uid": "someone-else"}),
         frame("SUBMIT_ANSWER", {"session_id": "S", "question_id": "q", "answer": "x" * 201}),

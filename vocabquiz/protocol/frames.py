@@ -28,7 +28,6 @@ SUBPROTOCOL = "quiz.v1"
 BEARER_PREFIX = "bearer."
 APP_CHECK_PREFIX = "appcheck."
 MAX_ANSWER_CHARS = 200
-MAX_USERNAME_CHARS = 200  # raw; the domain trims and caps display names at 32
 MAX_ID_CHARS = 64
 MAX_MESSAGE_ID_CHARS = 64
 
@@ -103,26 +102,28 @@ class ClientFrame:
     traceparent: str | None = None
 
 
-# Per type: field -> (python type, required, max length for strings).
+# Per type: field -> (python type, required, max length for strings; 0: any length).
 _STR = str
 _CLIENT_FIELDS: dict[ClientType, dict[str, tuple[type, bool, int]]] = {
     ClientType.JOIN_SESSION: {
         "session_id": (_STR, True, MAX_ID_CHARS),
-        "username": (_STR, True, MAX_USERNAME_CHARS),
+        # Any string: the name rules judge it (INVALID_NAME, domain/names.py), empty or
+        # 10,000 characters alike; the frame's size bounds it.
+        "username": (_STR, True, 0),
     },
     ClientType.SUBMIT_ANSWER: {
         "session_id": (_STR, True, MAX_ID_CHARS),
         "question_id": (_STR, True, MAX_ID_CHARS),
         "answer": (_STR, True, MAX_ANSWER_CHARS),
-        # Accepted for compatibility with the seed's clients, never trusted: time taken
-        # is measured on server clocks.
-        "time_taken_ms": (int, False, 0),
     },
     ClientType.LEAVE_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.REJOIN: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.WATCH_SESSION: {"session_id": (_STR, True, MAX_ID_CHARS)},
     ClientType.PING: {},
 }
+# Accepted for compatibility with the seed's clients, whatever their value (a float, a
+# negative from a skewed clock), and dropped here: time taken is measured on server clocks.
+_IGNORED_FIELDS: dict[ClientType, frozenset[str]] = {ClientType.SUBMIT_ANSWER: frozenset({"time_taken_ms"})}
 _ENVELOPE_KEYS = frozenset({"type", "payload", "timestamp", "message_id", "traceparent"})
 MAX_TRACEPARENT_CHARS = 64  # a W3C traceparent is 55
 # Ids become Firestore document ids and Cloud Tasks names: a "/" or "__x__" there is not
@@ -175,7 +176,7 @@ def validate_client_frame(data: Any) -> ClientFrame:
     payload = data.get("payload", {})
     if not isinstance(payload, dict):
         raise _invalid("payload must be a JSON object", message_id)
-    _check_payload(frame_type, payload, message_id)
+    payload = _checked_payload(frame_type, payload, message_id)
     traceparent = data.get("traceparent")
     if traceparent is not None and (
         not isinstance(traceparent, str) or len(traceparent) > MAX_TRACEPARENT_CHARS
@@ -186,7 +187,11 @@ def validate_client_frame(data: Any) -> ClientFrame:
     return ClientFrame(frame_type, payload, message_id, traceparent)
 
 
-def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: str) -> None:
+def _checked_payload(frame_type: ClientType, payload: dict[str, Any], message_id: str) -> dict[str, Any]:
+    """The payload as the server reads it: ignored fields dropped, the session code in
+    capitals (codes are case-insensitive: players type them on phones)."""
+    ignored = _IGNORED_FIELDS.get(frame_type, frozenset())
+    payload = {name: value for name, value in payload.items() if name not in ignored}
     fields = _CLIENT_FIELDS[frame_type]
     unknown = set(payload) - set(fields)
     if unknown:
@@ -200,12 +205,20 @@ def _check_payload(frame_type: ClientType, payload: dict[str, Any], message_id: 
         # bool is an int in Python; a JSON true is never a valid number here.
         if not isinstance(value, kind) or isinstance(value, bool):
             raise _invalid(f"payload.{name} must be a {kind.__name__}", message_id)
-        if isinstance(value, str) and not 0 < len(value) <= max_chars:
+        if max_chars and isinstance(value, str) and not 0 < len(value) <= max_chars:
             raise _invalid(f"payload.{name} must have 1-{max_chars} characters", message_id)
         if name in _ID_FIELDS and isinstance(value, str) and not ID_PATTERN.fullmatch(value):
             raise _invalid(f"payload.{name} must be letters, digits, '-' or '_'", message_id)
-        if isinstance(value, int) and not 0 <= value <= 24 * 3600 * 1000:
-            raise _invalid(f"payload.{name} is out of range", message_id)
+    if "session_id" in payload:
+        payload["session_id"] = normalize_session_code(payload["session_id"])
+    return payload
+
+
+def normalize_session_code(text: str) -> str:
+    """A session code as stored: codes are drawn in capitals (domain/ids.py) and accepted
+    in any case, since players type them on phones. Applied where codes come in: client
+    frames here, the host API's paths (service/api.py)."""
+    return text.upper()
 
 
 def _invalid(message: str, message_id: str) -> ProtocolError:

@@ -24,6 +24,7 @@ from vocabquiz.domain.model import Session
 from vocabquiz.domain.quotas import QuotaExceeded
 from vocabquiz.domain.results import players_csv
 from vocabquiz.protocol import ErrorCode
+from vocabquiz.protocol.frames import normalize_session_code
 from vocabquiz.service.config import MAX_REQUEST_BYTES
 from vocabquiz.service.game import Game
 
@@ -86,6 +87,12 @@ def create_app(
     without a valid one is refused."""
     app = flask.Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES  # a quiz file is a few KiB
+
+    @app.url_value_preprocessor
+    def session_codes(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        """A session code in a path is read in any case, as in frames."""
+        if values and isinstance(values.get("session_id"), str):
+            values["session_id"] = normalize_session_code(values["session_id"])
 
     @app.before_request
     def preflight() -> flask.Response | None:

@@ -74,7 +74,7 @@ class Game:
                 try:
                     frame = validate_client_frame(command.frame)
                     if frame.type is ClientType.SUBMIT_ANSWER:
-                        answers[command.session_id].append((command, frame))
+                        answers[frame.payload["session_id"]].append((command, frame))  # as validated
                         continue
                     handler = handlers.get(frame.type)
                     if handler is None:
