@@ -56,7 +56,9 @@ $(CHECKOV):
 	.venv-checkov/bin/pip install --quiet checkov==3.3.30
 	touch $@
 
-deps: $(STAMP) node_modules/.package-lock.json
+# pip and npm at once: a first `make run` waits for the slower of the two, not for both.
+deps:
+	@$(MAKE) --no-print-directory --silent -j2 $(STAMP) node_modules/.package-lock.json
 
 run: stack-prerequisites deps
 	@$(PY) -m devstack

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,8 @@ from pathlib import Path
 from devstack.endpoints import CONFIG_VAR, ROOT, config_path, load_endpoints
 from devstack.processes import StartError
 from devstack.stack import Stack
+
+LOG_DIR_VAR = "DEVSTACK_LOG_DIR"
 
 
 def ready_banner(stack: Stack) -> str:
@@ -39,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
         default=config_path(),
         help=f"the ports (default: ${CONFIG_VAR}, else emulator.json)",
     )
-    parser.add_argument("--log-dir", type=Path, default=ROOT / ".devstack", help="one log per service")
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path(os.environ.get(LOG_DIR_VAR) or ROOT / ".devstack"),
+        help=f"one log per service (default: ${LOG_DIR_VAR}, else .devstack)",
+    )
     args = parser.parse_args(argv)
     stack = Stack(load_endpoints(args.config), args.log_dir, ports_source=str(args.config))
     print(f"Starting the local stack (logs in {args.log_dir}/) ...", flush=True)

@@ -213,7 +213,7 @@ def can_install_debian_packages(machine: Machine) -> bool:
     return os.geteuid() == 0 and machine.which("apt-get") is not None
 
 
-def install_debian_packages(packages: Sequence[str]) -> None:
+def install_debian_packages(machine: Machine, packages: Sequence[str]) -> None:
     """apt-get, with its progress on the terminal (Chromium is a few hundred MB)."""
     print(
         f"Installing Debian packages: {' '.join(packages)} (apt-get, as root) ...",
@@ -221,9 +221,10 @@ def install_debian_packages(packages: Sequence[str]) -> None:
         flush=True,
     )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    apt_get = machine.which("apt-get") or "apt-get"
     for argv in (
-        ["apt-get", "update", "-q"],
-        ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+        [apt_get, "update", "-q"],
+        [apt_get, "install", "-y", "-q", "--no-install-recommends", *packages],
     ):
         if subprocess.run(argv, env=env, stdout=sys.stderr, check=False).returncode != 0:
             raise MissingPrerequisite(f"`{' '.join(argv)}` failed (its output is above).")
@@ -242,7 +243,7 @@ def ensure(needs: Sequence[str], machine: Machine, *, install: bool = True) -> N
     problems = find_problems(machine, needs)
     packages = sorted({p.debian_package for p in problems if p.debian_package})
     if packages and install and can_install_debian_packages(machine):
-        install_debian_packages(packages)
+        install_debian_packages(machine, packages)
         problems = find_problems(machine, needs)
     if problems:
         raise MissingPrerequisite(refusal(problems, root_hint=os.geteuid() != 0))
