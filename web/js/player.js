@@ -29,6 +29,9 @@ const state = {
   closed: false, // no more answers accepted here (deadline passed or revealed)
   serverSaysAnswered: false,
   resumeCheck: null,
+  // The session's auto_advance from SESSION_JOINED: true, false, or null when the server
+  // does not say (then the page cannot tell who opens the next question).
+  autoAdvance: null,
 };
 let auth;
 let socket;
@@ -151,7 +154,7 @@ function handle(frame) {
     SESSION_ENDED: onEnded,
     ERROR: onError,
   };
-  handlers[frame.type]?.(payload);
+  handlers[frame.type]?.(payload, frame);
 }
 
 function onJoined(p) {
@@ -164,6 +167,7 @@ function onJoined(p) {
   };
   state.pendingJoin = null;
   state.serverSaysAnswered = p.answered_current === true;
+  state.autoAdvance = typeof p.auto_advance === "boolean" ? p.auto_advance : null;
   save();
   resetJoinButton();
   history.replaceState(null, "", `${location.pathname}?code=${encodeURIComponent(p.session_id)}`);
@@ -185,12 +189,10 @@ function onJoined(p) {
     state.resumeCheck = setTimeout(() => closeQuestion("This question closed while you were away."), RESUME_WAIT_MS);
     return;
   }
-  setText(
-    "lobby-message",
-    p.status === "waiting"
-      ? "You're in! Waiting for the host to start…"
-      : "You're in! Get ready for the next question…",
-  );
+  let message = "You're in! Get ready for the next question…";
+  if (p.status === "waiting") message = "You're in! Waiting for the host to start…";
+  else if (state.autoAdvance === false) message = "You're in! Waiting for the host to start the next question.";
+  setText("lobby-message", message);
   showView("lobby-view");
 }
 
@@ -377,11 +379,12 @@ function closeQuestion(message, timerText = "Time's up") {
   }
 }
 
-function onReveal(p) {
+function onReveal(p, frame) {
   if (!state.question || state.question.question.question_id !== p.question_id) return;
   state.revealed = true;
   clearTimeout(state.resumeCheck);
-  closeQuestion("You didn't answer this one.");
+  const early = closedEarly(p, frame);
+  closeQuestion("You didn't answer this one.", early ? "Closed early" : "Time's up");
   const accepted = p.accepted_answers || [];
   const isChoice = state.question.question.kind === "choice";
   for (const button of $("choices").querySelectorAll("button")) {
@@ -395,7 +398,32 @@ function onReveal(p) {
   setText("reveal-answer", `${label}: ${accepted.join(", ")}`);
   setText("reveal-explanation", p.explanation || "");
   show("reveal-explanation", Boolean(p.explanation));
+  setText("reveal-reason", early ? "The host closed this question before the time was up." : "");
+  show("reveal-reason", early);
+  setText("reveal-next", whatComesNext());
   show("reveal");
+}
+
+/**
+ * Whether the host revealed the answer before the deadline. The timer closes a question
+ * only after its deadline (plus a grace period), so a close stamped before the deadline
+ * was the host's. The server's own times win when the frame carries them; otherwise the
+ * frame's timestamp (when the server sent it) stands for the moment it closed.
+ */
+function closedEarly(p, frame) {
+  const deadlineMs = p.deadline_ms ?? state.question.deadline_ms ?? Date.parse(state.question.deadline);
+  const closedMs = p.revealed_at_ms ?? Date.parse(frame?.timestamp);
+  return Number.isFinite(deadlineMs) && Number.isFinite(closedMs) && closedMs < deadlineMs;
+}
+
+/** Who opens the next question (or the final results), as far as the page knows. */
+function whatComesNext() {
+  const last = state.question.index + 1 >= state.question.count;
+  if (state.autoAdvance === true) return last ? "Final results coming up…" : "Next question coming up…";
+  if (state.autoAdvance === false) {
+    return last ? "Waiting for the host to show the final results." : "Waiting for the host to start the next question.";
+  }
+  return last ? "Waiting for the final results…" : "Waiting for the next question…";
 }
 
 function onEnded(p) {
