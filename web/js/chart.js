@@ -1,5 +1,6 @@
-// The host's answer distribution: one bar per option (or per distinct typed answer, most
-// given first), drawn with plain CSS, as a list a screen reader reads row by row.
+// The host's answer chart: while a question is open, its options and nothing of who chose
+// what; once revealed, one bar per option (or per distinct typed answer, most given
+// first), drawn with plain CSS, as a list a screen reader reads row by row.
 
 import { el, optionMark } from "./ui.js";
 
@@ -7,10 +8,17 @@ const TYPED_ROWS_SHOWN = 8;
 
 /**
  * question: {kind, options}; stats: {answered, distribution: {answer: count}, correct_answers};
- * accepted: the accepted answers once revealed, else null (the host's screen is often
- * shown to the room: nothing is marked correct before the reveal).
+ * accepted: the accepted answers once revealed, else null. The host's screen is often
+ * shown to the room, so while the question is open it shows only the options: how many
+ * chose each (or what was typed) would tell the room the answer. How many have answered
+ * is shown beside it (renderAnswersIn); the distribution comes with the reveal.
  */
 export function renderAnswerChart(list, question, stats, accepted) {
+  if (accepted === null) {
+    const options = question.kind === "choice" ? question.options.map(optionRow) : [];
+    list.replaceChildren(...options);
+    return;
+  }
   const { answered, distribution } = stats;
   const rows =
     question.kind === "choice"
@@ -24,6 +32,16 @@ export function renderAnswerChart(list, question, stats, accepted) {
   const items = rows.map((row) => barRow(row, answered, right.has(fold(row.label))));
   if (!items.length) items.push(el("li", { className: "hint" }, "No answers yet."));
   list.replaceChildren(...items);
+}
+
+function optionRow(option, index) {
+  return el("li", { className: "bar-row", dataset: { answer: option } }, optionMark(index), el("span", { className: "bar-label" }, option));
+}
+
+/** The share of players who have answered, as the fill of one bar. */
+export function renderAnswersIn(fill, answered, players) {
+  const share = players ? Math.min(1, answered / players) : 0;
+  fill.style.width = `${Math.round(share * 100)}%`;
 }
 
 function barRow(row, answered, isRight) {

@@ -6,7 +6,7 @@
 import { ApiError, HostApi } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
-import { renderAnswerChart } from "./chart.js";
+import { renderAnswerChart, renderAnswersIn } from "./chart.js";
 import { renderQr } from "./qr.js";
 import { QuizSocket } from "./socket.js";
 import {
@@ -25,6 +25,7 @@ const state = {
   stats: null,
   accepted: null, // after the reveal
   boardVersion: -1,
+  heldBoard: null, // the newest LEADERBOARD_UPDATED while a question is open, shown at the reveal
   standings: null,
   busy: false,
   quizzes: new Map(), // quiz_id -> the quiz list's entry {quiz_id, title, question_count, public, library, yours}
@@ -41,6 +42,7 @@ init();
 async function init() {
   $("setup-form").addEventListener("submit", createSession);
   $("quiz-select").addEventListener("change", describeQuiz);
+  window.addEventListener("resize", showClippedQuiz);
   $("more-quizzes").addEventListener("click", loadQuizzes);
   $("upload-form").addEventListener("submit", uploadQuiz);
   $("start-button").addEventListener("click", () => act("start"));
@@ -131,6 +133,7 @@ function quizOption(quiz) {
 }
 
 function describeQuiz() {
+  showClippedQuiz();
   const quiz = state.quizzes.get($("quiz-select").value);
   const shuffled = "Each session shuffles its questions and their options.";
   let note = "";
@@ -140,6 +143,28 @@ function describeQuiz() {
     note = `Private: only you can host it or see it listed. ${shuffled}`;
   }
   setText("quiz-note", note);
+}
+
+/**
+ * A closed <select> shows one line, cut (with an ellipsis) when the chosen quiz's label
+ * is wider than the box, as on a phone. Then the whole label is written out under it.
+ */
+function showClippedQuiz() {
+  const select = $("quiz-select");
+  const option = select.selectedOptions[0];
+  const label = option?.value ? option.textContent : "";
+  setText("quiz-chosen", label);
+  show("quiz-chosen", Boolean(label) && labelIsCut(select, label));
+}
+
+const ARROW_ROOM_PX = 28; // the select's drop-down arrow and the gap before it
+
+function labelIsCut(select, label) {
+  const style = getComputedStyle(select);
+  const context = (labelIsCut.canvas ??= document.createElement("canvas")).getContext("2d");
+  context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight) - ARROW_ROOM_PX;
+  return context.measureText(label).width > room;
 }
 
 async function uploadQuiz(event) {
@@ -184,12 +209,19 @@ function enterSession(session) {
   state.question = null;
   state.standings = null;
   state.boardVersion = -1;
+  state.heldBoard = null;
   const joinUrl = `${location.origin}/?code=${encodeURIComponent(session.code)}`;
   setText("join-code", session.code);
   setText("header-code-value", session.code);
   show("header-code");
   $("join-link").href = joinUrl;
-  setText("join-link", joinUrl.replace(/^https?:\/\//, "").replace(/\?code=.*$/, ""));
+  // The whole link, as the QR code has it, without the scheme; on a narrow screen it
+  // breaks before "?code=…" (kept in one piece) rather than inside it.
+  const site = location.host;
+  const query = el("span", { className: "join-query" }, `?code=${encodeURIComponent(session.code)}`);
+  $("join-link").replaceChildren(`${site}/`, query);
+  $("join-link").setAttribute("aria-label", `${site}/${query.textContent}`); // read whole, without a gap
+  setText("join-site", site);
   renderQr($("qr"), joinUrl);
   renderParticipants();
   socket?.stop();
@@ -271,6 +303,8 @@ function updateControls() {
     // After a reload the server re-sends an open question, but not a revealed one.
     setText("host-question-text", session.question_open ? "Loading the question…" : "The answer has been revealed.");
     $("chart").replaceChildren();
+    setText("host-answered", "");
+    show("answers-in-track", false);
   }
 }
 
@@ -390,6 +424,17 @@ async function kick(person) {
 function onLeaderboard(p) {
   if (typeof p.version === "number" && p.version < state.boardVersion) return;
   state.boardVersion = p.version ?? state.boardVersion;
+  // The host's screen is shown to the room: scores moving while a question is open would
+  // tell the room who got it right. The newest board waits for the reveal.
+  if (state.question && !state.accepted) {
+    state.heldBoard = p;
+    return;
+  }
+  showBoard(p);
+}
+
+function showBoard(p) {
+  state.heldBoard = null;
   const entries = p.leaderboard || [];
   renderLeaderboard($("board"), entries, { limit: 10 });
   setText("board-total", plural(p.total_participants ?? entries.length, "player"));
@@ -433,6 +478,7 @@ function onReveal(p) {
   show("host-reveal");
   applySession({ question_open: false, current_index: p.index });
   renderChart();
+  if (state.heldBoard) showBoard(state.heldBoard);
 }
 
 function renderAnswered() {
@@ -443,15 +489,19 @@ function renderAnswered() {
     "host-answered",
     `${answered}${total ? ` of ${total}` : ""} answered${state.accepted ? ` · ${correct} correct` : ""}`,
   );
+  renderAnswersIn($("answers-in-fill"), answered, total);
+  show("answers-in-track", !state.accepted);
 }
 
 function renderChart() {
   renderAnswerChart($("chart"), state.question.question, state.stats, state.accepted);
+  setText("chart-title", state.accepted ? "Answers given" : "Options");
   renderAnswered();
 }
 
 function onEnded(p) {
   state.standings = p.standings || [];
+  state.heldBoard = null;
   countdown.stop();
   renderLeaderboard($("board"), state.standings, { limit: 10 });
   applySession({ status: "completed", question_open: false });

@@ -114,12 +114,16 @@ function leaderboardRow(entry, meUid) {
   );
 }
 
-/** The top three on a podium: DOM order 1, 2, 3 (read in order); CSS places 2-1-3. */
+/**
+ * The top three on a podium: DOM order first, second, third (read in order); CSS puts
+ * them in three fixed columns, 2-1-3, so the winner stands in the middle however many
+ * there are. A step's height and colour follow the rank (tied players share it).
+ */
 export function renderPodium(list, standings) {
-  const places = standings.slice(0, 3).map((entry) =>
+  const places = standings.slice(0, 3).map((entry, position) =>
     el(
       "li",
-      { className: `place place-${entry.rank}`, dataset: { uid: entry.user_id } },
+      { className: `place slot-${position + 1} place-${Math.min(entry.rank, 3)}`, dataset: { uid: entry.user_id } },
       el("span", { className: "name" }, entry.username),
       el("span", { className: "score" }, `${entry.score} pts`),
       el("span", { className: "step" }, ordinal(entry.rank)),
