@@ -21,7 +21,7 @@ if os.environ.get("CI") != "true":  # in CI a missing Playwright is a failure, n
 
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
-from tests.browser.harness import LAPTOP, PHONE, PlayerPage, new_page, screenshot
+from tests.browser.harness import LAPTOP, PHONE, PlayerPage, choose_quiz, create_session, new_page, screenshot
 
 pytestmark = pytest.mark.stack
 
@@ -45,7 +45,7 @@ async def test_host_and_three_players_play_vocab_101_to_the_podium(
     browser: Browser, web_url: str, js_errors: list[str]
 ) -> None:
     host = await new_page(browser, LAPTOP, js_errors)
-    code, join_link = await _create_session(host, web_url)
+    code, join_link = await create_session(host, web_url)
     await expect(host.locator("#qr svg")).to_be_visible()
 
     ada = PlayerPage(await new_page(browser, PHONE, js_errors), "Ada")
@@ -121,7 +121,7 @@ async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is
 ) -> None:
     teacher = await new_page(browser, LAPTOP, js_errors)
     await teacher.goto(f"{web_url}/host.html")
-    await _choose_quiz(teacher, "vocab-101")
+    await choose_quiz(teacher, "vocab-101")
     library = teacher.locator("#quiz-select optgroup[label='Public library'] option[value='vocab-101']")
     await expect(library).to_be_attached()
     await expect(teacher.locator("#quiz-note")).to_have_text(
@@ -155,12 +155,12 @@ async def test_host_uploads_a_private_quiz_no_other_host_sees_and_the_library_is
     # Another host sees the public one, under other hosts' quizzes, and not the private one.
     other = await new_page(browser, LAPTOP, js_errors)
     await other.goto(f"{web_url}/host.html")
-    await _choose_quiz(other, public_id)
+    await choose_quiz(other, public_id)
     shared = other.locator(
         f"#quiz-select optgroup[label='Shared by other hosts'] option[value='{public_id}']"
     )
     await expect(shared).to_have_text("Spelling (1 question)")
-    await _choose_quiz(other, None)  # the whole list
+    await choose_quiz(other, None)  # the whole list
     await expect(other.locator(f"#quiz-select option[value='{private_id}']")).to_have_count(0)
 
 
@@ -187,11 +187,14 @@ async def _play_q1(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage)
     await ben.expect_verdict(True)
     await cy.expect_verdict(False)
     await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered")
-    await expect(host.locator("#chart li[data-answer='elated'] .bar-count")).to_have_text(re.compile("^2"))
+    # The options, but how many chose each only once revealed (the room sees this screen).
+    await expect(host.locator("#chart li[data-answer='elated']")).to_be_visible()
+    await expect(host.locator("#chart .bar-count")).to_have_count(0)
     await screenshot(ada.page, "player-1-question-answered")
     await screenshot(host, "host-2-question-live")
     await _reveal(host, (ada, ben, cy), "Answer: elated", "Elated: filled with great joy.")
     await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered · 2 correct")
+    await expect(host.locator("#chart li[data-answer='elated'] .bar-count")).to_have_text(re.compile("^2"))
     await screenshot(cy.page, "player-2-reveal-wrong")
 
 
@@ -222,6 +225,8 @@ async def _play_q3(host: Page, ada: PlayerPage, ben: PlayerPage, cy: PlayerPage)
     )
     await expect(ben.page.locator("#me-score")).to_have_text(str(ben.points_seen))
     await screenshot(ben.page, "player-2-after-reload")
+    await expect(host.locator("#host-answered")).to_have_text("3 of 3 answered")
+    await expect(host.locator("#chart li")).to_have_count(0)  # what was typed shows with the reveal
     await _reveal(
         host,
         (ada, ben, cy),
@@ -275,7 +280,7 @@ async def test_player_cut_off_reconnects_into_the_room_and_the_host_can_remove_t
     browser: Browser, web_url: str, js_errors: list[str]
 ) -> None:
     host = await new_page(browser, LAPTOP, js_errors)
-    _, join_link = await _create_session(host, web_url)
+    _, join_link = await create_session(host, web_url)
     page = await new_page(browser, PHONE, js_errors)
     network_up = True
     sockets: list[WebSocketRoute] = []
@@ -319,7 +324,7 @@ async def test_player_whose_answer_ack_is_lost_sends_it_again_and_is_scored_once
     lost, a frame dropped): the page sends the same frame again after 3 s; the server
     scores it once and the player sees one verdict."""
     host = await new_page(browser, LAPTOP, js_errors)
-    _, join_link = await _create_session(host, web_url)
+    _, join_link = await create_session(host, web_url)
     page = await new_page(browser, PHONE, js_errors)
     answers_sent: list[dict[str, Any]] = []
     dropped: list[str] = []
@@ -375,37 +380,6 @@ async def _answer_right(player: PlayerPage, question: str) -> None:
         await player.type_answer(RIGHT[question])
     else:
         await player.choose(RIGHT[question])
-
-
-async def _choose_quiz(host: Page, quiz_id: str | None) -> None:
-    """Pick a quiz on the host page, showing more of the list (a page at a time, by id)
-    until it is there; None: show the whole list."""
-    options = host.locator("#quiz-select optgroup option")
-    more = host.get_by_role("button", name="Show more quizzes")
-    await expect(options.first).to_be_attached()
-    for _ in range(20):
-        if quiz_id is not None and await host.locator(f"#quiz-select option[value='{quiz_id}']").count():
-            await host.get_by_label("Choose a quiz").select_option(quiz_id)
-            return
-        if quiz_id is None and not await more.is_visible():
-            return
-        shown = await options.count()
-        await more.click()
-        await expect(options).not_to_have_count(shown)
-    raise AssertionError(f"{quiz_id} not in 20 pages of the quiz list")
-
-
-async def _create_session(host: Page, web_url: str) -> tuple[str, str]:
-    """Create a vocab-101 session on the host page; (code, join link) as shown."""
-    await host.goto(f"{web_url}/host.html")
-    await _choose_quiz(host, "vocab-101")
-    await host.get_by_role("button", name="Create session").click()
-    code_shown = host.locator("#join-code")
-    await expect(code_shown).to_have_text(re.compile(r"^[A-Z0-9]{6}$"))
-    code = await code_shown.inner_text()
-    join_link = await host.locator("#join-link").get_attribute("href")
-    assert join_link == f"{web_url}/?code={code}"
-    return code, join_link
 
 
 async def _download_csv(host: Page) -> list[dict[str, str]]:
