@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from vocabquiz.domain.judging import CHOICE, is_correct, normalize_typed
 from vocabquiz.domain.model import DEFAULT_POINTS, DEFAULT_TIME_LIMIT_S, Kind, Question, Quiz
+from vocabquiz.protocol.frames import JsonTooDeep, load_json
 
 JsonPath = tuple[str | int, ...]
 
@@ -124,7 +125,11 @@ class QuizFileError(ValueError):
 def load_quiz_text(text: str, source: str) -> Quiz:
     """A quiz from the text of a quiz file; `source` (its path) is named in errors."""
     try:
-        data = json.loads(text)
+        # Bounded: a quiz nests 4 deep, and a few KiB of brackets would make json recurse
+        # into RecursionError (and the host's upload into a 500).
+        data = load_json(text)
+    except JsonTooDeep as exc:
+        raise QuizFileError("", f"not a quiz: {exc}", source=source) from None
     except json.JSONDecodeError as exc:
         raise QuizFileError(
             "", f"invalid JSON: {exc.msg}", source=source, line=exc.lineno, column=exc.colno

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from vocabquiz.protocol.frames import ID_PATTERN, ServerType, encode_frame
+from vocabquiz.protocol.frames import ID_PATTERN, MAX_JSON_DEPTH, ServerType, encode_frame, load_json
 from vocabquiz.protocol.types import ServerFrame
 
 # Command attributes, stamped by the gateway; a client can never set them.
@@ -48,6 +48,12 @@ ATTR_BUNDLE = "bundle"
 # payload key. The gateway strips it, encodes the shared frame once, and adds each
 # socket's own `your_rank`: one event, not N frames of N entries.
 RANKS_KEY = "ranks"
+
+# How deep a command message may nest: a client frame as deep as the gateway lets one be,
+# inside a batch's array and its part's object. The gateway publishes frames it has
+# validated (2 deep); this keeps a message that is not one from making the decoder
+# recurse until it raises RecursionError, which no retry would fix.
+MAX_COMMAND_DEPTH = MAX_JSON_DEPTH + 2
 
 # Server frame types published without the session's ordering key (Event.ordered).
 UNORDERED_TYPES = frozenset(
@@ -129,10 +135,11 @@ def commands_from_message(
 ) -> tuple[list[Command], list[tuple[dict[str, Any], str]]]:
     """Decode a `quiz-commands` message, single or batch: (the commands, and each part
     that cannot be one with why). Raises ValueError when the message as a whole is not a
-    command or a batch; a bad part spoils only itself."""
+    command or a batch (JSON nested past MAX_COMMAND_DEPTH is neither); a bad part spoils
+    only itself."""
     if attributes.get(ATTR_BATCH) != "1":
         return [command_from_message(data, attributes)], []
-    parts = json.loads(data)
+    parts = load_json(data, MAX_COMMAND_DEPTH)
     if not isinstance(parts, list):
         raise ValueError("a command batch is not a JSON array")
     commands: list[Command] = []
@@ -150,7 +157,7 @@ def commands_from_message(
 def command_from_message(data: bytes, attributes: dict[str, str]) -> Command:
     """Decode a single-command `quiz-commands` message; raises KeyError/ValueError when
     malformed."""
-    return _command(json.loads(data), attributes)
+    return _command(load_json(data, MAX_COMMAND_DEPTH), attributes)
 
 
 def _command(frame: Any, attributes: dict[str, str]) -> Command:

@@ -20,6 +20,10 @@ from typing import Any
 from vocabquiz.protocol.types import ServerFrame
 
 MAX_FRAME_BYTES = 10 * 1024  # seed design §12.4
+# How deep arrays and objects may nest in JSON a client sends: a frame (2 deep), a quiz file
+# or an API body (4). json's decoder recurses once per level and raises RecursionError,
+# not ValueError, near 1,000: 6 KB of brackets. Far above any real input, far below that.
+MAX_JSON_DEPTH = 32
 # The WebSocket subprotocol every client offers; beside it, `bearer.<ID token>` (browsers
 # cannot set headers on a WebSocket, so the token rides in the subprotocol list), and a
 # browser's App Check token as `appcheck.<token>` (never echoed: the gateway selects
@@ -132,13 +136,71 @@ _ID_FIELDS = frozenset({"session_id", "question_id"})
 ID_PATTERN = re.compile(r"(?!__.*__\Z)[A-Za-z0-9_-]{1,64}")  # __x__ ids are Firestore's
 
 
+class JsonTooDeep(ValueError):
+    """JSON whose arrays and objects nest deeper than `max_depth`: refused unread."""
+
+    def __init__(self, max_depth: int) -> None:
+        super().__init__(f"arrays and objects nest deeper than {max_depth} levels")
+        self.max_depth = max_depth
+
+
+def load_json(raw: str | bytes, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """json.loads for JSON from outside: nesting past `max_depth` raises JsonTooDeep (a
+    ValueError, as any other JSON that will not do) before the decoder recurses into it."""
+    # Bytes decoded as json.loads would (UTF-8, -16 or -32), so the scan reads what it reads.
+    text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw), "surrogatepass")
+    if _nested_deeper_than(text, max_depth):
+        raise JsonTooDeep(max_depth)
+    return json.loads(text)
+
+
+# A JSON string: its brackets do not nest. Up to where text stops being JSON this finds
+# the strings json does; past that (a quote no quote closes), what it leaves may hold
+# brackets json never reaches: it may overstate the depth of text refused anyway, never
+# understate it.
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+# What is left of text without its strings, as `_nested_deeper_than` counts it: "(" opens
+# a level, ")" closes one, everything else (UTF-8 bytes) dropped.
+_LEVELS = bytes.maketrans(b"[{]}", b"(())")
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+
+
+def _nested_deeper_than(text: str, max_depth: int) -> bool:
+    """Whether arrays and objects in `text` nest deeper than `max_depth`, in C-speed
+    passes over it: a few per cent of json.loads on a typical frame (no more levels can
+    open than there are brackets), tens of microseconds on a 10 KiB frame of brackets."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False  # every real frame: a handful of brackets
+    outside = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass")
+    levels = outside.translate(_LEVELS, _NOT_BRACKETS)
+    opens = levels.count(b"(")
+    if opens <= max_depth:
+        return False
+    # Closed at the end as much as it opens more than it closes, each pass strips the
+    # innermost pairs, which lowers the deepest level by one; so many levels opened in a
+    # row are that deep at least. (Past a bracket that closes nothing, where json stops,
+    # the count may be higher: never lower.)
+    too_deep = b"(" * (max_depth + 1)
+    levels += b")" * (2 * opens - len(levels))
+    for _ in range(max_depth + 1):
+        if too_deep in levels:
+            return True
+        stripped = levels.replace(b"()", b"")
+        if len(stripped) == len(levels):
+            return False
+        levels = stripped
+    return True
+
+
 def parse_client_frame(raw: str | bytes) -> ClientFrame:
     """Decode and validate one client frame, or raise ProtocolError(INVALID_MESSAGE)."""
     if len(raw) > MAX_FRAME_BYTES:
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"Frame exceeds {MAX_FRAME_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = load_json(raw)
+    except JsonTooDeep as exc:
+        raise ProtocolError(ErrorCode.INVALID_MESSAGE, f"Frame's {exc}") from exc
+    except ValueError as exc:  # UnicodeDecodeError is one
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "Frame is not valid JSON") from exc
     return validate_client_frame(data)
 
