@@ -251,17 +251,19 @@ class Game:
             f"quizzes/{self.quiz_id}": {
                 "title": "Rules quiz",
                 "questions": questions,
+                "question_count": len(questions),
                 "owner_uid": self.host,
                 "public": False,
             },
-            f"quizzes/{self.quiz_id}/private/key": key,
+            f"quizzes/{self.quiz_id}/private/key": {"key": key},
             f"quizzes/{self.library_quiz_id}": {
                 "title": "Library quiz",
                 "questions": questions,
+                "question_count": len(questions),
                 "owner_uid": None,
                 "public": True,
             },
-            f"quizzes/{self.library_quiz_id}/private/key": key,
+            f"quizzes/{self.library_quiz_id}/private/key": {"key": key},
             s: self.session_doc(),
             f"{s}/private/quiz": {
                 "quiz_id": self.quiz_id,
