@@ -4,6 +4,7 @@ an HTTP receiver that records deliveries, and small request builders."""
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import socket
@@ -274,3 +275,40 @@ def http_task(
     if at is not None:
         task.schedule_time = timestamp(at)
     return task
+
+
+# A dispatcher that does nothing but wait for each ETA and POST: what this machine allows
+# right now, to measure the emulator's lateness against (see the lateness test).
+_REFERENCE_DISPATCHER = """
+import http.client, json, sys, threading, time
+port, path, etas, lanes = json.loads(sys.argv[1])
+def lane(mine):
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    for eta in mine:
+        time.sleep(max(0.0, eta - time.time()))
+        conn.request("POST", path, body=b"", headers={"X-CloudTasks-TaskETA": repr(eta)})
+        conn.getresponse().read()
+threads = [threading.Thread(target=lane, args=(sorted(etas)[i::lanes],)) for i in range(lanes)]
+for t in threads: t.start()
+for t in threads: t.join()
+"""
+
+
+def start_reference_dispatcher(
+    receiver: Receiver, path: str, etas: list[float], lanes: int = 8
+) -> subprocess.Popen[bytes]:
+    """POST to `path` at each ETA from a process of its own, as the emulator is."""
+    argv = [sys.executable, "-c", _REFERENCE_DISPATCHER, json.dumps([receiver.port, path, etas, lanes])]
+    return subprocess.Popen(argv)
+
+
+def run_queue_wait_s(pid: int) -> float:
+    """How long the process's threads have waited for a CPU, in total (/proc schedstat's
+    run_delay): time the kernel, not the process, made it late. 0 where /proc does not say."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total_ns / 1e9

@@ -12,7 +12,17 @@ import pytest
 from google.api_core import exceptions as gexc
 from google.cloud import tasks_v2
 
-from tests.tasks_emulator.harness import QueueFactory, Receiver, eventually, free_port, http_task, ts_seconds
+from tests.tasks_emulator.harness import (
+    EmulatorProcess,
+    QueueFactory,
+    Receiver,
+    eventually,
+    free_port,
+    http_task,
+    run_queue_wait_s,
+    start_reference_dispatcher,
+    ts_seconds,
+)
 
 ON_TIME_MS = 50  # a 100 ms batching window needs dispatch within this of its ETA
 
@@ -253,34 +263,51 @@ def test_rate_limit_spaces_dispatches_after_burst(
 
 
 def test_dispatch_lateness_stays_small_for_hundreds_of_tasks(
-    client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
+    emulator: EmulatorProcess, client: tasks_v2.CloudTasksClient, make_queue: QueueFactory, receiver: Receiver
 ) -> None:
     """300 tasks spread over 1.2 s, then 100 sharing one ETA (aligned windows).
 
     Lateness is measured end to end: arrival at the receiver minus the ETA the
-    request carries.  The printed numbers are the ones worth reading; the
-    assertions leave room for a loaded CI machine.
+    request carries. On a loaded machine every process wakes late, so the spread is
+    also sent by a reference dispatcher (a process that only sleeps until each ETA
+    and POSTs) at the same moments, and the time the emulator's threads waited for a
+    CPU is read from /proc: the emulator is held to the same bounds as on an idle
+    machine, over and above the lateness the reference saw and the CPU it was denied.
     """
-    spread_path, burst_path = receiver.new_path(), receiver.new_path()
+    spread_path, burst_path, reference_path = receiver.new_path(), receiver.new_path(), receiver.new_path()
     spread_queue, burst_queue = make_queue(), make_queue()
-    start = time.time() + 1.5
-    for i in range(300):
-        client.create_task(
-            parent=spread_queue, task=http_task(receiver.url(spread_path), at=start + i * 0.004)
-        )
+    start = time.time() + 3.0  # room to create 400 tasks first, even on a busy machine
+    etas = [start + i * 0.004 for i in range(300)]
+    for eta in etas:
+        client.create_task(parent=spread_queue, task=http_task(receiver.url(spread_path), at=eta))
     burst_eta = start + 1.5  # after the spread, so the two don't disturb each other
     for _ in range(100):
         client.create_task(parent=burst_queue, task=http_task(receiver.url(burst_path), at=burst_eta))
     assert time.time() < start, "creating tasks took too long for the measurement"
+    # Interleaved with the emulator's, 2 ms after each: the same moments, the same receiver.
+    reference = start_reference_dispatcher(receiver, reference_path, [eta + 0.002 for eta in etas])
+    waited_before_s = run_queue_wait_s(emulator.proc.pid)
     lateness = {}
-    for label, path, count in (("spread", spread_path, 300), ("burst", burst_path, 100)):
-        got = receiver.wait_for(path, count, timeout=10)
-        ms = sorted((r.at - float(r.headers["x-cloudtasks-tasketa"])) * 1000 for r in got)
-        assert ms[0] >= 0, "dispatched before schedule_time"
-        lateness[label] = (statistics.median(ms), ms[int(len(ms) * 0.99) - 1], ms[-1])
+    try:
+        for label, path, count in (
+            ("spread", spread_path, 300),
+            ("reference", reference_path, 300),
+            ("burst", burst_path, 100),
+        ):
+            got = receiver.wait_for(path, count, timeout=15)
+            if label == "spread":
+                denied_ms = (run_queue_wait_s(emulator.proc.pid) - waited_before_s) * 1000
+            ms = sorted((r.at - float(r.headers["x-cloudtasks-tasketa"])) * 1000 for r in got)
+            assert ms[0] >= 0, f"{label}: dispatched before schedule_time"
+            lateness[label] = (statistics.median(ms), ms[int(len(ms) * 0.99) - 1], ms[-1])
+    finally:
+        reference.wait(timeout=15)
     print(
         "\ndispatch lateness ms (p50, p99, max): "
         + ", ".join(f"{k}={tuple(round(x, 1) for x in v)}" for k, v in lateness.items())
+        + f"; emulator denied a CPU for {denied_ms:.0f} ms"
     )
     p50, p99, _ = lateness["spread"]
-    assert p50 < 20 and p99 < 4 * ON_TIME_MS, lateness
+    machine_p50, machine_p99, _ = lateness["reference"]
+    assert p50 < 20 + machine_p50 + denied_ms, lateness
+    assert p99 < 4 * ON_TIME_MS + machine_p99 + denied_ms, lateness
