@@ -105,7 +105,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy vocabquiz functions gateway local/devstack tools/bots local/tasks_emulator tools/quizgen tools/bench tests/rules tests/infra tests/observability
+	$(VENV)/bin/mypy vocabquiz functions gateway local/devstack tools/bots local/tasks_emulator tools/quizgen tools/bench tests/rules tests/infra tests/observability tests/devstack
 
 unit: $(STAMP)
 	$(PY) -m pytest tests -m "not stack" -q

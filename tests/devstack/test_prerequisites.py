@@ -102,7 +102,7 @@ def test_an_old_python_is_refused_with_how_to_pick_another(tmp_path: Path) -> No
 def test_without_root_missing_debian_packages_stop_with_the_exact_command(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prerequisites.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     env = {"CHROMIUM_PATH": str(tmp_path / "no-chromium"), "WORDNET_DIR": str(tmp_path / "no-wordnet")}
     with pytest.raises(MissingPrerequisite) as refused:
         ensure(["chromium", "wordnet", "zip"], machine(tmp_path, env=env))
@@ -115,7 +115,7 @@ def test_without_root_missing_debian_packages_stop_with_the_exact_command(
 def test_as_root_missing_debian_packages_are_installed_with_apt_get(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(prerequisites.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     wordnet = tmp_path / "wordnet"
     calls = tmp_path / "apt-get.calls"
     bin_dir = tmp_path / "bin"
