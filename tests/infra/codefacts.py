@@ -28,8 +28,9 @@ def _is_env(node: ast.expr) -> bool:
 
 
 def env_reads(path: Path) -> set[str]:
-    """Every variable name the module reads: `env.get("X")`, `env["X"]`, and names listed
-    in tuples or lists of variable names (e.g. a `_REQUIRED` tuple it loops over)."""
+    """Every variable name the module reads: `env.get("X")`, `env["X"]`, a name passed
+    with the environment to a helper, and names listed in tuples or lists of variable
+    names (e.g. a `_REQUIRED` tuple it loops over)."""
     names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if (
@@ -49,6 +50,15 @@ def env_reads(path: Path) -> set[str]:
             and isinstance(node.slice.value, str)
         ):
             names.add(node.slice.value)
+        elif isinstance(node, ast.Call) and any(_is_env(argument) for argument in node.args):
+            # A helper handed the environment and a name: `_seconds_of_ms(env, "X_MS", ...)`.
+            names.update(
+                str(argument.value)
+                for argument in node.args
+                if isinstance(argument, ast.Constant)
+                and isinstance(argument.value, str)
+                and _ENV_NAME.match(argument.value)
+            )
         elif isinstance(node, (ast.Tuple, ast.List)) and node.elts:
             values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
             if len(values) == len(node.elts) and all(
