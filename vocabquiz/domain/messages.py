@@ -60,6 +60,7 @@ def _joined(session: Session, quiz: Quiz) -> dict[str, Any]:
         "quiz_id": session.quiz_id,
         "quiz_title": quiz.title,
         "status": session.status.value,
+        "auto_advance": session.auto_advance,
     }
 
 
@@ -156,6 +157,9 @@ def question_ended(
             "accepted_answers": list(question.accepted),
             "explanation": question.explanation,
             "stats": stats,
+            # Revealed before the deadline: the host closed the question early.
+            "deadline_ms": timing.deadline_ms,
+            "revealed_at_ms": timing.revealed_at_ms,
         },
         message_id=f"qe-{session.id}-{timing.index}",
     )

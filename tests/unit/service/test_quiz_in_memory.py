@@ -209,3 +209,20 @@ def test_a_seated_players_answers_after_the_close_are_replayed_or_closed_never_n
     events = table.take()
     assert [s["new_score"] for s in frames_of(events, "SCORE_UPDATED", "ann")] == [15]
     assert [e["code"] for e in frames_of(events, "ERROR", "ann")] == [ErrorCode.QUESTION_CLOSED]
+
+
+def test_players_learn_whether_the_session_moves_on_by_itself_and_whether_a_reveal_came_early(
+    table: Table,
+) -> None:
+    code, _ = _started_with(table, "ann", after_ms=1000)
+    table.send("ann", table.frame("REJOIN", session_id=code))
+    (joined,) = frames_of(table.take(), "SESSION_JOINED", "ann")
+    assert joined["auto_advance"] is False
+    table.game.next_question(code, "host")  # the host reveals with time left
+    (ended,) = frames_of(table.take(), "QUESTION_ENDED")
+    assert ended["revealed_at_ms"] < ended["deadline_ms"]
+    table.game.next_question(code, "host")
+    table.take()
+    table.advance(60_000)  # the second question runs out
+    (timed_out,) = frames_of(table.take(), "QUESTION_ENDED")
+    assert timed_out["revealed_at_ms"] >= timed_out["deadline_ms"]
