@@ -23,7 +23,7 @@ NPM_INSTALL_SCRIPTS := esbuild protobufjs @firebase/util
 # half the time of a plain install.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PREREQUISITES) python
-	@echo "make: Python packages (requirements.lock) into $(VENV)/: wheels only, nothing compiled ..." >&2
+	@echo "make: Python packages (requirements.lock) into $(VENV)/: wheels only, nothing compiled (about a minute) ..." >&2
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --only-binary=:all: --no-deps --no-compile -r requirements.lock >&2
 	@$(PY) -m pip install --quiet --no-deps -e . >&2
@@ -32,7 +32,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@$(PREREQUISITES) node
-	@echo "make: npm packages (package-lock.json: the Firebase CLI for the Auth emulator, the web SDK) ..." >&2
+	@echo "make: npm packages (package-lock.json: the Firebase CLI for the Auth emulator, the web SDK; under a minute) ..." >&2
 	@npm ci --ignore-scripts --no-audit --no-fund >&2
 	@npm rebuild --no-audit --no-fund $(NPM_INSTALL_SCRIPTS) >&2
 	@touch $@
