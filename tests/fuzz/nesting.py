@@ -55,8 +55,14 @@ def nested_json(draw: st.DrawFn, budget: int, min_depth: int = MAX_JSON_DEPTH + 
         cycle[0] = obj  # a mix with an object in it
     closed = draw(st.booleans())
     inner = draw(_INNERMOST)
-    per_cycle = sum(len(opening) + closed * len(closing) for opening, closing in cycle)
-    most = (budget - len(inner)) * len(cycle) // per_cycle
+    costs = [len(opening) + closed * len(closing) for opening, closing in cycle]
+    cycles, room = divmod(budget - len(inner), sum(costs))
+    most = cycles * len(cycle)
+    for cost in costs:  # and what fits of one more round
+        if cost > room:
+            break
+        room -= cost
+        most += 1
     assert most >= min_depth, f"no room for a deep value in {budget} characters"
     depth = draw(st.integers(min_value=min_depth, max_value=most))
     levels = [cycle[i % len(cycle)] for i in range(depth)]
