@@ -219,6 +219,8 @@ def verify_token(token: str) -> api.Caller:
         claims = firebase_auth.verify_id_token(token, app=_firebase_app())
     except (firebase_auth.InvalidIdTokenError, firebase_auth.CertificateFetchError) as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:  # a header of JSON nested past the decoder's limit
+        raise ValueError("token header nests too deep") from None
     require_unexpired(claims, time.time())
     return api.Caller.from_claims(claims)
 

@@ -78,7 +78,8 @@ class Handshake:
             raise HandshakeRefused(
                 HTTPStatus.UNAUTHORIZED, "expired_token", "The ID token has expired"
             ) from None
-        except (ValueError, firebase_auth.InvalidIdTokenError) as exc:
+        except (ValueError, RecursionError, firebase_auth.InvalidIdTokenError) as exc:
+            # RecursionError: a token header of JSON nested past the decoder's limit.
             raise HandshakeRefused(
                 HTTPStatus.UNAUTHORIZED, "bad_token", BAD_TOKEN_MESSAGE, detail=str(exc)
             ) from None

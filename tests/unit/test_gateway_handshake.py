@@ -120,3 +120,28 @@ def test_subprotocol_prefixes_are_the_protocols_and_the_web_client_offers_them()
     socket_js = (Path(__file__).parents[2] / "web" / "js" / "socket.js").read_text()
     assert f"`{frames.BEARER_PREFIX}${{" in socket_js
     assert f"`{frames.APP_CHECK_PREFIX}${{" in socket_js
+
+
+def test_a_token_whose_header_nests_too_deep_is_refused_with_401_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """firebase-admin itself (emulator mode: no signature to fetch) decodes the header
+    first, and JSON nested 3,000 deep recurses past Python's limit."""
+    import base64
+    import uuid
+
+    import firebase_admin
+
+    monkeypatch.setenv("FIREBASE_AUTH_EMULATOR_HOST", "localhost:1")
+    app = firebase_admin.initialize_app(options={"projectId": "demo-quiz"}, name=uuid.uuid4().hex)
+    try:
+        header = base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).rstrip(b"=").decode()
+        verify = _handshake(lambda token: firebase_auth.verify_id_token(token, app=app)).verify
+        refused = _refusal(verify, f"{header}.e30.")
+    finally:
+        firebase_admin.delete_app(app)
+    assert (refused.status, refused.reason, refused.message) == (
+        HTTPStatus.UNAUTHORIZED,
+        "bad_token",
+        "Invalid ID token",
+    )

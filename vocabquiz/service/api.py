@@ -24,7 +24,7 @@ from vocabquiz.domain.model import Session
 from vocabquiz.domain.quotas import QuotaExceeded
 from vocabquiz.domain.results import players_csv
 from vocabquiz.protocol import ErrorCode
-from vocabquiz.protocol.frames import normalize_session_code
+from vocabquiz.protocol.frames import JsonTooDeep, load_json, normalize_session_code
 from vocabquiz.service.config import MAX_REQUEST_BYTES
 from vocabquiz.service.game import Game
 
@@ -163,7 +163,13 @@ def create_app(
 
     def body(*allowed: str) -> dict[str, Any]:
         """The JSON body; a field the route does not take (a `host_uid`, say) is refused."""
-        data = flask.request.get_json(silent=True)
+        try:
+            # Not get_json: JSON nested past MAX_JSON_DEPTH would recurse into a 500.
+            data = load_json(flask.request.get_data()) if flask.request.is_json else None
+        except JsonTooDeep as exc:
+            raise GameError(ErrorCode.INVALID_MESSAGE, f"Body's {exc}") from None
+        except ValueError:
+            data = None  # not JSON: as an empty body
         if data is None:
             data = {}
         if not isinstance(data, dict):

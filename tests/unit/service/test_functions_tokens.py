@@ -193,3 +193,23 @@ def test_verify_app_check_refuses_a_key_the_jwks_does_not_serve_as_invalid_not_a
 def test_verify_app_check_refuses_what_is_not_a_token(checking_main: ModuleType) -> None:
     with pytest.raises(ValueError):
         checking_main.verify_app_check("not-a-token")
+
+
+def _deep_header_token() -> str:
+    """A token whose header is JSON nested 3,000 deep: past the decoder's recursion limit."""
+    header = base64.urlsafe_b64encode(b"[" * 3000 + b"]" * 3000).rstrip(b"=").decode()
+    return f"{header}.e30."
+
+
+def test_verify_token_refuses_a_header_nested_too_deep_as_invalid_not_as_a_crash(
+    emulated_main: ModuleType,
+) -> None:
+    with pytest.raises(ValueError, match="nests too deep"):
+        emulated_main.verify_token(_deep_header_token())
+
+
+def test_verify_app_check_refuses_a_header_nested_too_deep_as_invalid_not_as_a_crash(
+    checking_main: ModuleType,
+) -> None:
+    with pytest.raises(ValueError, match="recursion"):  # PyJWT turns it into a refusal itself
+        checking_main.verify_app_check(_deep_header_token())

@@ -50,3 +50,18 @@ def test_on_command_acknowledges_a_command_nested_too_deep_as_poison(
     (dropped,) = [r for r in caplog.records if r.getMessage() == "poison command dropped"]
     assert "deeper than" in dropped.json_fields["error"]  # type: ignore[attr-defined]
     assert table.take() == []
+
+
+@pytest.mark.parametrize("path", ["/api/v1/sessions", "/api/v1/sessions/ABCDEF/kick"])
+def test_a_request_body_nested_too_deep_gets_400_invalid_message(
+    api: flask.testing.FlaskClient, path: str
+) -> None:
+    text = '{"quiz_id": "vocab-101", "x": ' + "[" * 3000 + "]" * 3000 + "}"
+    headers = as_user("teacher") | {"Content-Type": "application/json"}
+    refused = api.post(path, data=text, headers=headers)
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert (error["code"], error["message"]) == (
+        ErrorCode.INVALID_MESSAGE,
+        f"Body's arrays and objects nest deeper than {MAX_JSON_DEPTH} levels",
+    )
