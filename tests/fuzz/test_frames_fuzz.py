@@ -45,7 +45,8 @@ VALID: dict[str, dict[str, Any]] = {
     "WATCH_SESSION": {"session_id": "ABCDEF"},
     "PING": {},
 }
-LIMITS = {"session_id": 64, "question_id": 64, "answer": 200, "username": 200}
+# A username has no limit here: any string goes to the name rules (INVALID_NAME).
+LIMITS = {"session_id": 64, "question_id": 64, "answer": 200}
 
 
 def _expect_invalid(socket: Socket, value: Any) -> None:
@@ -104,8 +105,6 @@ def broken_frames(draw: st.DrawFn) -> dict[str, Any]:
     mutations = ["extra_payload", "extra_envelope", "type", "message_id", "payload"]
     if fields:
         mutations += ["drop", "wrong_type", "too_long", "empty"]
-    if frame_type == "SUBMIT_ANSWER":
-        mutations += ["time_out_of_range", "time_not_int"]
     mutation = draw(st.sampled_from(mutations))
     if mutation == "drop":
         required = [f for f in fields if f != "time_taken_ms"]
@@ -133,12 +132,6 @@ def broken_frames(draw: st.DrawFn) -> dict[str, Any]:
         payload[field] = draw(st.sampled_from(["x", "é", "\x00", "\u202e"])) * length
     elif mutation == "empty":
         payload[draw(st.sampled_from([f for f in fields if f in LIMITS]))] = ""
-    elif mutation == "time_out_of_range":
-        payload["time_taken_ms"] = draw(
-            st.integers(max_value=-1) | st.integers(min_value=86_400_001, max_value=10**300)
-        )
-    elif mutation == "time_not_int":
-        payload["time_taken_ms"] = draw(st.floats() | st.booleans() | st.text(max_size=5) | st.none())
     return frame
 
 
@@ -153,6 +146,21 @@ def test_fuzz_frames_with_wrong_missing_unknown_or_huge_fields_get_invalid_messa
     sock = pool()
     sock.send(encoded)
     _expect_invalid(sock, frame)
+    sock.assert_still_serves()
+
+
+@settings(FUZZ, max_examples=30)
+@given(value=JSON)
+def test_fuzz_any_time_taken_ms_is_accepted_and_ignored(pool: Callable[[], Socket], value: Any) -> None:
+    """The seed's clients send their own time taken; the server measures its own, so the
+    field is accepted whatever it holds (README, The wire protocol)."""
+    payload = dict(VALID["SUBMIT_ANSWER"], time_taken_ms=value)
+    sock = pool()
+    message_id = sock.send_frame("SUBMIT_ANSWER", payload)
+    reply = sock.next_frame(15)
+    while message_id not in (reply.get("message_id"), reply["payload"].get("message_id")):
+        reply = sock.next_frame(15)  # what a pooled socket's earlier frames left behind
+    assert reply["type"] == "ACK", reply  # not an ERROR: the first reply to it is its ACK
     sock.assert_still_serves()
 
 

@@ -78,7 +78,7 @@ def test_fuzz_display_names_get_their_error_and_nothing_bad_is_stored(
     message_id = sock.send_frame("JOIN_SESSION", {"session_id": session_id, "username": raw})
     reply = sock.next_frame(15, skip=EVENTS)
     participant = firestore_db.document(f"sessions/{session_id}/participants/{sock.uid}").get()
-    if not 1 <= len(json.loads(json.dumps(raw))) <= 200 or _not_unicode(raw):  # refused by the gateway
+    if _not_unicode(raw):  # refused by the gateway: not text at all
         assert reply["type"] == "ERROR" and reply["payload"]["code"] == "INVALID_MESSAGE"
     elif _must_refuse(raw):
         assert reply["type"] == "ERROR" and reply["payload"]["code"] == "INVALID_NAME", (raw, reply)
