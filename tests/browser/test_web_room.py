@@ -78,14 +78,12 @@ async def _join(
     return player, frames
 
 
-def _auto_advance_told(frames: list[dict[str, Any]]) -> bool | None:
-    """The session's auto_advance as the player's SESSION_JOINED says it; None when the
-    server does not say (issue 21 asks the server for it: then the page cannot know who
-    opens the next question, and says only that it is coming)."""
+def _auto_advance_told(frames: list[dict[str, Any]]) -> bool:
+    """The session's auto_advance as the player's SESSION_JOINED says it."""
     joined = [f["payload"] for f in frames if f["type"] == "SESSION_JOINED"]
     assert joined, "the page got no SESSION_JOINED"
-    told = joined[-1].get("auto_advance")
-    assert told is None or isinstance(told, bool)
+    told = joined[-1]["auto_advance"]
+    assert isinstance(told, bool)
     return told
 
 
@@ -147,14 +145,8 @@ async def test_players_are_told_the_host_closed_the_question_early_and_who_opens
         await expect(page.locator("#timer-text")).to_have_text("Closed early")
         await expect(page.locator("#reveal-reason")).to_have_text(CLOSED_EARLY)
         await expect(page.locator("#reveal-reason")).to_be_visible()
-        told = _auto_advance_told(frames)
-        assert told is not True
-        # Once the server says auto_advance (false here) the page says who opens it.
-        waiting = (
-            "Waiting for the host to start the next question."
-            if told is False
-            else "Waiting for the next question…"
-        )
+        assert _auto_advance_told(frames) is False  # so the page says who opens the next one
+        waiting = "Waiting for the host to start the next question."
         await expect(page.locator("#reveal-next")).to_have_text(waiting)
         await expect(page.get_by_text("Next question coming up")).to_have_count(0)
     await expect(ben.page.locator("#answer-state")).to_have_text("You didn't answer this one.")
@@ -195,10 +187,8 @@ async def test_a_question_that_runs_out_says_times_up_and_auto_advance_brings_th
         await expect(page.locator("#reveal-answer")).to_have_text("Answer: elated")
         await expect(page.locator("#timer-text")).to_have_text("Time's up")
         await expect(page.locator("#reveal-reason")).to_be_hidden()
-        told = _auto_advance_told(frames)
-        assert told is not False
-        coming = "Final results coming up…" if told else "Waiting for the final results…"
-        await expect(page.locator("#reveal-next")).to_have_text(coming)
+        assert _auto_advance_told(frames) is True
+        await expect(page.locator("#reveal-next")).to_have_text("Final results coming up…")
     await expect(ben.page.locator("#answer-state")).to_have_text("You didn't answer this one.")
 
     for page in (ada.page, ben.page, host):

@@ -29,9 +29,8 @@ const state = {
   closed: false, // no more answers accepted here (deadline passed or revealed)
   serverSaysAnswered: false,
   resumeCheck: null,
-  // The session's auto_advance from SESSION_JOINED: true, false, or null when the server
-  // does not say (then the page cannot tell who opens the next question).
-  autoAdvance: null,
+  // The session's auto_advance from SESSION_JOINED: whether the next question opens by itself.
+  autoAdvance: false,
 };
 let auth;
 let socket;
@@ -167,7 +166,7 @@ function onJoined(p) {
   };
   state.pendingJoin = null;
   state.serverSaysAnswered = p.answered_current === true;
-  state.autoAdvance = typeof p.auto_advance === "boolean" ? p.auto_advance : null;
+  state.autoAdvance = p.auto_advance === true;
   save();
   resetJoinButton();
   history.replaceState(null, "", `${location.pathname}?code=${encodeURIComponent(p.session_id)}`);
@@ -191,7 +190,7 @@ function onJoined(p) {
   }
   let message = "You're in! Get ready for the next question…";
   if (p.status === "waiting") message = "You're in! Waiting for the host to start…";
-  else if (state.autoAdvance === false) message = "You're in! Waiting for the host to start the next question.";
+  else if (!state.autoAdvance) message = "You're in! Waiting for the host to start the next question.";
   setText("lobby-message", message);
   showView("lobby-view");
 }
@@ -379,11 +378,11 @@ function closeQuestion(message, timerText = "Time's up") {
   }
 }
 
-function onReveal(p, frame) {
+function onReveal(p) {
   if (!state.question || state.question.question.question_id !== p.question_id) return;
   state.revealed = true;
   clearTimeout(state.resumeCheck);
-  const early = closedEarly(p, frame);
+  const early = closedEarly(p);
   closeQuestion("You didn't answer this one.", early ? "Closed early" : "Time's up");
   const accepted = p.accepted_answers || [];
   const isChoice = state.question.question.kind === "choice";
@@ -404,26 +403,16 @@ function onReveal(p, frame) {
   show("reveal");
 }
 
-/**
- * Whether the host revealed the answer before the deadline. The timer closes a question
- * only after its deadline (plus a grace period), so a close stamped before the deadline
- * was the host's. The server's own times win when the frame carries them; otherwise the
- * frame's timestamp (when the server sent it) stands for the moment it closed.
- */
-function closedEarly(p, frame) {
-  const deadlineMs = p.deadline_ms ?? state.question.deadline_ms ?? Date.parse(state.question.deadline);
-  const closedMs = p.revealed_at_ms ?? Date.parse(frame?.timestamp);
-  return Number.isFinite(deadlineMs) && Number.isFinite(closedMs) && closedMs < deadlineMs;
+/** Whether the host revealed the answer before the deadline (the timer closes a question only after it). */
+function closedEarly(p) {
+  return p.revealed_at_ms != null && p.revealed_at_ms < p.deadline_ms;
 }
 
-/** Who opens the next question (or the final results), as far as the page knows. */
+/** Who opens the next question (or the final results). */
 function whatComesNext() {
   const last = state.question.index + 1 >= state.question.count;
-  if (state.autoAdvance === true) return last ? "Final results coming up…" : "Next question coming up…";
-  if (state.autoAdvance === false) {
-    return last ? "Waiting for the host to show the final results." : "Waiting for the host to start the next question.";
-  }
-  return last ? "Waiting for the final results…" : "Waiting for the next question…";
+  if (state.autoAdvance) return last ? "Final results coming up…" : "Next question coming up…";
+  return last ? "Waiting for the host to show the final results." : "Waiting for the host to start the next question.";
 }
 
 function onEnded(p) {
