@@ -5,6 +5,8 @@
 # Never "make[1]: Entering directory" on stdout, even when make is started by another make
 # (make test's tests run the README's commands): the quiz's JSON must be all that is there.
 MAKEFLAGS += --no-print-directory
+# make quiz ... > quiz.json holds the quiz alone even when make runs inside another make.
+MAKEFLAGS += --no-print-directory
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -64,7 +66,7 @@ $(CHECKOV):
 
 # pip and npm at once: a first `make run` waits for the slower of the two, not for both.
 deps:
-	@$(MAKE) --no-print-directory --silent -j2 $(STAMP) node_modules/.package-lock.json
+	@$(MAKE) --silent -j2 $(STAMP) node_modules/.package-lock.json
 
 run: stack-prerequisites deps
 	@$(PY) -m devstack

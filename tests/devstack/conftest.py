@@ -18,6 +18,9 @@ import pytest
 from devstack.endpoints import ROOT, Endpoint, free_endpoints
 
 READY = "Local stack ready."
+# Set by this test run, not by a newcomer's shell: the project of its own stack, and the make
+# it may run under (make test).
+OUTER = {"GOOGLE_CLOUD_PROJECT", "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"}
 
 
 @dataclass
@@ -35,11 +38,7 @@ class MakeRun:
 
 def newcomer_env(config: Path, log_dir: Path) -> dict[str, str]:
     # Not this test run's own stack: its emulator hosts are in this process's environment.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.endswith("_EMULATOR_HOST") and k != "GOOGLE_CLOUD_PROJECT"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_EMULATOR_HOST") and k not in OUTER}
     return env | {"DEVSTACK_CONFIG": str(config), "DEVSTACK_LOG_DIR": str(log_dir)}
 
 
