@@ -2,9 +2,6 @@
 # Both check the machine first (local/devstack/prerequisites.py: versions, not only
 # presence; Debian packages installed when run as root), then install what they need.
 # Progress goes to stderr, so `make quiz ... > quiz.json` writes the quiz alone.
-# Never "make[1]: Entering directory" on stdout, even when make is started by another make
-# (make test's tests run the README's commands): the quiz's JSON must be all that is there.
-MAKEFLAGS += --no-print-directory
 # make quiz ... > quiz.json holds the quiz alone even when make runs inside another make.
 MAKEFLAGS += --no-print-directory
 PYTHON ?= python3
