@@ -109,7 +109,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy vocabquiz functions gateway local/devstack tools/bots local/tasks_emulator tools/quizgen tools/bench tests/rules tests/infra tests/observability tests/devstack
 
-unit: $(STAMP)
+unit: deps $(CHECKOV)
 	$(PY) -m pytest tests -m "not stack" -q
 
 test: test-prerequisites deps $(CHECKOV) lint typecheck

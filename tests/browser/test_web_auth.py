@@ -6,7 +6,6 @@ host API and the gateway."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from collections.abc import AsyncIterator
@@ -14,10 +13,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-
-if os.environ.get("CI") != "true":  # in CI a missing Playwright is a failure, not a skip
-    pytest.importorskip("playwright.async_api", reason="Playwright is not installed (pip install playwright)")
-
 from playwright.async_api import Browser, BrowserContext, Page, Request, Route, expect
 
 from gateway.static import WEB_ROOT, StaticFiles

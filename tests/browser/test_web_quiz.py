@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -15,10 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-if os.environ.get("CI") != "true":  # in CI a missing Playwright is a failure, not a skip
-    pytest.importorskip("playwright.async_api", reason="Playwright is not installed (pip install playwright)")
-
 from playwright.async_api import Browser, Page, WebSocketRoute, expect
 
 from tests.browser.harness import LAPTOP, PHONE, PlayerPage, choose_quiz, create_session, new_page, screenshot

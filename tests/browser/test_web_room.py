@@ -7,16 +7,11 @@ middle."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-
-if os.environ.get("CI") != "true":  # in CI a missing Playwright is a failure, not a skip
-    pytest.importorskip("playwright.async_api", reason="Playwright is not installed (pip install playwright)")
-
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser.harness import (
