@@ -17,6 +17,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz.conftest import FUZZ, Socket, tracebacks
+from tests.fuzz.nesting import VALID
 from vocabquiz.protocol import MAX_FRAME_BYTES, ProtocolError, parse_client_frame, validate_client_frame
 
 pytestmark = pytest.mark.stack
@@ -37,14 +38,6 @@ JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
     max_leaves=12,
 )
-VALID: dict[str, dict[str, Any]] = {
-    "JOIN_SESSION": {"session_id": "ABCDEF", "username": "Zed"},
-    "SUBMIT_ANSWER": {"session_id": "ABCDEF", "question_id": "q1", "answer": "elated", "time_taken_ms": 1200},
-    "LEAVE_SESSION": {"session_id": "ABCDEF"},
-    "REJOIN": {"session_id": "ABCDEF"},
-    "WATCH_SESSION": {"session_id": "ABCDEF"},
-    "PING": {},
-}
 # A username has no limit here: any string goes to the name rules (INVALID_NAME).
 LIMITS = {"session_id": 64, "question_id": 64, "answer": 200}
 
