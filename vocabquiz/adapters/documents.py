@@ -137,7 +137,10 @@ def quiz_entry_from_doc(quiz_id: str, d: dict[str, Any]) -> QuizEntry:
 
 def quiz_key(quiz: Quiz) -> dict[str, Any]:
     """The answers, by question id (nested: a question may be called `expires_at`)."""
-    answers = {q.id: {"accepted": list(q.accepted), "explanation": q.explanation} for q in quiz.questions}
+    answers = {
+        q.id: {"accepted": list(q.accepted), "explanation": q.explanation, "example": q.example}
+        for q in quiz.questions
+    }
     return {"key": answers}
 
 
@@ -152,6 +155,7 @@ def quiz_from_docs(quiz_id: str, public: dict[str, Any], key: dict[str, Any]) ->
             points=q["points"],
             time_limit_s=q["time_limit_s"],
             explanation=key[q["question_id"]].get("explanation", ""),
+            example=key[q["question_id"]].get("example", ""),
         )
         for q in public["questions"]
     )

@@ -31,6 +31,9 @@ class Question:
     points: int = DEFAULT_POINTS
     time_limit_s: int = DEFAULT_TIME_LIMIT_S
     explanation: str = ""
+    # A sentence using the word, shown after the game in reviews and decks (never while
+    # the question is open: it gives the answer away).
+    example: str = ""
 
     def public(self) -> dict[str, Any]:
         """What players may see while the question is open: never the answer."""

@@ -74,6 +74,11 @@ QUESTION_SCHEMA: dict[str, Any] = {
             "maxLength": 1000,
             "description": "Shown when the answer is revealed.",
         },
+        "example": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "A sentence using the word: shown in players' reviews and decks after the game.",
+        },
     },
     "if": {"properties": {"kind": {"const": Kind.CHOICE.value}}},
     "then": {"required": ["options"], "properties": {"options": {"minItems": MIN_OPTIONS}}},
@@ -162,6 +167,7 @@ def _question(data: dict[str, Any]) -> Question:
         points=int(data.get("points", DEFAULT_POINTS)),
         time_limit_s=int(data.get("time_limit_s", DEFAULT_TIME_LIMIT_S)),
         explanation=data.get("explanation", ""),
+        example=data.get("example", ""),
     )
 
 
