@@ -193,9 +193,14 @@ class FirestoreAnswers:
         return {doc.id: (doc.get("answer"), doc.get("is_correct")) for doc in snapshots}, read_time
 
     def all_answers(self, session_id: str) -> list[dict[str, Any]]:
-        query = (
-            session_ref(self.db, session_id)
-            .collection("answers")
-            .select(["uid", "question_id", "is_correct", "points", "time_taken_ms"])
-        )
-        return [doc.to_dict() or {} for doc in query.stream()]
+        return self._answers(session_ref(self.db, session_id).collection("answers"))
+
+    def answers_of(self, session_id: str, uid: str) -> list[dict[str, Any]]:
+        """One player's answers: a query on `uid`, never the whole session's."""
+        answers = session_ref(self.db, session_id).collection("answers")
+        return self._answers(answers.where(filter=firestore.FieldFilter("uid", "==", uid)))
+
+    @staticmethod
+    def _answers(query: Any) -> list[dict[str, Any]]:
+        fields = ["uid", "question_id", "answer", "is_correct", "points", "time_taken_ms"]
+        return [doc.to_dict() or {} for doc in query.select(fields).stream()]

@@ -305,15 +305,23 @@ class MemoryStore:
             }, read_time
 
     def all_answers(self, session_id: str) -> list[dict[str, Any]]:
+        return self._answers(session_id, None)
+
+    def answers_of(self, session_id: str, uid: str) -> list[dict[str, Any]]:
+        return self._answers(session_id, uid)
+
+    def _answers(self, session_id: str, uid: str | None) -> list[dict[str, Any]]:
         return [
             {
                 "uid": a.answer.uid,
                 "question_id": a.answer.question_id,
+                "answer": a.answer.answer,
                 "is_correct": a.answer.verdict.correct,
                 "points": a.answer.verdict.points,
                 "time_taken_ms": a.answer.verdict.time_taken_ms,
             }
             for a in self._session(session_id).answers.values()
+            if uid is None or a.answer.uid == uid
         ]
 
     def save_leaderboard_snapshot(self, session_id: str, payload: dict[str, Any], now_ms: int) -> None:

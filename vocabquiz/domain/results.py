@@ -10,6 +10,7 @@ from typing import Any
 
 from vocabquiz.domain.leaderboard import leaderboard_row, rank_participants
 from vocabquiz.domain.model import Participant, Quiz
+from vocabquiz.domain.review import csv_safe
 
 PLAYER_COLUMNS = ("rank", "user_id", "username", "score", "correct_count", "answered_count")
 
@@ -54,10 +55,5 @@ def players_csv(results: dict[str, Any]) -> str:
     writer = csv.DictWriter(out, fieldnames=PLAYER_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in results["players"]:
-        # A leading =, +, - or @ makes spreadsheets run the cell as a formula.
-        writer.writerow({**row, "username": _csv_safe(row["username"])})
+        writer.writerow({**row, "username": csv_safe(row["username"])})
     return out.getvalue()
-
-
-def _csv_safe(text: str) -> str:
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -18,7 +18,7 @@ from typing import Any
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from vocabquiz.domain import catalog
+from vocabquiz.domain import catalog, decks, review
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.domain.model import Session
 from vocabquiz.domain.quotas import QuotaExceeded
@@ -258,14 +258,57 @@ def create_app(
     def results(session_id: str) -> Any:
         report = game_factory().results(session_id, caller())
         if flask.request.args.get("format") == "csv":
-            return flask.Response(
-                players_csv(report),
-                mimetype="text/csv",
-                headers={"Content-Disposition": f'attachment; filename="results-{session_id}.csv"'},
-            )
+            return _download(players_csv(report), CSV, f"results-{session_id}.csv")
         return report
 
+    @app.get("/api/v1/sessions/<session_id>/review")
+    def player_review(session_id: str) -> Any:
+        """The caller's own missed and skipped words: JSON, `?format=csv` or `?format=apkg`."""
+        uid = caller()
+        form = _format("csv", "apkg")
+        if form == "apkg":
+            return _download(
+                game_factory().missed_deck(session_id, uid), decks.MEDIA_TYPE, f"missed-{session_id}.apkg"
+            )
+        found = game_factory().review(session_id, uid)
+        if form == "csv":
+            return _download(review.missed_csv(found), CSV, f"missed-{session_id}.csv")
+        return found
+
+    @app.get("/api/v1/sessions/<session_id>/class")
+    def class_view(session_id: str) -> Any:
+        """The host's view of the class, word by word, hardest first; `?format=csv`."""
+        uid = caller()
+        form = _format("csv")
+        view = game_factory().class_view(session_id, uid)
+        if form == "csv":
+            return _download(review.class_csv(view), CSV, f"class-{session_id}.csv")
+        return view
+
+    @app.get("/api/v1/sessions/<session_id>/deck")
+    def quiz_deck(session_id: str) -> Any:
+        """The session's whole quiz as an Anki deck, for its host."""
+        quiz_id, deck = game_factory().quiz_deck(session_id, caller())
+        return _download(deck, decks.MEDIA_TYPE, f"quiz-{quiz_id}.apkg")
+
     return app
+
+
+CSV = "text/csv"
+
+
+def _format(*allowed: str) -> str | None:
+    """`?format=`: absent for JSON, else one of `allowed`."""
+    form = flask.request.args.get("format")
+    if form is not None and form not in allowed:
+        raise GameError(ErrorCode.INVALID_MESSAGE, f"format must be one of: {', '.join(allowed)}")
+    return form
+
+
+def _download(content: str | bytes, mimetype: str, filename: str) -> flask.Response:
+    return flask.Response(
+        content, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
 
 
 def _log_refused(message: str, reason: str) -> None:

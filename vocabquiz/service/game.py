@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vocabquiz.domain import catalog, leaderboard, lifecycle, messages, quotas, scoring
+from vocabquiz.domain import catalog, decks, leaderboard, lifecycle, messages, quotas, review, scoring
 from vocabquiz.domain.catalog import QuizPage
-from vocabquiz.domain.errors import GameError
+from vocabquiz.domain.errors import GameError, NotJoined
 from vocabquiz.domain.model import Quiz, Session, Status, Timing
 from vocabquiz.domain.quizfile import QuizFileError, load_quiz_text
 from vocabquiz.domain.results import session_results
@@ -203,6 +203,44 @@ class Game:
             quiz, self.store.participants(session_id), self.store.all_answers(session_id)
         )
         return {"session_id": session_id, "status": session.status.value, **report}
+
+    # -- what there is to learn (issue 22): only revealed questions, as review.py says ----
+
+    def review(self, session_id: str, uid: str) -> dict[str, Any]:
+        """The caller's own review: players only (the host has the class view)."""
+        return self._review(session_id, uid)[0]
+
+    def missed_deck(self, session_id: str, uid: str) -> bytes:
+        found, quiz = self._review(session_id, uid)
+        missed = [quiz.questions[word["index"]] for word in found["missed"]]
+        return decks.missed_deck(quiz, found["session_id"], uid, missed)
+
+    def _review(self, session_id: str, uid: str) -> tuple[dict[str, Any], Quiz]:
+        session = self.store.get_session(session_id)
+        try:
+            player = self.store.participant(session_id, uid)
+        except NotJoined:
+            if uid != session.host_uid:
+                raise
+            raise GameError(
+                ErrorCode.NOT_JOINED, "The host has no review of their own: the class view is /class"
+            ) from None
+        quiz = self.store.session_quiz(session_id)
+        return review.player_review(session, quiz, player, self.store.answers_of(session_id, uid)), quiz
+
+    def class_view(self, session_id: str, uid: str) -> dict[str, Any]:
+        session = self.store.get_session(session_id)
+        lifecycle.require_host(session, uid)
+        quiz = self.store.session_quiz(session_id)
+        players = self.store.participants(session_id)
+        return review.class_view(session, quiz, players, self.store.all_answers(session_id))
+
+    def quiz_deck(self, session_id: str, uid: str) -> tuple[str, bytes]:
+        """The whole quiz the session plays, in its order: (quiz id, deck). Its host has
+        stepped, or may step, through every reveal: the deck tells them nothing more."""
+        lifecycle.require_host(self.store.get_session(session_id), uid)
+        quiz = self.store.session_quiz(session_id)
+        return quiz.id, decks.quiz_deck(quiz)
 
     # -- question timers (from Cloud Tasks) ----------------------------------------------
 

@@ -1,0 +1,181 @@
+"""What there is to learn from a session: each player's review of the words they missed,
+and the host's view of the class, word by word.
+
+Only revealed questions appear: a question still open, or never reached, gives nothing
+away. A question's "card" is what a flashcard holds: the word (its first accepted answer),
+its meaning and an example sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vocabquiz.domain.judging import normalize_typed
+from vocabquiz.domain.model import Participant, Question, Quiz, Session
+
+WRONG, SKIPPED = "wrong", "skipped"
+# The most common wrong answers the class view lists per word.
+MAX_WRONG_ANSWERS = 5
+CLASS_COLUMNS = (
+    "word", "question", "players", "answered", "correct", "missed", "accuracy", "common_wrong_answers"
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    word: str
+    meaning: str
+    example: str
+
+
+def card(question: Question) -> Card:
+    """The word is the first accepted answer; the meaning its explanation without a
+    leading "word:" (as generated quizzes write it), or else the question itself."""
+    word = question.accepted[0]
+    meaning = question.explanation.strip()
+    head, colon, rest = meaning.partition(":")
+    if colon and head.strip().casefold() == word.casefold() and rest.strip():
+        meaning = rest.strip()
+    return Card(word, meaning or question.text, question.example.strip())
+
+
+def played(session: Session, quiz: Quiz) -> list[tuple[int, Question]]:
+    """The questions revealed so far, with their index in the session's order."""
+    return [
+        (index, question)
+        for index, question in enumerate(quiz.questions)
+        if (timing := session.timings.get(question.id)) is not None and timing.revealed_at_ms is not None
+    ]
+
+
+def player_review(
+    session: Session, quiz: Quiz, player: Participant, answers: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`answers`: the player's stored answer documents (question_id, answer, is_correct)."""
+    theirs = {a["question_id"]: a for a in answers}
+    questions = played(session, quiz)
+    missed = []
+    for index, question in questions:
+        answer = theirs.get(question.id)
+        if answer is not None and answer["is_correct"]:
+            continue
+        missed.append(
+            _word(index, question)
+            | {
+                "outcome": SKIPPED if answer is None else WRONG,
+                "your_answer": None if answer is None else answer["answer"],
+            }
+        )
+    return {
+        "session_id": session.id,
+        "quiz_id": quiz.id,
+        "title": quiz.title,
+        "status": session.status.value,
+        "username": player.username,
+        "score": player.score,
+        "played": len(questions),
+        "correct": len(questions) - len(missed),
+        "missed": missed,
+    }
+
+
+def class_view(
+    session: Session, quiz: Quiz, players: list[Participant], answers: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """`answers`: every stored answer document of the session; a kicked player's no
+    longer count. Words hardest first: most players missed, then play order."""
+    seated = {p.uid for p in players}
+    by_question: dict[str, list[Mapping[str, Any]]] = {}
+    for answer in answers:
+        if answer.get("uid") in seated:
+            by_question.setdefault(answer["question_id"], []).append(answer)
+    words = []
+    for index, question in played(session, quiz):
+        given = by_question.get(question.id, [])
+        correct = sum(1 for a in given if a["is_correct"])
+        words.append(
+            _word(index, question)
+            | {
+                "answered": len(given),
+                "correct": correct,
+                "missed": len(players) - correct,
+                "accuracy": round(correct / len(players), 4) if players else None,
+                "wrong_answers": _common_wrong(a["answer"] for a in given if not a["is_correct"]),
+            }
+        )
+    words.sort(key=lambda w: (-w["missed"], w["index"]))
+    return {
+        "session_id": session.id,
+        "quiz_id": quiz.id,
+        "title": quiz.title,
+        "status": session.status.value,
+        "players": len(players),
+        "words": words,
+    }
+
+
+def missed_csv(review: Mapping[str, Any]) -> str:
+    """word, meaning, example: what Quizlet and Anki import, so no header row (either
+    would make it a card)."""
+    return _csv((w["word"], w["meaning"], w["example"]) for w in review["missed"])
+
+
+def class_csv(view: Mapping[str, Any]) -> str:
+    rows = [
+        (
+            w["word"],
+            w["text"],
+            view["players"],
+            w["answered"],
+            w["correct"],
+            w["missed"],
+            "" if w["accuracy"] is None else w["accuracy"],
+            "; ".join(f"{a['answer']} ({a['count']})" for a in w["wrong_answers"]),
+        )
+        for w in view["words"]
+    ]
+    return _csv([CLASS_COLUMNS, *rows])
+
+
+def csv_safe(text: str) -> str:
+    """A leading =, +, - or @ makes spreadsheets run the cell as a formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _word(index: int, question: Question) -> dict[str, Any]:
+    flashcard = card(question)
+    return {
+        "index": index,
+        "question_id": question.id,
+        "kind": question.kind.value,
+        "text": question.text,
+        "accepted_answers": list(question.accepted),
+        "word": flashcard.word,
+        "meaning": flashcard.meaning,
+        "example": flashcard.example,
+    }
+
+
+def _common_wrong(answers: Iterable[str]) -> list[dict[str, Any]]:
+    """Grouped as typed answers are judged (case, accents, spaces, a leading article),
+    each shown as first given."""
+    counts: Counter[str] = Counter()
+    shown: dict[str, str] = {}
+    for answer in answers:
+        key = normalize_typed(answer) or answer.strip()
+        counts[key] += 1
+        shown.setdefault(key, " ".join(answer.split()))
+    return [{"answer": shown[key], "count": n} for key, n in counts.most_common(MAX_WRONG_ANSWERS)]
+
+
+def _csv(rows: Iterable[Iterable[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for row in rows:
+        writer.writerow([csv_safe(cell) if isinstance(cell, str) else cell for cell in row])
+    return out.getvalue()
