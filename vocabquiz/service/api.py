@@ -126,6 +126,8 @@ def create_app(
             )
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             response.headers["Access-Control-Max-Age"] = "3600"
+            # A page's script reads a download's file name and a 429's wait only if exposed.
+            response.headers["Access-Control-Expose-Headers"] = "Content-Disposition, Retry-After"
         return response
 
     @app.errorhandler(GameError)

@@ -230,3 +230,13 @@ def test_while_the_game_runs_only_revealed_questions_are_reviewed(
     review = _get(api, f"/api/v1/sessions/{code}/review", "ann").json
     assert [(m["question_id"], m["outcome"]) for m in review["missed"]] == [(first, "skipped")]
     assert (review["played"], review["status"]) == (1, "active")
+
+
+def test_a_page_on_the_web_origin_reads_a_downloads_file_name(
+    api: flask.testing.FlaskClient, played: tuple[str, list[str]]
+) -> None:
+    """Cross-origin, a script sees Content-Disposition only when CORS exposes it."""
+    code, _ = played
+    headers = {**as_user("ann"), "Origin": "https://quiz.example"}
+    reply = api.get(f"/api/v1/sessions/{code}/review?format=csv", headers=headers)
+    assert "Content-Disposition" in reply.headers["Access-Control-Expose-Headers"]
