@@ -24,7 +24,6 @@ import genanki
 from vocabquiz.domain.model import Question, Quiz
 from vocabquiz.domain.review import card
 
-MEDIA_TYPE = "application/apkg"
 # Anki tells note types apart by id: this one's must never change.
 _MODEL = genanki.Model(
     1_607_392_319,

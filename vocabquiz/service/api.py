@@ -18,7 +18,7 @@ from typing import Any
 import flask
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from vocabquiz.domain import catalog, decks, review
+from vocabquiz.domain import catalog, review
 from vocabquiz.domain.errors import Busy, GameError
 from vocabquiz.domain.model import Session
 from vocabquiz.domain.quotas import QuotaExceeded
@@ -269,9 +269,7 @@ def create_app(
         uid = caller()
         form = _format("csv", "apkg")
         if form == "apkg":
-            return _download(
-                game_factory().missed_deck(session_id, uid), decks.MEDIA_TYPE, f"missed-{session_id}.apkg"
-            )
+            return _download(game_factory().missed_deck(session_id, uid), APKG, f"missed-{session_id}.apkg")
         found = game_factory().review(session_id, uid)
         if form == "csv":
             return _download(review.missed_csv(found), CSV, f"missed-{session_id}.csv")
@@ -291,12 +289,13 @@ def create_app(
     def quiz_deck(session_id: str) -> Any:
         """The session's whole quiz as an Anki deck, for its host."""
         quiz_id, deck = game_factory().quiz_deck(session_id, caller())
-        return _download(deck, decks.MEDIA_TYPE, f"quiz-{quiz_id}.apkg")
+        return _download(deck, APKG, f"quiz-{quiz_id}.apkg")
 
     return app
 
 
 CSV = "text/csv"
+APKG = "application/apkg"
 
 
 def _format(*allowed: str) -> str | None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vocabquiz.domain import catalog, decks, leaderboard, lifecycle, messages, quotas, review, scoring
+from vocabquiz.domain import catalog, leaderboard, lifecycle, messages, quotas, review, scoring
 from vocabquiz.domain.catalog import QuizPage
 from vocabquiz.domain.errors import GameError, NotJoined
 from vocabquiz.domain.model import Quiz, Session, Status, Timing
@@ -211,6 +211,8 @@ class Game:
         return self._review(session_id, uid)[0]
 
     def missed_deck(self, session_id: str, uid: str) -> bytes:
+        from vocabquiz.domain import decks  # genanki: ~80 ms to import, paid by the decks alone
+
         found, quiz = self._review(session_id, uid)
         missed = [quiz.questions[word["index"]] for word in found["missed"]]
         return decks.missed_deck(quiz, found["session_id"], uid, missed)
@@ -238,6 +240,8 @@ class Game:
     def quiz_deck(self, session_id: str, uid: str) -> tuple[str, bytes]:
         """The whole quiz the session plays, in its order: (quiz id, deck). Its host has
         stepped, or may step, through every reveal: the deck tells them nothing more."""
+        from vocabquiz.domain import decks  # as in missed_deck
+
         lifecycle.require_host(self.store.get_session(session_id), uid)
         quiz = self.store.session_quiz(session_id)
         return quiz.id, decks.quiz_deck(quiz)

@@ -8,6 +8,8 @@ import csv
 import html
 import io
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -240,3 +242,11 @@ def test_a_page_on_the_web_origin_reads_a_downloads_file_name(
     headers = {**as_user("ann"), "Origin": "https://quiz.example"}
     reply = api.get(f"/api/v1/sessions/{code}/review?format=csv", headers=headers)
     assert "Content-Disposition" in reply.headers["Access-Control-Expose-Headers"]
+
+
+def test_the_functions_start_without_genanki() -> None:
+    """Every function's cold start imports the service; only a deck request pays for
+    genanki (tens of ms to import)."""
+    code = "import sys, vocabquiz.service.api, vocabquiz.service.game; print('genanki' in sys.modules)"
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert ran.stdout.strip() == "False"
