@@ -101,6 +101,12 @@ async def test_a_played_session_and_an_anonymous_upload_expire(
     groups = {snap.reference.parent.id for snap in stored}
     assert groups >= {"sessions", "private", "participants", "names", "banned", "answers", "public"}
     _assert_expires_in(stored, SESSION_RETENTION, since)
+    # Reviews, the class view and decks are built on each request and never stored: they
+    # go when the session's answers do.
+    as_ann = Host(urls["api"], ann.token)
+    for caller, path in ((as_ann, "review"), (as_ann, "review?format=apkg"), (host, "class"), (host, "deck")):
+        assert (await caller.call("GET", f"/api/v1/sessions/{session_id}/{path}")).status_code == 200, path
+    assert sorted(s.reference.path for s in _tree(session)) == sorted(s.reference.path for s in stored)
 
     _assert_expires_in(_tree(db.document(f"quizzes/{quiz_id}")), ANONYMOUS_QUIZ_RETENTION, since)
 
