@@ -73,6 +73,7 @@ def test_the_sections_commands_work_as_written(make_run: MakeRun, tmp_path: Path
     demo = shell("make demo", make_run)
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "Final standings:" in demo.stdout and "joined" in demo.stdout
+    assert "Missed words (each player's review):" in demo.stdout and "Hardest for the class:" in demo.stdout
 
     swarm = shell(".venv/bin/python -m bots.swarm --players 200", make_run)
     assert swarm.returncode == 0, swarm.stderr[-3000:]

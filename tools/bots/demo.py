@@ -76,6 +76,7 @@ async def play(quiz_id: str, questions: int, seed: int) -> None:
     print("\nFinal standings:")
     for row in final["standings"]:
         print(f"  {row['rank']}. {row['username']:6} {row['score']}")
+    await _reviews(host, bots, session_id)
     print("\nLatency seen by the bots (ms)        p50    max")
     for label, samples in (
         ("answer -> ACK (gateway publish)", to_ack),
@@ -85,6 +86,21 @@ async def play(quiz_id: str, questions: int, seed: int) -> None:
         print(f"  {label:34} {statistics.median(samples) * 1000:5.0f}  {max(samples) * 1000:5.0f}")
     for bot in bots:
         await bot.close()
+
+
+async def _reviews(host: Host, bots: list[Player], session_id: str) -> None:
+    """What each bot should learn next (its own review), and the class's hardest word."""
+    print("\nMissed words (each player's review):")
+    for name, bot in zip(NAMES, bots, strict=True):
+        review = (
+            await Host(host.api_url, bot.token).call("GET", f"/api/v1/sessions/{session_id}/review")
+        ).json()
+        missed = ", ".join(f"{m['word']} ({m['your_answer'] or 'skipped'})" for m in review["missed"])
+        print(f"  {name:6} {review['correct']}/{review['played']} right; to review: {missed or 'nothing'}")
+    view = (await host.call("GET", f"/api/v1/sessions/{session_id}/class")).json()
+    if view["words"]:
+        hardest = view["words"][0]
+        print(f"  Hardest for the class: {hardest['word']} ({hardest['correct']} of {view['players']} right)")
 
 
 async def _board_after(bot: Player, score_frame: dict[str, Any]) -> dict[str, Any]:
