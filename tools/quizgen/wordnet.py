@@ -5,6 +5,7 @@ examples and pointers, and each word's senses in WordNet's frequency order."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,16 @@ DEFAULT_DIR = Path("/usr/share/wordnet")
 DIR_VARIABLE = "WORDNET_DIR"
 INSTALL_HINT = "apt-get install wordnet-base (WordNet 3.0), or set WORDNET_DIR to a WordNet dict/ folder"
 POS_FILES = {"n": "noun", "v": "verb", "a": "adj", "r": "adv"}
+# morphy's suffix rules (WordNet's morphy(7)) by part of speech: (ending, base).
+_DETACHMENTS = {
+    "n": (("s", ""), ("ses", "s"), ("xes", "x"), ("zes", "z"), ("ches", "ch"), ("shes", "sh"),
+          ("men", "man"), ("ies", "y")),
+    "v": (("s", ""), ("ies", "y"), ("es", "e"), ("es", ""), ("ed", "e"), ("ed", ""), ("ing", "e"),
+          ("ing", "")),
+    "a": (("er", ""), ("est", ""), ("er", "e"), ("est", "e")),
+}  # fmt: skip
+# A quotation's source after its closing quote: "..."--Thomas Paine, "..."- Bible.
+_ATTRIBUTION = re.compile(r"\s*-")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +48,12 @@ class WordNet:
         lines: dict[str, str],
         senses: dict[tuple[str, str], tuple[str, ...]],
         tagged: dict[tuple[str, str], int],
+        exceptions: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self._lines = lines
         self._senses = senses
         self._tagged = tagged
+        self._exceptions = exceptions or {}
         self._parsed: dict[str, Synset] = {}
 
     @classmethod
@@ -60,7 +73,13 @@ class WordNet:
                 key = (lemma.replace("_", " "), pos)
                 senses[key] = tuple(pos + offset for offset in fields[6 + pointer_count :])
                 tagged[key] = int(fields[5 + pointer_count])
-        return cls(lines, senses, tagged)
+        exceptions: dict[str, set[str]] = {}
+        for name in POS_FILES.values():
+            path = folder / f"{name}.exc"
+            for line in _records(path) if path.is_file() else ():
+                inflected, *bases = line.split()
+                exceptions.setdefault(inflected, set()).update(b.replace("_", " ") for b in bases)
+        return cls(lines, senses, tagged, {k: frozenset(v) for k, v in exceptions.items()})
 
     def synset(self, synset_id: str) -> Synset:
         synset = self._parsed.get(synset_id)
@@ -86,6 +105,20 @@ class WordNet:
         """How many of the word's meanings occur in WordNet's sense-tagged corpus (SemCor):
         0 for words too rare to have been seen there."""
         return self._tagged.get((word.lower(), pos), 0)
+
+    def base_forms(self, word: str) -> set[str]:
+        """The WordNet words that `word` is an inflection of, or is ("ran": "run", "cubes":
+        "cube", "better": "good", "well"): WordNet's own morphology (morphy), the irregular
+        forms of its *.exc lists and its suffix rules, for every part of speech."""
+        word = word.lower()
+        forms = {form for form in (word, *self._exceptions.get(word, ())) if self._is_word(form)}
+        for pos, rules in _DETACHMENTS.items():
+            bases = (word[: -len(ending)] + suffix for ending, suffix in rules if word.endswith(ending))
+            forms |= {base for base in bases if base and (base, pos) in self._senses}
+        return forms
+
+    def _is_word(self, form: str) -> bool:
+        return any((form, pos) in self._senses for pos in POS_FILES)
 
     def words(self, pos: str) -> Iterator[str]:
         """Every word (lower case) that has a meaning as `pos`."""
@@ -121,8 +154,24 @@ def _clean_word(word: str) -> str:
 
 
 def _split_gloss(gloss: str) -> tuple[str, tuple[str, ...]]:
-    """A gloss is the definition(s), then examples in double quotes, all separated by "; "."""
-    parts = [part.strip() for part in gloss.split("; ")]
-    definition = "; ".join(p for p in parts if not p.startswith('"'))
-    examples = tuple(p.strip('"') for p in parts if p.startswith('"'))
-    return definition, examples
+    """A gloss is the definition(s), separated by "; ", then examples in double quotes. The
+    definition ends at the first quote outside brackets ("(as in the phrase "make strides")"
+    stays in it); an example may itself hold "; " and may be a quotation with its source
+    after it, which is left out (often archaic: "seven thin and ill-favored kine"- Bible)."""
+    depth, start = 0, len(gloss)
+    for i, char in enumerate(gloss):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == '"' and depth <= 0:
+            start = i
+            break
+    definition = gloss[:start].strip().rstrip(";:,").strip()
+    examples = []
+    rest = gloss[start:]
+    while (opening := rest.find('"')) >= 0:
+        closing = rest.find('"', opening + 1)
+        if closing < 0:
+            break
+        example, rest = rest[opening + 1 : closing].strip(), rest[closing + 1 :]
+        if example and not _ATTRIBUTION.match(rest):
+            examples.append(example)
+    return definition, tuple(examples)
