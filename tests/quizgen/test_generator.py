@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections import Counter
@@ -11,8 +12,9 @@ import pytest
 from cefrpy import CEFRAnalyzer
 
 from quizgen.__main__ import main
-from quizgen.generator import MEANING, SYNONYM, TYPED, generate_items, generate_quiz
+from quizgen.generator import MEANING, SYNONYM, TYPED, generate_items, generate_quiz, pick_example
 from quizgen.lexicon import Lexicon
+from tests.quizgen.test_wordnet import tiny_wordnet
 from vocabquiz.domain.quizfile import load_quiz_text, quiz_from_dict
 
 QUIZZES = Path(__file__).resolve().parents[2] / "quizzes"
@@ -58,6 +60,28 @@ def test_generated_quiz_is_a_valid_quiz_file(lexicon: Lexicon) -> None:
     quiz = quiz_from_dict(data)
     assert quiz.id == "b2-test" and len(quiz.questions) == 20
     assert all(20 <= q.time_limit_s <= 30 and q.explanation for q in quiz.questions)
+
+
+def test_generator_takes_an_example_that_shows_the_answer_from_the_gloss(
+    tmp_path: Path, lexicon: Lexicon
+) -> None:
+    """The gloss 'enjoying or showing joy; "a happy smile"; "glad to help"' gives each of its
+    words the example that uses it, inflected or not, as a sentence; none to a word in none."""
+    happy = tiny_wordnet(tmp_path).primary("happy", "a")
+    assert happy is not None
+    assert pick_example(lexicon, happy, ("happy",)) == "A happy smile."
+    assert pick_example(lexicon, happy, ("glad",)) == "Glad to help."
+    assert pick_example(lexicon, happy, ("joyful",)) == ""
+    cube = dataclasses.replace(happy, examples=("the cubes were made of ivory!", "a cube"))
+    assert pick_example(lexicon, cube, ("cube",)) == "The cubes were made of ivory!"
+
+
+def test_generated_questions_carry_their_examples_in_the_quiz_file(lexicon: Lexicon) -> None:
+    data = generate_quiz(lexicon, "A2", 20, seed=9)
+    items = generate_items(lexicon, "A2", 20, seed=9)
+    examples = [q.example for q in quiz_from_dict(data).questions]
+    assert examples == [item.example for item in items] and any(examples)
+    assert all("example" not in q for q, e in zip(data["questions"], examples, strict=True) if not e)
 
 
 def test_cli_writes_the_quiz_it_is_asked_for(

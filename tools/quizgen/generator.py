@@ -5,11 +5,12 @@ part of speech and CEFR level; a question is kept only when nothing makes it amb
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from quizgen import ambiguity
+from quizgen import ambiguity, learnability
 from quizgen.errors import NotEnoughWords
 from quizgen.levels import LEVELS
 from quizgen.lexicon import WORD, Entry, Lexicon
@@ -24,6 +25,10 @@ MAX_QUESTIONS = 200
 # Candidates tried for a question's distractors before its answer word is given up on.
 DISTRACTOR_TRIES = 60
 POS_NAMES = {"n": "noun", "v": "verb", "a": "adjective", "r": "adverb"}
+MAX_EXAMPLE_CHARS = 500  # as the quiz format allows
+_EXAMPLE_WORD = re.compile(r"[a-z]+")
+# WordNet's own markup (`quoted' words, [editorial] notes) reads badly in a review.
+_ODD_EXAMPLE = re.compile(r"[`\[\]]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class Item:
     accepted: tuple[str, ...]
     options: tuple[str, ...]  # empty for TYPED
     explanation: str
+    example: str = ""  # a sentence showing an accepted answer, from WordNet; "" when it has none
 
     @property
     def text(self) -> str:
@@ -49,24 +55,16 @@ class Item:
 
     def question(self, question_id: str) -> dict[str, Any]:
         """The question as a quiz file has it (see docs/quiz-format.md)."""
-        if self.form == TYPED:
-            return {
-                "id": question_id,
-                "kind": "typed",
-                "text": self.text,
-                "accepted": list(self.accepted),
-                "time_limit_s": TYPED_TIME_LIMIT_S,
-                "explanation": self.explanation,
-            }
-        return {
-            "id": question_id,
-            "kind": "choice",
-            "text": self.text,
-            "options": list(self.options),
-            "accepted": list(self.accepted),
-            "time_limit_s": CHOICE_TIME_LIMIT_S,
-            "explanation": self.explanation,
-        }
+        question: dict[str, Any] = {"id": question_id, "kind": "typed" if self.form == TYPED else "choice"}
+        question["text"] = self.text
+        if self.form != TYPED:
+            question["options"] = list(self.options)
+        question["accepted"] = list(self.accepted)
+        question["time_limit_s"] = TYPED_TIME_LIMIT_S if self.form == TYPED else CHOICE_TIME_LIMIT_S
+        question["explanation"] = self.explanation
+        if self.example:
+            question["example"] = self.example
+        return question
 
 
 def generate_items(lexicon: Lexicon, level: str, count: int, seed: int) -> list[Item]:
@@ -135,6 +133,8 @@ class _Generator:
         definition = entry.sense.definition
         if ambiguity.mentions(definition, entry.word):
             return None
+        if not learnability.learnable(self.lexicon, definition, entry.sense, self.level):
+            return None
         distractors = self._distractors(entry, [entry.word], entry.sense, definition)
         if distractors is None:
             return None
@@ -146,9 +146,12 @@ class _Generator:
         synonyms = [
             w
             for w in self._same_level(entry.sense, entry.pos)
-            if self.wordnet.tagged_senses(w, entry.pos) and not ambiguity.look_alike(w, entry.word)
+            if self.wordnet.tagged_senses(w, entry.pos)
+            and not ambiguity.look_alike(w, entry.word)
+            and learnability.known_meaning(self.lexicon, w, entry.sense)
         ]
-        if not synonyms:
+        # The player must know the prompt word; the answer and options are of the level already.
+        if not synonyms or not learnability.learnable(self.lexicon, entry.word, entry.sense, self.level):
             return None
         answer = self.rng.choice(synonyms)
         distractors = self._distractors(entry, [entry.word, answer], entry.sense, None)
@@ -164,7 +167,7 @@ class _Generator:
         fairly type another word: a common synonym of another level, or a word of a nearby
         meaning (a kind of the thing, a more general one) at this level or below."""
         sense, definition, pos = entry.sense, entry.sense.definition, entry.pos
-        if pos != "n":
+        if pos != "n" or not learnability.learnable(self.lexicon, definition, sense, self.level):
             return None
         accepted = (entry.word, *(w for w in self._same_level(sense, pos) if w != entry.word))
         others = [w for w in sense.words if WORD.fullmatch(w) and w not in accepted]
@@ -220,9 +223,44 @@ class _Generator:
     ) -> Item:
         options = [*accepted, *others] if others else []
         self.rng.shuffle(options)
-        return Item(form, entry.pos, self.level, entry.sense.id, prompt, accepted, tuple(options), why)
+        example = pick_example(self.lexicon, entry.sense, accepted)
+        sense_id = entry.sense.id
+        return Item(form, entry.pos, self.level, sense_id, prompt, accepted, tuple(options), why, example)
+
+
+def pick_example(lexicon: Lexicon, meaning: Synset, accepted: tuple[str, ...]) -> str:
+    """The meaning's first WordNet example that shows an accepted answer (the first answer
+    first), as written or inflected ("cubes", "ran"), as a sentence; "" when none does. An
+    example of the meaning that uses only another of its words ("glad to help" for "happy")
+    is left out: the review pairs the answer with the sentence, which would not show it."""
+    for answer in accepted:
+        for text in meaning.examples:
+            sentence = _sentence(text)
+            if (
+                _shows(lexicon, sentence, answer)
+                and len(sentence) <= MAX_EXAMPLE_CHARS
+                and not _ODD_EXAMPLE.search(sentence)
+                and lexicon.is_fit(sentence)
+            ):
+                return sentence
+    return ""
+
+
+def _shows(lexicon: Lexicon, text: str, word: str) -> bool:
+    return any(
+        token == word or word in lexicon.wordnet.base_forms(token)
+        for token in _EXAMPLE_WORD.findall(text.lower())
+    )
+
+
+def _sentence(text: str) -> str:
+    """An example as a sentence: no quotes around it, a capital first, a full stop last."""
+    text = " ".join(text.strip().strip('"').split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?" else text + "."
 
 
 def _defines(word: str, sense: Synset) -> str:
-    example = next((e for e in sense.examples if word in e.lower().split()), None)
-    return f"{word}: {sense.definition}." + (f' For example: "{example}".' if example else "")
+    return f"{word}: {sense.definition}."

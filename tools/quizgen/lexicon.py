@@ -39,6 +39,10 @@ class Lexicon:
     def level(self, word: str, pos: str) -> str | None:
         return self._levels.level(word, pos)
 
+    def lowest_level(self, word: str) -> str | None:
+        """The word's lowest level as any part of speech (see Levels.lowest)."""
+        return self._levels.lowest(word)
+
     def entries(self, level: str, pos: str) -> list[Entry]:
         """Usable words of `level` as `pos`, in alphabetical order."""
         key = (level, pos)
