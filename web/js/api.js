@@ -1,6 +1,7 @@
 // The host HTTP API (vocabquiz/service/api.py) with the signed-in host's bearer token
 // (and App Check token, when App Check is on).
 // Refusals arrive as {error: {code, message}} and are thrown as ApiError.
+// PlayerApi is the player's side (their own review); attachments come through fetchFile.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -92,4 +93,83 @@ export class HostApi {
     const response = await this.request("GET", path, undefined, { raw: true });
     return response.blob();
   }
+
+  /** Per word of the session, hardest first: {players, words: [{word, answered, correct, ...}]}. */
+  classView(sessionId) {
+    return this.request("GET", `/sessions/${encodeURIComponent(sessionId)}/class`);
+  }
+
+  classCsv(sessionId) {
+    const id = encodeURIComponent(sessionId);
+    return fetchFile(this, `/sessions/${id}/class?format=csv`, `class-${sessionId}.csv`);
+  }
+
+  /** Every question of the session's quiz as one Anki deck. */
+  quizDeck(sessionId, quizId) {
+    return fetchFile(this, `/sessions/${encodeURIComponent(sessionId)}/deck`, `quiz-${quizId || sessionId}.apkg`);
+  }
+}
+
+// -- issue 22: reviews, the class view and the files to take away ---------------------
+
+/** The player's side of the same API, with the player's own token: their review. */
+export class PlayerApi {
+  constructor(config, auth) {
+    this.http = new HostApi(config, auth);
+  }
+
+  /** The caller's missed and skipped questions so far: {played, correct, missed: [...], ...}. */
+  review(sessionId) {
+    return this.http.request("GET", `/sessions/${encodeURIComponent(sessionId)}/review`);
+  }
+
+  /** format: "apkg" (an Anki deck) or "csv" (word, meaning, example; no header). */
+  reviewFile(sessionId, format) {
+    const id = encodeURIComponent(sessionId);
+    return fetchFile(this.http, `/sessions/${id}/review?format=${format}`, `missed-${sessionId}.${format}`);
+  }
+}
+
+/**
+ * A file the API sends as an attachment: {blob, filename}. A plain link cannot carry the
+ * bearer token, so it is fetched; the name is the response's Content-Disposition one
+ * (readable across origins only when the API exposes that header), else `fallbackName`.
+ */
+export async function fetchFile(http, path, fallbackName) {
+  const response = await http.request("GET", path, undefined, { raw: true });
+  const blob = await response.blob();
+  return { blob, filename: attachmentName(response.headers.get("Content-Disposition")) || fallbackName };
+}
+
+/** The filename of a Content-Disposition header (RFC 6266: filename* first), without any path. */
+export function attachmentName(header) {
+  if (!header) return null;
+  let name = null;
+  const extended = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(header);
+  if (extended) {
+    try {
+      name = decodeURIComponent(extended[1].trim());
+    } catch {
+      name = null;
+    }
+  }
+  if (!name) {
+    const plain = /filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]+))/i.exec(header);
+    name = plain ? (plain[1] ?? plain[2]).replace(/\\(.)/g, "$1") : null;
+  }
+  const base = name?.split(/[\\/]/).pop().trim();
+  return base || null;
+}
+
+/** Hand a fetched file to the browser as a download (an object URL and <a download>). */
+export function saveFile({ blob, filename }) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Revoked later, not at once: some browsers start reading the URL after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

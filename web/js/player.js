@@ -1,6 +1,8 @@
 // The player's page: join by code, answer timed questions, follow score, rank and the
 // leaderboard live. Survives a reload: same uid (auth.js), the session saved here, REJOIN.
+// At the end, the player's own review of what they missed, to read and to download.
 
+import { ApiError, PlayerApi, saveFile } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { QuizSocket } from "./socket.js";
@@ -33,7 +35,10 @@ const state = {
   autoAdvance: false,
 };
 let auth;
+let api;
 let socket;
+// The session whose review is shown (or loading): it is fetched once per end screen.
+let reviewFor = null;
 let countdown;
 
 init();
@@ -42,6 +47,8 @@ async function init() {
   $("join-form").addEventListener("submit", submitJoin);
   $("typed-form").addEventListener("submit", submitTyped);
   $("play-again").addEventListener("click", () => forget({ keepCode: false }));
+  $("download-apkg").addEventListener("click", (event) => downloadReview("apkg", event.currentTarget));
+  $("download-missed-csv").addEventListener("click", (event) => downloadReview("csv", event.currentTarget));
   document.addEventListener("keydown", onShortcut);
 
   const linkCode = normaliseCode(new URLSearchParams(location.search).get("code") || "");
@@ -54,6 +61,7 @@ async function init() {
     return;
   }
   auth = new Auth(config, "player");
+  api = new PlayerApi(config, auth);
   socket = new QuizSocket({
     auth,
     url: socketUrl(),
@@ -127,6 +135,7 @@ function forget({ keepCode = true } = {}) {
   state.pendingJoin = null;
   state.question = null;
   countdown?.stop();
+  clearReview();
   localStorage.removeItem(SESSION_KEY);
   history.replaceState(null, "", location.pathname);
   resetJoinButton();
@@ -440,6 +449,109 @@ function showEnd(standings, fallbackRank, total) {
       : `You scored ${score} points.`,
   );
   $("end-title").focus?.();
+  loadReview(state.joined?.session_id);
+}
+
+// -- review ---------------------------------------------------------------------------
+
+/** The player's missed and skipped questions, under the podium (which a failure here never touches). */
+async function loadReview(sessionId) {
+  if (!sessionId || reviewFor === sessionId) return;
+  reviewFor = sessionId;
+  show("review");
+  show("review-downloads", false);
+  $("review-list").replaceChildren();
+  setReviewStatus("Loading your review…");
+  let review;
+  try {
+    review = await api.review(sessionId);
+  } catch (error) {
+    if (reviewFor !== sessionId) return;
+    setReviewStatus(reviewError(error), { error: true, retry: () => retryReview(sessionId) });
+    return;
+  }
+  if (reviewFor === sessionId) renderReview(review);
+}
+
+function retryReview(sessionId) {
+  reviewFor = null;
+  loadReview(sessionId);
+}
+
+function clearReview() {
+  reviewFor = null;
+  show("review", false);
+  $("review-list").replaceChildren();
+}
+
+function reviewError(error) {
+  if (error instanceof ApiError) {
+    if (error.code === "NOT_JOINED") return "Your review is not available: this quiz no longer has you as a player.";
+    if (error.code === "INVALID_SESSION") return "This quiz is no longer on the server, so neither is its review.";
+    if (error.status === 404) return "Reviews are not available on this server yet.";
+    if (error.status === 0) return `Could not load your review. ${error.message}`;
+  }
+  return `Could not load your review: ${error.message}`;
+}
+
+/** The review's one status line; an error says so in words (not only in colour), with a retry. */
+function setReviewStatus(text, { error = false, retry = null } = {}) {
+  const node = $("review-status");
+  node.className = error ? "review-status error" : "review-status";
+  const again = retry ? el("button", { type: "button", className: "small", onclick: retry }, "Try again") : null;
+  node.replaceChildren(text, ...(again ? [" ", again] : []));
+}
+
+function renderReview(review) {
+  const missed = review.missed || [];
+  const played = review.played ?? 0;
+  let summary;
+  if (!played) summary = "No question was played, so there is nothing to review.";
+  else if (!missed.length) summary = played === 1 ? "You got the one question right." : `You got all ${played} right.`;
+  else summary = `You got ${review.correct ?? played - missed.length} of ${played} right. ${plural(missed.length, "word")} to review:`;
+  setReviewStatus(summary);
+  $("review-list").replaceChildren(...missed.map(reviewItem));
+  show("review-downloads", missed.length > 0);
+}
+
+function reviewItem(item) {
+  const skipped = item.outcome === "skipped";
+  const accepted = item.accepted_answers?.length ? item.accepted_answers : [item.word];
+  const meaning = item.meaning && item.meaning !== item.text ? item.meaning : "";
+  return el(
+    "li",
+    { className: `review-item ${skipped ? "skipped" : "wrong"}`, dataset: { questionId: item.question_id } },
+    el("h3", { className: "review-word" }, item.word),
+    el("p", { className: "review-question" }, `Question ${item.index + 1}: ${item.text}`),
+    el(
+      "p",
+      { className: "review-yours" },
+      el("span", { className: "review-mark", "aria-hidden": "true" }, skipped ? "–" : "✗"),
+      skipped ? "Skipped" : `Your answer: ${item.your_answer}`,
+    ),
+    el(
+      "p",
+      { className: "review-accepted" },
+      el("span", { className: "review-mark", "aria-hidden": "true" }, "✓"),
+      `${accepted.length > 1 ? "Accepted answers" : "Answer"}: ${accepted.join(", ")}`,
+    ),
+    meaning ? el("p", { className: "review-meaning" }, `Meaning: ${meaning}`) : null,
+    item.example ? el("p", { className: "review-example" }, `Example: ${item.example}`) : null,
+  );
+}
+
+async function downloadReview(format, button) {
+  const sessionId = reviewFor;
+  if (!sessionId || button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true"); // stays focusable while the file comes
+  try {
+    saveFile(await api.reviewFile(sessionId, format));
+  } catch (error) {
+    const what = format === "apkg" ? "the Anki deck" : "the CSV";
+    showAlert(`Could not download ${what}: ${error.message}`);
+  } finally {
+    button.setAttribute("aria-disabled", "false");
+  }
 }
 
 function onError(p) {
