@@ -1,9 +1,10 @@
 // The host's page: pick a quiz (or upload one, private or public), create a session, show
 // its code, link and QR code, watch players arrive, drive start / next / end over the host
 // API, and follow answers and the leaderboard live over a WATCH_SESSION socket. Survives a
-// reload (session id saved).
+// reload (session id saved). At the end: the podium, results CSV, and the class view
+// (which words most players missed) with a class CSV and the whole quiz as an Anki deck.
 
-import { ApiError, HostApi } from "./api.js";
+import { ApiError, HostApi, saveFile } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { renderAnswerChart, renderAnswersIn } from "./chart.js";
@@ -30,6 +31,7 @@ const state = {
   busy: false,
   quizzes: new Map(), // quiz_id -> the quiz list's entry {quiz_id, title, question_count, public, library, yours}
   quizPageToken: null, // the list's next page, if any
+  classQuizId: null, // the ended session's quiz (from the class view), for the deck's name
 };
 let config;
 let auth;
@@ -50,6 +52,12 @@ async function init() {
   armConfirm($("end-button"), "Really end the quiz?", () => act("end"));
   $("copy-link").addEventListener("click", copyLink);
   $("download-csv").addEventListener("click", downloadCsv);
+  $("download-class-csv").addEventListener("click", (event) =>
+    downloadFile(event.currentTarget, "the class CSV", (id) => api.classCsv(id)),
+  );
+  $("download-deck").addEventListener("click", (event) =>
+    downloadFile(event.currentTarget, "the quiz deck", (id) => api.quizDeck(id, state.classQuizId)),
+  );
   $("new-session").addEventListener("click", () => leaveSession());
   try {
     config = await loadConfig();
@@ -513,6 +521,7 @@ async function showResults() {
   show("board-view");
   if (state.standings) renderPodium($("podium"), state.standings);
   $("results-title").focus();
+  loadClassView(state.session.session_id);
   try {
     const results = await api.results(state.session.session_id);
     if (!state.standings) renderPodium($("podium"), results.players || []);
@@ -540,6 +549,86 @@ async function downloadCsv() {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (error) {
     showAlert(error.message);
+  }
+}
+
+// -- class view -----------------------------------------------------------------------
+
+/** Per word, hardest first: how many got it, answered it, and the wrong answers most given. */
+async function loadClassView(sessionId) {
+  state.classQuizId = state.session?.quiz_id ?? null;
+  $("class-rows").replaceChildren();
+  show("class-scroll", false);
+  setClassStatus("Loading the class view…");
+  let view;
+  try {
+    view = await api.classView(sessionId);
+  } catch (error) {
+    if (state.session?.session_id !== sessionId) return;
+    const missing = error instanceof ApiError && error.status === 404 && error.code.startsWith("HTTP_");
+    const message = missing ? "The class view is not available on this server yet." : error.message;
+    setClassStatus(`Could not load the class view: ${message}`, { error: true });
+    return;
+  }
+  if (state.session?.session_id !== sessionId) return;
+  state.classQuizId = view.quiz_id || state.classQuizId;
+  const words = view.words || [];
+  if (!words.length) {
+    setClassStatus("No question was played, so there is nothing to show.");
+    return;
+  }
+  const hardest = words[0];
+  setClassStatus(
+    `${plural(view.players ?? 0, "player")}, ${plural(words.length, "word")}, hardest first` +
+      (hardest.missed ? `: ${hardest.missed} of ${view.players} missed “${hardest.word}”.` : "."),
+  );
+  $("class-rows").replaceChildren(...words.map((word) => classRow(word, view.players)));
+  show("class-scroll");
+}
+
+function setClassStatus(text, { error = false } = {}) {
+  const node = $("class-status");
+  node.className = error ? "review-status error" : "review-status";
+  node.textContent = text;
+}
+
+function classRow(word, players) {
+  const correct =
+    word.accuracy === null || word.accuracy === undefined
+      ? "–"
+      : `${word.correct} of ${players} (${Math.round(word.accuracy * 100)}%)`;
+  const wrong = word.wrong_answers?.length
+    ? el("ul", { className: "wrong-answers" }, ...word.wrong_answers.map((a) => el("li", {}, `${a.answer} (${a.count})`)))
+    : el("span", { className: "hint" }, "none");
+  return el(
+    "tr",
+    { dataset: { questionId: word.question_id } },
+    el(
+      "th",
+      { scope: "row" },
+      el("span", { className: "class-word" }, word.word),
+      el("span", { className: "class-question" }, `Question ${word.index + 1}: ${word.text}`),
+    ),
+    el(
+      "td",
+      {},
+      el("span", { className: "class-correct" }, correct),
+      el("span", { className: "class-answered" }, `${word.answered} answered`),
+    ),
+    el("td", { className: "class-wrong" }, wrong),
+  );
+}
+
+/** A file the API sends as an attachment, fetched with the host's token and saved. */
+async function downloadFile(button, what, fetchIt) {
+  if (!state.session || button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  try {
+    saveFile(await fetchIt(state.session.session_id));
+  } catch (error) {
+    showAlert(`Could not download ${what}: ${error.message}`);
+  } finally {
+    button.setAttribute("aria-disabled", "false");
   }
 }
 
