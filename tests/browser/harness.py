@@ -178,3 +178,13 @@ class PlayerPage:
 
     async def score_shown(self) -> int:
         return int(await self.page.locator("#me-score").inner_text())
+
+
+async def download_file(page: Page, button_name: str) -> tuple[str, Path]:
+    """Click the button that saves a file (fetched with the page's token, then handed to
+    the browser); the name the page gave it and where Playwright saved it."""
+    async with page.expect_download() as download_info:
+        await page.get_by_role("button", name=button_name, exact=True).click()
+    download = await download_info.value
+    assert await download.failure() is None
+    return download.suggested_filename, await download.path()
