@@ -9,16 +9,14 @@ import csv
 import io
 import json
 import re
-import sqlite3
-import zipfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, Response, expect
 
+from tests.anki import anki_notes
 from tests.browser.harness import (
     LAPTOP,
     PHONE,
@@ -75,7 +73,7 @@ def _review_fetched(page: Page) -> AbstractAsyncContextManager[Any]:
 
 
 async def test_players_review_their_own_missed_words_and_take_them_away_and_the_host_sees_the_class(
-    browser: Browser, web_url: str, js_errors: list[str], tmp_path: Path
+    browser: Browser, web_url: str, js_errors: list[str]
 ) -> None:
     host = await new_page(browser, LAPTOP, js_errors)
     code, join_link = await create_session(host, web_url)
@@ -137,7 +135,7 @@ async def test_players_review_their_own_missed_words_and_take_them_away_and_the_
     ann = players["Ann"].page
     name, deck = await download_file(ann, "Anki deck (.apkg)")
     assert name == f"missed-{code}.apkg"
-    notes = _anki_notes(deck, tmp_path)
+    notes = anki_notes(deck.read_bytes())
     missed_words = [WORD[qid] for qid in _missed("Ann", order)]
     assert sorted(fields[0] for fields in notes) == sorted(missed_words)
     right_words = {WORD[qid] for qid in QUESTIONS} - set(missed_words)
@@ -187,7 +185,7 @@ async def test_players_review_their_own_missed_words_and_take_them_away_and_the_
         assert got["common_wrong_answers"] == "; ".join(f"{w} (1)" for w in want["wrong"])
     name, deck = await download_file(host, "Whole quiz deck (.apkg)")
     assert name == "quiz-vocab-101.apkg"
-    assert sorted(fields[0] for fields in _anki_notes(deck, tmp_path)) == sorted(WORD.values())
+    assert sorted(fields[0] for fields in anki_notes(deck.read_bytes())) == sorted(WORD.values())
 
     # The existing results CSV still comes down beside them.
     name, table = await download_file(host, "Download results (CSV)")
@@ -263,18 +261,6 @@ def _class_rows(order: list[str]) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda row: (-(2 - row["correct"]), row["index"]))
-
-
-def _anki_notes(apkg: Path, tmp_path: Path) -> list[list[str]]:
-    """An .apkg is a zip holding a SQLite collection; each note's fields are joined by 0x1f."""
-    with zipfile.ZipFile(apkg) as archive:
-        collection = tmp_path / f"{apkg.stem}-collection.anki2"
-        collection.write_bytes(archive.read("collection.anki2"))
-    connection = sqlite3.connect(collection)
-    try:
-        return [flds.split("\x1f") for (flds,) in connection.execute("SELECT flds FROM notes ORDER BY id")]
-    finally:
-        connection.close()
 
 
 async def test_player_sees_the_example_of_a_missed_word_and_one_with_all_right_is_told_so(

@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
-import sqlite3
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bots.client import Host, Player
+from tests.anki import anki_notes
 from tests.conftest import add_player
 
 pytestmark = pytest.mark.stack
@@ -70,17 +67,6 @@ async def _play(
     return session_id, ann, ben
 
 
-def _notes(apkg: bytes) -> list[list[str]]:
-    with zipfile.ZipFile(io.BytesIO(apkg)) as deck, tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "collection.anki2"
-        path.write_bytes(deck.read("collection.anki2"))
-        connection = sqlite3.connect(path)
-        try:
-            return [flds.split("\x1f") for (flds,) in connection.execute("SELECT flds FROM notes")]
-        finally:
-            connection.close()
-
-
 async def test_each_player_reviews_their_own_missed_words_and_the_host_the_class(
     host: Host, players: list[Player], urls: dict[str, str], save_quiz: Any
 ) -> None:
@@ -105,9 +91,9 @@ async def test_each_player_reviews_their_own_missed_words_and_the_host_the_class
 
     deck = await as_ann.call("GET", f"/api/v1/sessions/{session_id}/review?format=apkg")
     assert deck.status_code == 200
-    assert sorted(n[0] for n in _notes(deck.content)) == ["huge", "puppy"]
+    assert sorted(n[0] for n in anki_notes(deck.content)) == ["huge", "puppy"]
     ben_deck = await as_ben.call("GET", f"/api/v1/sessions/{session_id}/review?format=apkg")
-    assert [n[0] for n in _notes(ben_deck.content)] == ["huge"]
+    assert [n[0] for n in anki_notes(ben_deck.content)] == ["huge"]
     rows = list(
         csv.reader(
             io.StringIO((await as_ben.call("GET", f"/api/v1/sessions/{session_id}/review?format=csv")).text)
@@ -125,7 +111,7 @@ async def test_each_player_reviews_their_own_missed_words_and_the_host_the_class
         ("pup", 2, 1, 1, [{"answer": "kitten", "count": 1}]),
     ]
     whole = await host.call("GET", f"/api/v1/sessions/{session_id}/deck")
-    assert sorted(n[0] for n in _notes(whole.content)) == ["huge", "puppy"]
+    assert sorted(n[0] for n in anki_notes(whole.content)) == ["huge", "puppy"]
 
     # Nobody reads what is not theirs: the host has no review, players no class view.
     assert (await host.call("GET", f"/api/v1/sessions/{session_id}/review")).status_code == 404

@@ -5,19 +5,15 @@ the whole quiz's deck; nobody else gets any of it."""
 from __future__ import annotations
 
 import csv
-import html
 import io
-import sqlite3
 import subprocess
 import sys
-import tempfile
-import zipfile
-from pathlib import Path
 from typing import Any
 
 import flask
 import pytest
 
+from tests.anki import anki_notes
 from tests.unit.service.conftest import Table, as_user, frames_of
 from vocabquiz.domain.review import card
 
@@ -138,17 +134,6 @@ def test_the_missed_words_download_as_csv_for_flashcard_importers(
     assert rows == [list(vars_of(card(table.question(qid)))) for qid in order[1:3]]
 
 
-def _notes(apkg: bytes) -> list[list[str]]:
-    """The notes' fields of an .apkg: a SQLite collection (collection.anki2) in a zip."""
-    with zipfile.ZipFile(io.BytesIO(apkg)) as deck, tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "collection.anki2"
-        path.write_bytes(deck.read("collection.anki2"))
-        with sqlite3.connect(path) as db:
-            notes = db.execute("SELECT flds FROM notes ORDER BY id").fetchall()
-    # Fields are HTML, joined by \x1f.
-    return [[html.unescape(field) for field in flds.split("\x1f")] for (flds,) in notes]
-
-
 def test_the_missed_words_download_as_an_anki_deck(
     api: flask.testing.FlaskClient, table: Table, played: tuple[str, list[str]]
 ) -> None:
@@ -156,7 +141,7 @@ def test_the_missed_words_download_as_an_anki_deck(
     reply = _get(api, f"/api/v1/sessions/{code}/review?format=apkg", "ann")
     assert reply.status_code == 200
     assert reply.headers["Content-Disposition"] == f'attachment; filename="missed-{code}.apkg"'
-    words = [fields[0] for fields in _notes(reply.get_data())]
+    words = [fields[0] for fields in anki_notes(reply.get_data())]
     assert words == [table.right_answer(qid) for qid in order[1:3]]
     right = {table.right_answer(qid) for qid in order} - set(words)
     assert right and not right & set(words)
@@ -211,7 +196,7 @@ def test_the_host_downloads_the_whole_quiz_as_a_deck(
     code, order = played
     reply = _get(api, f"/api/v1/sessions/{code}/deck", "host")
     assert reply.headers["Content-Disposition"] == 'attachment; filename="quiz-vocab-101.apkg"'
-    assert [fields for fields in _notes(reply.get_data())] == [
+    assert [fields for fields in anki_notes(reply.get_data())] == [
         list(vars_of(card(table.question(qid)))) for qid in order
     ]
 
