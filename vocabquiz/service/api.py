@@ -259,31 +259,26 @@ def create_app(
     @app.get("/api/v1/sessions/<session_id>/results")
     def results(session_id: str) -> Any:
         report = game_factory().results(session_id, caller())
-        if flask.request.args.get("format") == "csv":
-            return _download(players_csv(report), CSV, f"results-{session_id}.csv")
-        return report
+        return _json_or_csv(report, players_csv, f"results-{session_id}.csv")
 
     @app.get("/api/v1/sessions/<session_id>/review")
     def player_review(session_id: str) -> Any:
         """The caller's own missed and skipped words: JSON, `?format=csv` or `?format=apkg`."""
         uid = caller()
-        form = _format("csv", "apkg")
-        if form == "apkg":
+        if _format("csv", "apkg") == "apkg":
             return _download(game_factory().missed_deck(session_id, uid), APKG, f"missed-{session_id}.apkg")
-        found = game_factory().review(session_id, uid)
-        if form == "csv":
-            return _download(review.missed_csv(found), CSV, f"missed-{session_id}.csv")
-        return found
+        return _json_or_csv(
+            game_factory().review(session_id, uid), review.missed_csv, f"missed-{session_id}.csv"
+        )
 
     @app.get("/api/v1/sessions/<session_id>/class")
     def class_view(session_id: str) -> Any:
         """The host's view of the class, word by word, hardest first; `?format=csv`."""
         uid = caller()
-        form = _format("csv")
-        view = game_factory().class_view(session_id, uid)
-        if form == "csv":
-            return _download(review.class_csv(view), CSV, f"class-{session_id}.csv")
-        return view
+        _format("csv")
+        return _json_or_csv(
+            game_factory().class_view(session_id, uid), review.class_csv, f"class-{session_id}.csv"
+        )
 
     @app.get("/api/v1/sessions/<session_id>/deck")
     def quiz_deck(session_id: str) -> Any:
@@ -304,6 +299,13 @@ def _format(*allowed: str) -> str | None:
     if form is not None and form not in allowed:
         raise GameError(ErrorCode.INVALID_MESSAGE, f"format must be one of: {', '.join(allowed)}")
     return form
+
+
+def _json_or_csv(data: dict[str, Any], to_csv: Callable[[dict[str, Any]], str], filename: str) -> Any:
+    """`data` as JSON, or with `?format=csv` as a CSV file to download."""
+    if flask.request.args.get("format") == "csv":
+        return _download(to_csv(data), CSV, filename)
+    return data
 
 
 def _download(content: str | bytes, mimetype: str, filename: str) -> flask.Response:
