@@ -45,7 +45,7 @@ BEN = {"pup": "puppy", "big": "tiny"}
 
 async def _play(
     host: Host, players: list[Player], urls: dict[str, str], quiz_id: str
-) -> tuple[str, Player, Player]:
+) -> tuple[str, Player, Player, Player]:
     session_id = (await host.create_session(quiz_id, auto_advance=False))["session_id"]
     ann, ben = await add_player(players, urls), await add_player(players, urls)
     for player, name in ((ann, "Ann"), (ben, "Ben")):
@@ -62,16 +62,20 @@ async def _play(
                 await player.expect("SCORE_UPDATED", question_id=qid)
         await host.action(session_id, "next")  # reveal
         await ann.expect("QUESTION_ENDED", index=index)
+        if index == 0:  # Cy comes late: the first question was never his
+            cy = await add_player(players, urls)
+            await cy.send("JOIN_SESSION", {"session_id": session_id, "username": "Cy"})
+            await cy.expect("SESSION_JOINED")
         await host.action(session_id, "next")  # the next, or the end
     await ann.expect("SESSION_ENDED")
-    return session_id, ann, ben
+    return session_id, ann, ben, cy
 
 
 async def test_each_player_reviews_their_own_missed_words_and_the_host_the_class(
     host: Host, players: list[Player], urls: dict[str, str], save_quiz: Any
 ) -> None:
     quiz_id = save_quiz(QUIZ)
-    session_id, ann, ben = await _play(host, players, urls, quiz_id)
+    session_id, ann, ben, cy = await _play(host, players, urls, quiz_id)
     as_ann, as_ben = Host(urls["api"], ann.token), Host(urls["api"], ben.token)
 
     review: dict[str, Any] = (
@@ -101,14 +105,24 @@ async def test_each_player_reviews_their_own_missed_words_and_the_host_the_class
     )
     assert rows == [["huge", "Which word means 'very large'?", ""]]
 
+    # Cy, who joined after the first reveal, is held to the second question alone.
+    cy_review = (
+        await Host(urls["api"], cy.token).call("GET", f"/api/v1/sessions/{session_id}/review")
+    ).json()
+    second = "big" if by_id["big"]["index"] == 1 else "pup"
+    assert (cy_review["played"], [(m["question_id"], m["outcome"]) for m in cy_review["missed"]]) == (
+        1, [(second, "skipped")]
+    )  # fmt: skip
+
     view = (await host.call("GET", f"/api/v1/sessions/{session_id}/class")).json()
-    assert view["players"] == 2
+    assert view["players"] == 3
+    players_of = {"big": 3 if second == "big" else 2, "pup": 3 if second == "pup" else 2}
     assert [
-        (w["question_id"], w["answered"], w["correct"], w["missed"], w["wrong_answers"])
+        (w["question_id"], w["players"], w["answered"], w["correct"], w["missed"], w["wrong_answers"])
         for w in view["words"]
     ] == [
-        ("big", 1, 0, 2, [{"answer": "tiny", "count": 1}]),
-        ("pup", 2, 1, 1, [{"answer": "kitten", "count": 1}]),
+        ("big", players_of["big"], 1, 0, players_of["big"], [{"answer": "tiny", "count": 1}]),
+        ("pup", players_of["pup"], 2, 1, players_of["pup"] - 1, [{"answer": "kitten", "count": 1}]),
     ]
     whole = await host.call("GET", f"/api/v1/sessions/{session_id}/deck")
     assert sorted(n[0] for n in anki_notes(whole.content)) == ["huge", "puppy"]

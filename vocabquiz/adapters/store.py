@@ -43,6 +43,7 @@ PARTICIPANT_FIELDS = [
     "correct_count",
     "answered_count",
     "connected",
+    "joined_at_ms",
 ]
 # 1 while a participant is connected, 0 while away: beside `connected` because Firestore
 # sums numbers, not booleans, and one aggregation then counts seats and players present.

@@ -85,15 +85,16 @@ def normalize_typed(text: str) -> str:
 def is_correct(kind: str, answer: str, accepted: Sequence[str]) -> bool:
     """Whether `answer` is right for a question of `kind` ("choice" or "typed")."""
     if kind == CHOICE:
-        given = _choice_form(answer)
-        return bool(given) and any(given == _choice_form(option) for option in accepted)
+        given = choice_form(answer)
+        return bool(given) and any(given == choice_form(option) for option in accepted)
     if kind == TYPED:
         typed = normalize_typed(answer)
         return bool(typed) and any(_typed_matches(typed, option) for option in accepted)
     raise ValueError(f"Unknown question kind {kind!r}; expected {CHOICE!r} or {TYPED!r}")
 
 
-def _choice_form(text: str) -> str:
+def choice_form(text: str) -> str:
+    """The form a choice is compared by: case and surrounding spaces aside."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).strip().casefold())
 
 

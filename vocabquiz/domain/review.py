@@ -2,8 +2,9 @@
 and the host's view of the class, word by word.
 
 Only revealed questions appear: a question still open, or never reached, gives nothing
-away. A question's "card" is what a flashcard holds: the word (its first accepted answer),
-its meaning and an example sentence.
+away. A player is held to the questions revealed after they joined: one revealed before a
+late joiner arrived is neither missed nor skipped by them. A question's "card" is what a
+flashcard holds: the word (its first accepted answer), its meaning and an example sentence.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vocabquiz.domain.judging import normalize_typed
-from vocabquiz.domain.model import Participant, Question, Quiz, Session
+from vocabquiz.domain.judging import choice_form, normalize_typed
+from vocabquiz.domain.model import Kind, Participant, Question, Quiz, Session
 
 WRONG, SKIPPED = "wrong", "skipped"
 # The most common wrong answers the class view lists per word.
@@ -44,13 +45,19 @@ def card(question: Question) -> Card:
     return Card(word, meaning or question.text, question.example.strip())
 
 
-def played(session: Session, quiz: Quiz) -> list[tuple[int, Question]]:
-    """The questions revealed so far, with their index in the session's order."""
+def played(session: Session, quiz: Quiz) -> list[tuple[int, Question, int]]:
+    """The questions revealed so far: index in the session's order, question, and when
+    it was revealed."""
     return [
-        (index, question)
+        (index, question, timing.revealed_at_ms)
         for index, question in enumerate(quiz.questions)
         if (timing := session.timings.get(question.id)) is not None and timing.revealed_at_ms is not None
     ]
+
+
+def _there(player: Participant, revealed_at_ms: int) -> bool:
+    """Whether the player had joined by the question's reveal: it was theirs to answer."""
+    return player.joined_at_ms <= revealed_at_ms
 
 
 def player_review(
@@ -58,7 +65,7 @@ def player_review(
 ) -> dict[str, Any]:
     """`answers`: the player's stored answer documents (question_id, answer, is_correct)."""
     theirs = {a["question_id"]: a for a in answers}
-    questions = played(session, quiz)
+    questions = [(index, question) for index, question, at in played(session, quiz) if _there(player, at)]
     missed = []
     for index, question in questions:
         answer = theirs.get(question.id)
@@ -88,24 +95,27 @@ def class_view(
     session: Session, quiz: Quiz, players: list[Participant], answers: Iterable[Mapping[str, Any]]
 ) -> dict[str, Any]:
     """`answers`: every stored answer document of the session; a kicked player's no
-    longer count. Words hardest first: most players missed, then play order."""
+    longer count. A word's players are those seated by its reveal; words hardest first:
+    most of them missed it, then play order."""
     seated = {p.uid for p in players}
     by_question: dict[str, list[Mapping[str, Any]]] = {}
     for answer in answers:
         if answer.get("uid") in seated:
             by_question.setdefault(answer["question_id"], []).append(answer)
     words = []
-    for index, question in played(session, quiz):
+    for index, question, revealed_at_ms in played(session, quiz):
         given = by_question.get(question.id, [])
         correct = sum(1 for a in given if a["is_correct"])
+        there = sum(1 for p in players if _there(p, revealed_at_ms))
         words.append(
             _word(index, question)
             | {
+                "players": there,
                 "answered": len(given),
                 "correct": correct,
-                "missed": len(players) - correct,
-                "accuracy": round(correct / len(players), 4) if players else None,
-                "wrong_answers": _common_wrong(a["answer"] for a in given if not a["is_correct"]),
+                "missed": there - correct,
+                "accuracy": round(correct / there, 4) if there else None,
+                "wrong_answers": _common_wrong(question, (a["answer"] for a in given if not a["is_correct"])),
             }
         )
     words.sort(key=lambda w: (-w["missed"], w["index"]))
@@ -130,7 +140,7 @@ def class_csv(view: Mapping[str, Any]) -> str:
         (
             w["word"],
             w["text"],
-            view["players"],
+            w["players"],
             w["answered"],
             w["correct"],
             w["missed"],
@@ -161,13 +171,15 @@ def _word(index: int, question: Question) -> dict[str, Any]:
     }
 
 
-def _common_wrong(answers: Iterable[str]) -> list[dict[str, Any]]:
-    """Grouped as typed answers are judged (case, accents, spaces, a leading article),
-    each shown as first given."""
+def _common_wrong(question: Question, answers: Iterable[str]) -> list[dict[str, Any]]:
+    """Typed answers grouped as they are judged (case, accents, spaces, a leading
+    article), choices by the option (case and surrounding spaces aside, as judged); each
+    shown as first given."""
     counts: Counter[str] = Counter()
     shown: dict[str, str] = {}
     for answer in answers:
-        key = normalize_typed(answer) or answer.strip()
+        key = normalize_typed(answer) if question.kind is Kind.TYPED else choice_form(answer)
+        key = key or answer.strip()
         counts[key] += 1
         shown.setdefault(key, " ".join(answer.split()))
     return [{"answer": shown[key], "count": n} for key, n in counts.most_common(MAX_WRONG_ANSWERS)]

@@ -18,6 +18,7 @@ from tests.unit.service.conftest import Table, as_user, frames_of
 from vocabquiz.domain.review import card
 
 WRONG = "none of these"  # wrong for every question of vocab-101
+ANNS_GUESS = "anns own guess"  # Ann's alone: it must reach nobody else
 
 
 def _play(table: Table) -> tuple[str, list[str]]:
@@ -38,7 +39,7 @@ def _play(table: Table) -> tuple[str, list[str]]:
         table.advance(1000)
         right = table.right_answer(qid)
         if index != 2:
-            ann = WRONG if index == 1 else right
+            ann = ANNS_GUESS if index == 1 else right
             table.send("ann", table.frame("SUBMIT_ANSWER", session_id=code, question_id=qid, answer=ann))
         if index == 0:
             table.send(
@@ -73,7 +74,7 @@ def test_a_player_reviews_the_words_they_missed_or_skipped(
     assert (review["played"], review["correct"]) == (len(order), len(order) - 2)
     second, third = table.question(order[1]), table.question(order[2])
     assert [(m["index"], m["question_id"], m["outcome"], m["your_answer"]) for m in review["missed"]] == [
-        (1, second.id, "wrong", WRONG),
+        (1, second.id, "wrong", ANNS_GUESS),
         (2, third.id, "skipped", None),
     ]
     missed = review["missed"][0]
@@ -91,12 +92,13 @@ def test_a_review_holds_only_its_players_answers(
 ) -> None:
     code, order = played
     ben = _get(api, f"/api/v1/sessions/{code}/review", "ben").json
-    # Ben's one answer was wrong, with his own spelling; Ann's WRONG on the second is not his.
+    # Ben's one answer was wrong, with his own spelling; Ann's guess on the second is not his.
     assert [(m["outcome"], m["your_answer"]) for m in ben["missed"]] == [("wrong", " None  OF these")] + [
         ("skipped", None)
     ] * (len(order) - 1)
     for path in ("", "?format=csv"):
-        assert "Ann" not in _get(api, f"/api/v1/sessions/{code}/review{path}", "ben").get_data(as_text=True)
+        reply = _get(api, f"/api/v1/sessions/{code}/review{path}", "ben")
+        assert ANNS_GUESS not in reply.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("uid", ["host", "cal", "stranger"])
@@ -158,7 +160,7 @@ def test_the_host_sees_the_class_word_by_word_hardest_first(
     assert (first["answered"], first["correct"], first["missed"], first["accuracy"]) == (2, 1, 1, 0.5)
     # Shown as typed, but for runs of spaces.
     assert first["wrong_answers"] == [{"answer": "None OF these", "count": 1}]
-    assert by_id[order[1]]["wrong_answers"] == [{"answer": WRONG, "count": 1}]
+    assert by_id[order[1]]["wrong_answers"] == [{"answer": ANNS_GUESS, "count": 1}]
     assert (by_id[order[2]]["answered"], by_id[order[2]]["missed"]) == (0, 2)
     # Missed by both (Ann wrong or silent, Ben silent), then by one, each in play order.
     assert [w["question_id"] for w in view["words"]] == [order[1], order[2], order[0], *order[3:]]
