@@ -32,6 +32,7 @@ const state = {
   quizzes: new Map(), // quiz_id -> the quiz list's entry {quiz_id, title, question_count, public, library, yours}
   quizPageToken: null, // the list's next page, if any
   classQuizId: null, // the ended session's quiz (from the class view), for the deck's name
+  classLoaded: null, // the session whose class view is shown: read again if a late answer moves the board
 };
 let config;
 let auth;
@@ -439,6 +440,8 @@ function onLeaderboard(p) {
     return;
   }
   showBoard(p);
+  // Answers sent just before the end can be scored after the class view was read.
+  if (state.classLoaded === state.session?.session_id) loadClassView(state.classLoaded);
 }
 
 function showBoard(p) {
@@ -571,6 +574,7 @@ async function loadClassView(sessionId) {
     return;
   }
   if (state.session?.session_id !== sessionId) return;
+  state.classLoaded = sessionId;
   state.classQuizId = view.quiz_id || state.classQuizId;
   const words = view.words || [];
   if (!words.length) {
@@ -580,9 +584,10 @@ async function loadClassView(sessionId) {
   const hardest = words[0];
   setClassStatus(
     `${plural(view.players ?? 0, "player")}, ${plural(words.length, "word")}, hardest first` +
-      (hardest.missed ? `: ${hardest.missed} of ${view.players} missed “${hardest.word}”.` : "."),
+      (hardest.missed ? `: ${hardest.missed} of ${hardest.players ?? view.players} missed “${hardest.word}”.` : "."),
   );
-  $("class-rows").replaceChildren(...words.map((word) => classRow(word, view.players)));
+  // A word's players are those in the session by its reveal (late joiners did not see it).
+  $("class-rows").replaceChildren(...words.map((word) => classRow(word, word.players ?? view.players)));
   show("class-scroll");
 }
 

@@ -219,6 +219,8 @@ function onScore(p) {
   }
   // A redelivered command replays its old SCORE_UPDATED late; a score only ever grows.
   if (p.new_score >= state.score) updateMe(p.new_score, state.rank);
+  // An answer sent just before the end can be scored after the review was read: read it again.
+  if (reviewFor) retryReview(reviewFor);
 }
 
 function onLeaderboard(p) {
