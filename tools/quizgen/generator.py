@@ -150,8 +150,9 @@ class _Generator:
             and not ambiguity.look_alike(w, entry.word)
             and learnability.known_meaning(self.lexicon, w, entry.sense)
         ]
-        # The player must know the prompt word; the answer and options are of the level already.
-        if not synonyms or not learnability.learnable(self.lexicon, entry.word, entry.sense, self.level):
+        # The prompt word, like the answer and options, is of the quiz's level, so no word of
+        # it is too hard: only the topic rule can refuse the question.
+        if not synonyms or learnability.specialist(self.lexicon, entry.sense):
             return None
         answer = self.rng.choice(synonyms)
         distractors = self._distractors(entry, [entry.word, answer], entry.sense, None)

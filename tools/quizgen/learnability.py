@@ -5,60 +5,93 @@ specialist's (see docs/quiz-format.md, "Learnability")."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from quizgen.levels import LEVELS
 from quizgen.lexicon import Lexicon
 from quizgen.wordnet import Synset
 
-# Grammar, not vocabulary: articles, pronouns, prepositions, conjunctions, auxiliaries and
-# modals. A definition cannot be written without them, and cefrpy rates a few of them by
-# their rarer uses ("whether" B1, "neither" B2, "cannot" C2).
+# Grammar, not vocabulary, and not checked: a definition cannot be written without these
+# closed-class words. Each is rated A1 or A2 by cefrpy as one of them (tags DT, PRP, WP, WDT,
+# WRB, IN, CC, TO, MD, EX, RP), or is a form of the auxiliaries "be", "have" and "do"; the
+# negative "not" (tagged RB) is the one other. Only those rated A2 change anything, and only
+# at A1: an A1 definition may say "during", "without", "might" or "themselves".
 FUNCTION_WORDS = frozenset((
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any",
-    "are", "as", "at", "be", "because", "been", "before", "being", "below", "between",
-    "both", "but", "by", "can", "cannot", "could", "did", "do", "does", "doing", "down",
-    "during", "each", "either", "few", "for", "from", "further", "had", "has", "have",
-    "having", "he", "her", "here", "hers", "herself", "him", "himself", "his", "how", "if",
-    "in", "into", "is", "it", "its", "itself", "may", "me", "might", "more", "most", "must",
-    "my", "myself", "neither", "no", "nor", "not", "of", "off", "on", "once", "one", "only",
-    "or", "other", "others", "our", "ours", "ourselves", "out", "over", "own", "same",
-    "shall", "she", "should", "so", "some", "somebody", "someone", "something", "such",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there",
-    "these", "they", "this", "those", "through", "to", "too", "under", "until", "up",
-    "upon", "us", "very", "was", "we", "were", "what", "when", "where", "whether", "which",
-    "while", "who", "whom", "whose", "why", "will", "with", "within", "without", "would",
-    "you", "your", "yours", "yourself", "yourselves",
+    # articles and determiners, quantifiers among them ("a" and "I" are one letter: skipped)
+    "an", "the", "this", "that", "these", "those", "all", "any", "both", "each",
+    "either", "few", "more", "most", "no", "other", "some", "such",
+    # personal, possessive, reflexive, indefinite, relative and interrogative pronouns
+    "me", "my", "you", "your", "yours", "yourself", "he", "him", "his", "himself",
+    "she", "her", "hers", "herself", "it", "its", "itself", "we", "us", "our", "ours",
+    "ourselves", "they", "them", "their", "theirs", "themselves", "myself", "somebody",
+    "someone", "something", "what", "which", "who", "whom", "whose", "how", "when", "where",
+    "why", "there",
+    # prepositions
+    "about", "above", "after", "against", "as", "at", "before", "below", "between", "by",
+    "down", "during", "for", "from", "in", "into", "of", "off", "on", "out", "over",
+    "through", "to", "under", "until", "up", "upon", "with", "within", "without",
+    # conjunctions
+    "and", "because", "but", "if", "or", "so", "than", "while",
+    # auxiliaries and modals, and the negative
+    "am", "are", "be", "been", "being", "is", "was", "were", "do", "does", "did", "doing",
+    "had", "has", "have", "having", "can", "could", "may", "might", "must", "shall",
+    "should", "will", "would", "not",
 ))  # fmt: skip
 # Pointer to a topic a meaning is filed under ("law", "baseball", "mathematics").
 TOPIC_POINTER = ";c"
 HYPERNYM_POINTERS = frozenset({"@", "@i"})
-_TOKEN = re.compile(r"[a-z]+")
+# A word: a maximal run of letters, any script ("café", "résumé" whole); digits, "_",
+# apostrophes, hyphens and all else split ("x-ray": "x", "ray"; "someone's": "someone", "s").
+_WORD = re.compile(r"[^\W\d_]+")
+# Contractions of "not" read as the two words: "doesn't" is "does not", not "doesn" + "t".
+_NOT = re.compile(r"n['\u2019]t\b")
+_IRREGULAR_NOT = {"can't": "can not", "won't": "will not", "shan't": "shall not"}
+
+
+def words(text: str) -> list[str]:
+    """The words of `text` as the rule reads them: NFC-normalised and case-folded, the
+    contractions of "not" spelled out ("won't": "will not", "isn't": "is not"), then split
+    into maximal runs of letters. One-letter words are left out ("s" of "someone's", "x" of
+    "x-ray", "a", "I")."""
+    text = unicodedata.normalize("NFC", text).casefold().replace("\u2019", "'")
+    for contracted, spelled in _IRREGULAR_NOT.items():
+        text = re.sub(rf"\b{contracted}\b", spelled, text)
+    return [w for w in _WORD.findall(_NOT.sub(" not", text)) if len(w) > 1]
 
 
 def word_level(lexicon: Lexicon, word: str) -> str | None:
     """The level a reader needs for `word` as written: its own lowest cefrpy level (cefrpy
     rates many inflected forms), else the lowest of the words WordNet takes it as an
-    inflection of ("shelves": "shelf"); None when neither is known."""
-    level = lexicon.lowest_level(word)
-    if level is not None:
-        return level
-    levels = [lv for base in lexicon.wordnet.base_forms(word) if (lv := lexicon.lowest_level(base))]
-    return min(levels, default=None)
+    inflection of ("shelves": "shelf"), else the same for the word without its accents
+    ("café": "cafe"; cefrpy and WordNet spell words in ASCII); None when none is known."""
+    for form in dict.fromkeys((word, _unaccented(word))):
+        level = lexicon.lowest_level(form)
+        if level is not None:
+            return level
+        levels = [lv for base in lexicon.wordnet.base_forms(form) if (lv := lexicon.lowest_level(base))]
+        if levels:
+            return min(levels)
+    return None
 
 
 def hard_words(lexicon: Lexicon, text: str, level: str) -> list[str]:
-    """The content words of `text` above what a `level` player reads: of a higher level, or
-    unknown to cefrpy (as rare as it gets: "hexahedron", "tibia"). Empty when all pass."""
+    """The words of `text` (see `words`) above what a `level` player reads, function words
+    aside: of a higher level, or unknown to cefrpy (as rare as it gets: "hexahedron",
+    "tibia"). Empty when all pass."""
     if level not in LEVELS:
         raise ValueError(f"level must be one of {', '.join(LEVELS)}")
     hard = []
-    for token in _TOKEN.findall(text.lower()):
-        if len(token) < 2 or token in FUNCTION_WORDS:  # "s" of "someone's"
+    for word in words(text):
+        if word in FUNCTION_WORDS:
             continue
-        found = word_level(lexicon, token)
+        found = word_level(lexicon, word)
         if found is None or found > level:
-            hard.append(token)
+            hard.append(word)
     return hard
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
 
 
 def specialist(lexicon: Lexicon, meaning: Synset) -> bool:
