@@ -20,7 +20,8 @@ FUNCTION_WORDS = frozenset((
     # articles and determiners, quantifiers among them ("a" and "I" are one letter: skipped)
     "an", "the", "this", "that", "these", "those", "all", "any", "both", "each",
     "either", "few", "more", "most", "no", "other", "some", "such",
-    # personal, possessive, reflexive, indefinite, relative and interrogative pronouns
+    # personal, possessive, reflexive, indefinite, relative and interrogative pronouns;
+    # wh-adverbs; existential "there"
     "me", "my", "you", "your", "yours", "yourself", "he", "him", "his", "himself",
     "she", "her", "hers", "herself", "it", "its", "itself", "we", "us", "our", "ours",
     "ourselves", "they", "them", "their", "theirs", "themselves", "myself", "somebody",
@@ -43,14 +44,15 @@ HYPERNYM_POINTERS = frozenset({"@", "@i"})
 # A word: a maximal run of letters, any script ("café", "résumé" whole); digits, "_",
 # apostrophes, hyphens and all else split ("x-ray": "x", "ray"; "someone's": "someone", "s").
 _WORD = re.compile(r"[^\W\d_]+")
-# Contractions of "not" read as the two words: "doesn't" is "does not", not "doesn" + "t".
-_NOT = re.compile(r"n['\u2019]t\b")
-_IRREGULAR_NOT = {"can't": "can not", "won't": "will not", "shan't": "shall not"}
+# Contractions of "not" read as the two words: "doesn't" is "does not", not "doesn" + "t";
+# "cannot" (C2 for cefrpy, as a spelling) is "can not".
+_NOT = re.compile(r"n't\b")
+_IRREGULAR_NOT = {"can't": "can not", "cannot": "can not", "won't": "will not", "shan't": "shall not"}
 
 
 def words(text: str) -> list[str]:
     """The words of `text` as the rule reads them: NFC-normalised and case-folded, the
-    contractions of "not" spelled out ("won't": "will not", "isn't": "is not"), then split
+    contractions of "not" spelled out ("won't", "cannot": "will not", "can not"), then split
     into maximal runs of letters. One-letter words are left out ("s" of "someone's", "x" of
     "x-ray", "a", "I")."""
     text = unicodedata.normalize("NFC", text).casefold().replace("\u2019", "'")
