@@ -124,6 +124,7 @@ def test_rule_reads_words_of_any_letters_and_splits_at_hyphens_and_apostrophes(l
     assert learnability.words("Un café, a Résumé") == ["un", "café", "résumé"]
     assert learnability.words("Re\u0301sume\u0301 STRAẞE") == ["résumé", "strasse"]
     assert learnability.words("doesn't, won't, can't") == ["does", "not", "will", "not", "can", "not"]
+    assert learnability.words("Cannot") == ["can", "not"]
     # An accented word is judged whole, by its unaccented spelling when cefrpy lacks it.
     assert learnability.word_level(lexicon, "café") == lexicon.lowest_level("cafe") == "A1"
     assert learnability.hard_words(lexicon, "a résumé", "A2") == ["résumé"]
@@ -260,3 +261,11 @@ def test_committed_quizzes_pass_the_rule(lexicon: Lexicon, wordnet: WordNet) -> 
             ]
             assert meanings, where
             assert not any(learnability.specialist(lexicon, m) for m in meanings), where
+
+
+def test_format_doc_lists_exactly_the_function_words() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "quiz-format.md").read_text(encoding="utf-8")
+    listed = doc.split("  - articles and determiners:", 1)[1].split("\n\n", 1)[0]
+    lines = [line.split(":", 1)[1] if ":" in line else line for line in listed.splitlines()]
+    words = {w.strip(" .;") for line in lines for w in line.split(",")} - {""}
+    assert words == learnability.FUNCTION_WORDS
