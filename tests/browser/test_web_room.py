@@ -287,3 +287,28 @@ async def test_host_sees_the_chosen_quiz_and_the_join_link_whole(
     await expect(host.locator("#join-site")).to_have_text(f"127.0.0.1:{port}")
     assert await host.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     await screenshot(host, f"host-1-lobby-{viewport['width']}")
+
+
+async def test_host_sees_who_left_and_how_many_are_still_here(
+    browser: Browser, web_url: str, js_errors: list[str], save_quiz: Callable[[dict[str, Any]], str]
+) -> None:
+    """A player who closes the tab keeps their seat: the host still counts them among the
+    players who joined, marks them "(left)" and says how many are here; back, they count again."""
+    host = await new_page(browser, DESKTOP, js_errors)
+    _, join_link = await create_session(host, web_url, save_quiz(_quiz(time_limit_s=60, questions=1)))
+    await _join(browser, join_link, "Ada", PHONE_390, js_errors)
+    ben, _ = await _join(browser, join_link, "Ben", PHONE_390, js_errors)
+    await expect(host.locator("#participant-count")).to_have_text("2 players")
+    await expect(host.locator("#present-count")).to_be_hidden()
+
+    context = ben.page.context
+    await ben.page.close()
+    await expect(host.locator("#participants li", has_text="Ben")).to_contain_text("(left)")
+    await expect(host.locator("#participant-count")).to_have_text("2 players")
+    await expect(host.locator("#present-count")).to_have_text(" · 1 here")
+    await expect(host.locator("#present-count")).to_be_visible()
+
+    back = PlayerPage(await context.new_page(), "Ben")
+    await back.page.goto(join_link)  # the same browser: the same user, their seat kept
+    await expect(host.locator("#participants li", has_text="Ben")).not_to_contain_text("(left)")
+    await expect(host.locator("#present-count")).to_be_hidden()

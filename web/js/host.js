@@ -398,6 +398,12 @@ function renderParticipants() {
   const count = people.length;
   setText("participant-count", plural(count, "player"));
   setText("run-participant-count", count);
+  // A player who left keeps their seat (and may come back): say how many are here now.
+  const here = people.filter((person) => person.connected !== false).length;
+  for (const id of ["present-count", "run-present-count"]) {
+    setText(id, ` · ${here} here`);
+    show(id, here < count);
+  }
   show("no-players", count === 0);
   for (const listId of ["participants", "run-participants"]) {
     $(listId).replaceChildren(...people.map(participantRow));
