@@ -246,6 +246,9 @@ def test_store_counts_a_users_uses_of_a_day_up_to_the_limit(store: ports.Store) 
     assert store.use_quota(uid, "sessions", "2030-02-01", 2)
     assert store.use_quota(uid, "sessions", "2030-01-31", 3)  # a raised limit lets one more in
     assert not store.use_quota(uid, "sessions", "2030-01-31", 3)
+    # A use given back (its request was refused after all) may be used again, once.
+    store.return_quota(uid, "sessions", "2030-01-31")
+    assert [store.use_quota(uid, "sessions", "2030-01-31", 3) for _ in range(2)] == [True, False]
 
 
 # -- players present: seated and connected, after each join, leave, disconnect, return and

@@ -121,6 +121,11 @@ class MemoryStore:
             self._quota_uses[(uid, action, day)] = used + 1
             return True
 
+    def return_quota(self, uid: str, action: str, day: str) -> None:
+        with self._lock:
+            key = (uid, action, day)
+            self._quota_uses[key] = max(0, self._quota_uses.get(key, 0) - 1)
+
     # -- sessions
 
     def create_session(

@@ -20,8 +20,7 @@ class FirestoreQuotas:
     db: firestore.Client
 
     def use_quota(self, uid: str, action: str, day: str, limit: int) -> bool:
-        # The uid leads the id: ids that start alike (a date) would crowd one tablet.
-        ref = self.db.collection(COLLECTION).document(f"{uid}_{action}_{day}")
+        ref = self._counter(uid, action, day)
         expires_at = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(days=2)
 
         @firestore.transactional
@@ -35,3 +34,11 @@ class FirestoreQuotas:
             return True
 
         return cast(bool, documents.commit(self.db, run))
+
+    def return_quota(self, uid: str, action: str, day: str) -> None:
+        # Only a use counted moments ago is returned, so the count never goes below zero.
+        self._counter(uid, action, day).update({"count": firestore.Increment(-1)})
+
+    def _counter(self, uid: str, action: str, day: str) -> firestore.DocumentReference:
+        # The uid leads the id: ids that start alike (a date) would crowd one tablet.
+        return self.db.collection(COLLECTION).document(f"{uid}_{action}_{day}")

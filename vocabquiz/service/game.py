@@ -141,16 +141,24 @@ class Game:
         # Refused for someone else's quiz before it counts (the store checks again, atomically).
         existing = self.store.stored_quiz(quiz.id)
         catalog.require_may_save(quiz.id, owner_uid, existing.visibility if existing else None)
-        self._use_quota(self.config.upload_quota, owner_uid)
-        self.store.save_quiz(quiz, owner_uid=owner_uid, public=public, anonymous=anonymous)
+        day = self._use_quota(self.config.upload_quota, owner_uid)
+        try:
+            self.store.save_quiz(quiz, owner_uid=owner_uid, public=public, anonymous=anonymous)
+        except GameError:
+            # Another's upload of that id got in first: refused, so it counts for nothing.
+            self.store.return_quota(owner_uid, self.config.upload_quota.action, day)
+            raise
         return quiz
 
-    def _use_quota(self, quota: quotas.DailyQuota, uid: str) -> None:
+    def _use_quota(self, quota: quotas.DailyQuota, uid: str) -> str:
+        """Count one use, or refuse: the day it counted on."""
         now_ms = self.clock()
-        if not self.store.use_quota(uid, quota.action, quotas.day_of(now_ms), quota.limit):
+        day = quotas.day_of(now_ms)
+        if not self.store.use_quota(uid, quota.action, day, quota.limit):
             fields = {"uid": uid, "quota": quota.action, "limit": quota.limit}
             log.warning("quota reached", extra={"json_fields": fields})
             raise quotas.QuotaExceeded(quota, now_ms)
+        return day
 
     def session(self, session_id: str) -> Session:
         return self.store.get_session(session_id)

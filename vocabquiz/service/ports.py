@@ -95,6 +95,10 @@ class Store(Protocol):
         counted already: then count nothing and return False."""
         ...
 
+    def return_quota(self, uid: str, action: str, day: str) -> None:
+        """Take back one use counted by use_quota: the request it was for was refused."""
+        ...
+
     # -- sessions
     def create_session(
         self, quiz: Quiz, host_uid: str, max_participants: int, auto_advance: bool, now_ms: int

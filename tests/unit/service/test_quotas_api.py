@@ -121,3 +121,21 @@ def test_quiz_too_large_in_bytes_or_questions_gets_413_with_the_limit_and_counts
 def test_request_over_what_the_api_reads_gets_a_json_413(api: Api) -> None:
     too_big = _upload(api, "teacher", "x" * (1024 * 1024 + 1))
     assert (too_big.status_code, too_big.get_json()["error"]["code"]) == (413, ErrorCode.QUIZ_TOO_LARGE)
+
+
+def test_an_upload_that_loses_the_race_for_its_id_counts_for_nothing(table: Table, api: Api) -> None:
+    """Ben's check finds the id free, Ann's upload of it lands before Ben's is saved: Ben's
+    is refused (409) and his two uploads of the day are still his."""
+    ann_first = table.game.upload_quiz_file
+    checked = table.store.stored_quiz
+
+    def after_anns(quiz_id: str) -> Any:
+        found = checked(quiz_id)
+        table.store.stored_quiz = checked  # type: ignore[method-assign]
+        ann_first(_quiz_file("raced").encode(), owner_uid="ann")  # between Ben's check and save
+        return found
+
+    table.store.stored_quiz = after_anns  # type: ignore[method-assign]
+    lost = _upload(api, "ben", _quiz_file("raced"))
+    assert (lost.status_code, lost.json["error"]["code"]) == (409, ErrorCode.QUIZ_EXISTS)
+    assert [_upload(api, "ben", _quiz_file(f"bens-{n}")).status_code for n in range(3)] == [201, 201, 429]
