@@ -16,6 +16,9 @@ const CODE_PATTERN = /^[A-Z0-9]{6}$/;
 // After a reconnect, how long to wait for the server to re-send the open question before
 // taking the question on screen as closed (it ended while we were away).
 const RESUME_WAIT_MS = 2500;
+// Every player of a session asks for their review at the same SESSION_ENDED: spread over
+// this long, a thousand players' requests reach the API as a stream, not a spike.
+const REVIEW_SPREAD_MS = 1500;
 
 const state = {
   joined: null, // {session_id, username, answers: {question_id: answer}, standings} (saved)
@@ -451,13 +454,13 @@ function showEnd(standings, fallbackRank, total) {
       : `You scored ${score} points.`,
   );
   $("end-title").focus?.();
-  loadReview(state.joined?.session_id);
+  loadReview(state.joined?.session_id, { spread: true });
 }
 
 // -- review ---------------------------------------------------------------------------
 
 /** The player's missed and skipped questions, under the podium (which a failure here never touches). */
-async function loadReview(sessionId) {
+async function loadReview(sessionId, { spread = false } = {}) {
   if (!sessionId || reviewFor === sessionId) return;
   reviewFor = sessionId;
   show("review");
@@ -466,6 +469,7 @@ async function loadReview(sessionId) {
   setReviewStatus("Loading your review…");
   let review;
   try {
+    if (spread) await new Promise((resolve) => setTimeout(resolve, Math.random() * REVIEW_SPREAD_MS));
     review = await api.review(sessionId);
   } catch (error) {
     if (reviewFor !== sessionId) return;
