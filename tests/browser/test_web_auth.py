@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
@@ -332,3 +333,36 @@ async def _watch_websocket_handshakes(context: BrowserContext, page: Page) -> li
     )
     await cdp.send("Network.enable")
     return handshakes
+
+
+async def test_a_busy_api_is_asked_again_after_its_retry_after(
+    browser: Browser, web_url: str, web_config: dict[str, Any], problems: list[str]
+) -> None:
+    """The API's 503 says "busy: nothing was changed; try again" with a Retry-After: the
+    page waits that long and asks again, instead of "Could not load quizzes"."""
+    context = await _context(browser, problems)
+    asked: list[float] = []
+
+    async def busy_once(route: Route) -> None:
+        if route.request.method != "GET":
+            await route.fallback()  # the CORS preflight
+            return
+        asked.append(time.monotonic())
+        if len(asked) > 1:
+            await route.fallback()
+            return
+        headers = {
+            "Access-Control-Allow-Origin": web_url,
+            "Access-Control-Expose-Headers": "Content-Disposition, Retry-After",
+            "Retry-After": "1",
+        }
+        busy = json.dumps({"error": {"code": "INTERNAL", "message": "Busy: nothing was changed; try again"}})
+        await route.fulfill(status=503, headers=headers, content_type="application/json", body=busy)
+
+    await context.route(f"{web_config['api_url']}/api/v1/quizzes*", busy_once)
+    host = await context.new_page()
+    await _signed_in_host(host, web_url)
+    assert len(asked) == 2, asked
+    assert asked[1] - asked[0] >= 0.9  # after the Retry-After, not at once
+    await expect(host.locator("#alert")).to_be_hidden()
+    await context.close()

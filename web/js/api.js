@@ -11,6 +11,33 @@ export class ApiError extends Error {
   }
 }
 
+// A 503 from the API is "busy: nothing was changed; try again" (with Retry-After); a GET
+// that never got an answer changed nothing either. Both are sent again, a few times.
+const ATTEMPTS = 3;
+const MAX_WAIT_MS = 5000;
+
+async function sendPatiently(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    let response;
+    try {
+      response = await fetch(url, init);
+    } catch {
+      if (init.method === "GET" && attempt < ATTEMPTS) {
+        await pause(1000);
+        continue;
+      }
+      throw new ApiError(0, "UNAVAILABLE", "Cannot reach the quiz API. Check your connection and try again.");
+    }
+    if (response.status !== 503 || attempt >= ATTEMPTS) return response;
+    const seconds = Number(response.headers.get("Retry-After"));
+    await pause(Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, MAX_WAIT_MS) : 1000);
+  }
+}
+
+function pause(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 export class HostApi {
   constructor(config, auth) {
     this.base = `${config.apiUrl}/api/v1`;
@@ -28,16 +55,8 @@ export class HostApi {
     const headers = { Authorization: `Bearer ${idToken}` };
     if (appCheckToken) headers["X-Firebase-AppCheck"] = appCheckToken;
     if (body !== undefined || text !== undefined) headers["Content-Type"] = "application/json";
-    let response;
-    try {
-      response = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        body: text ?? (body === undefined ? undefined : JSON.stringify(body)),
-      });
-    } catch {
-      throw new ApiError(0, "UNAVAILABLE", "Cannot reach the quiz API. Check your connection and try again.");
-    }
+    const sent = { method, headers, body: text ?? (body === undefined ? undefined : JSON.stringify(body)) };
+    const response = await sendPatiently(`${this.base}${path}`, sent);
     if (!response.ok) {
       const data = await response.json().catch(() => ({}));
       throw new ApiError(
