@@ -7,6 +7,7 @@ a stamped tombstone, so removals arrive with the changes too."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +33,8 @@ class _Copy(Generic[V]):
     read_time: datetime | None
     full_read_at_ms: int
     used_at_ms: int
+    # When the last read of it began (this instance's clock).
+    read_at_ms: int
 
 
 # Reads what changed since a time (everything for None): (changed by id, removed ids,
@@ -47,24 +50,45 @@ class ChangedSince(Generic[K, V]):
         self.clock = clock
         self.overlap = overlap
         self._copies: dict[K, _Copy[V]] = {}
+        self._locks: dict[K, threading.Lock] = {}
+        self._locks_lock = threading.Lock()
 
     def current(self, key: K) -> dict[str, V]:
-        now = self.clock()
-        copy = self._copies.get(key)
-        if copy is None or now - copy.full_read_at_ms > FULL_REFRESH_MS:
-            everything, _, read_time = self.read(key, None)
-            copy = self._copies[key] = _Copy(everything, read_time, now, now)
-        else:
-            since = copy.read_time - self.overlap if copy.read_time else None
-            changed, removed, read_time = self.read(key, since)
-            copy.by_id.update(changed)
-            for gone in removed:
-                copy.by_id.pop(gone, None)
-            copy.read_time = read_time or copy.read_time
-        copy.used_at_ms = now
-        for idle in [k for k, c in self._copies.items() if now - c.used_at_ms > IDLE_EVICT_MS]:
-            del self._copies[idle]
+        """The documents of `key` as of a read that began after this call: a flush sees
+        every write committed before it asked. Concurrent callers for one key (a backlog
+        of flushes of a session, on an instance's threads) take turns, and one whose turn
+        comes after a read that began after it asked takes that read's copy: a crowd of k
+        costs at most two reads, not k."""
+        asked = self.clock()
+        with self._lock(key):
+            copy = self._copies.get(key)
+            if copy is not None and copy.read_at_ms > asked:
+                return copy.by_id
+            now = self.clock()
+            if copy is None or now - copy.full_read_at_ms > FULL_REFRESH_MS:
+                everything, _, read_time = self.read(key, None)
+                copy = self._copies[key] = _Copy(everything, read_time, now, now, now)
+            else:
+                since = copy.read_time - self.overlap if copy.read_time else None
+                changed, removed, read_time = self.read(key, since)
+                copy.by_id.update(changed)
+                for gone in removed:
+                    copy.by_id.pop(gone, None)
+                copy.read_time = read_time or copy.read_time
+                copy.read_at_ms = now
+            copy.used_at_ms = now
+        self._evict_idle(now)
         return copy.by_id
+
+    def _lock(self, key: K) -> threading.Lock:
+        with self._locks_lock:
+            return self._locks.setdefault(key, threading.Lock())
+
+    def _evict_idle(self, now: int) -> None:
+        with self._locks_lock:
+            for idle in [k for k, c in self._copies.items() if now - c.used_at_ms > IDLE_EVICT_MS]:
+                del self._copies[idle]
+                self._locks.pop(idle, None)
 
 
 class Standings:
