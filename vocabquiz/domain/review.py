@@ -18,6 +18,7 @@ from typing import Any
 
 from vocabquiz.domain.judging import choice_form, normalize_typed
 from vocabquiz.domain.model import Kind, Participant, Question, Quiz, Session
+from vocabquiz.domain.results import csv_safe, seated_answers
 
 WRONG, SKIPPED = "wrong", "skipped"
 # The most common wrong answers the class view lists per word.
@@ -78,11 +79,7 @@ def player_review(
                 "your_answer": None if answer is None else answer["answer"],
             }
         )
-    return {
-        "session_id": session.id,
-        "quiz_id": quiz.id,
-        "title": quiz.title,
-        "status": session.status.value,
+    return _about(session, quiz) | {
         "username": player.username,
         "score": player.score,
         "played": len(questions),
@@ -97,11 +94,7 @@ def class_view(
     """`answers`: every stored answer document of the session; a kicked player's no
     longer count. A word's players are those seated by its reveal; words hardest first:
     most of them missed it, then play order."""
-    seated = {p.uid for p in players}
-    by_question: dict[str, list[Mapping[str, Any]]] = {}
-    for answer in answers:
-        if answer.get("uid") in seated:
-            by_question.setdefault(answer["question_id"], []).append(answer)
+    by_question = seated_answers(answers, players)
     words = []
     for index, question, revealed_at_ms in played(session, quiz):
         given = by_question.get(question.id, [])
@@ -119,19 +112,12 @@ def class_view(
             }
         )
     words.sort(key=lambda w: (-w["missed"], w["index"]))
-    return {
-        "session_id": session.id,
-        "quiz_id": quiz.id,
-        "title": quiz.title,
-        "status": session.status.value,
-        "players": len(players),
-        "words": words,
-    }
+    return _about(session, quiz) | {"players": len(players), "words": words}
 
 
 def missed_csv(review: Mapping[str, Any]) -> str:
-    """word, meaning, example: what Quizlet and Anki import, so no header row (either
-    would make it a card)."""
+    """word, meaning, example, for flashcard importers: so no header row (they would
+    make it a card)."""
     return _csv((w["word"], w["meaning"], w["example"]) for w in review["missed"])
 
 
@@ -152,9 +138,8 @@ def class_csv(view: Mapping[str, Any]) -> str:
     return _csv([CLASS_COLUMNS, *rows])
 
 
-def csv_safe(text: str) -> str:
-    """A leading =, +, - or @ makes spreadsheets run the cell as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _about(session: Session, quiz: Quiz) -> dict[str, Any]:
+    return {"session_id": session.id, "quiz_id": quiz.id, "title": quiz.title, "status": session.status.value}
 
 
 def _word(index: int, question: Question) -> dict[str, Any]:
