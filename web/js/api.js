@@ -107,10 +107,9 @@ export class HostApi {
     return this.request("GET", `/sessions/${encodeURIComponent(sessionId)}/results`);
   }
 
-  async resultsCsv(sessionId) {
-    const path = `/sessions/${encodeURIComponent(sessionId)}/results?format=csv`;
-    const response = await this.request("GET", path, undefined, { raw: true });
-    return response.blob();
+  resultsCsv(sessionId) {
+    const id = encodeURIComponent(sessionId);
+    return fetchFile(this, `/sessions/${id}/results?format=csv`, `results-${sessionId}.csv`);
   }
 
   /** Per word of the session, hardest first: {players, words: [{word, answered, correct, ...}]}. */
@@ -178,17 +177,4 @@ export function attachmentName(header) {
   }
   const base = name?.split(/[\\/]/).pop().trim();
   return base || null;
-}
-
-/** Hand a fetched file to the browser as a download (an object URL and <a download>). */
-export function saveFile({ blob, filename }) {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = filename;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  // Revoked later, not at once: some browsers start reading the URL after click() returns.
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

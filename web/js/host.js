@@ -4,14 +4,14 @@
 // reload (session id saved). At the end: the podium, results CSV, and the class view
 // (which words most players missed) with a class CSV and the whole quiz as an Anki deck.
 
-import { ApiError, HostApi, saveFile } from "./api.js";
+import { ApiError, HostApi } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { renderAnswerChart, renderAnswersIn } from "./chart.js";
 import { renderQr } from "./qr.js";
 import { QuizSocket } from "./socket.js";
 import {
-  $, announce, Countdown, el, plural, renderLeaderboard, renderPodium, setText, show, showAlert, showConnection,
+  $, announce, Countdown, downloadFile, el, plural, renderLeaderboard, renderPodium, setText, show, showAlert, showConnection,
   showView,
 } from "./ui.js";
 
@@ -52,13 +52,13 @@ async function init() {
   $("next-button").addEventListener("click", () => act("next"));
   armConfirm($("end-button"), "Really end the quiz?", () => act("end"));
   $("copy-link").addEventListener("click", copyLink);
-  $("download-csv").addEventListener("click", downloadCsv);
-  $("download-class-csv").addEventListener("click", (event) =>
-    downloadFile(event.currentTarget, "the class CSV", (id) => api.classCsv(id)),
-  );
-  $("download-deck").addEventListener("click", (event) =>
-    downloadFile(event.currentTarget, "the quiz deck", (id) => api.quizDeck(id, state.classQuizId)),
-  );
+  const download = (id, what, fetching) =>
+    $(id).addEventListener("click", (event) =>
+      downloadFile(event.currentTarget, what, () => fetching(state.session.session_id)),
+    );
+  download("download-csv", "the results", (id) => api.resultsCsv(id));
+  download("download-class-csv", "the class CSV", (id) => api.classCsv(id));
+  download("download-deck", "the quiz deck", (id) => api.quizDeck(id, state.classQuizId));
   $("new-session").addEventListener("click", () => leaveSession());
   try {
     config = await loadConfig();
@@ -547,20 +547,6 @@ function questionRow(q) {
   return el("tr", {}, ...cells);
 }
 
-async function downloadCsv() {
-  try {
-    const blob = await api.resultsCsv(state.session.session_id);
-    const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: `results-${state.session.code}.csv` });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10000);
-  } catch (error) {
-    showAlert(error.message);
-  }
-}
-
 // -- class view -----------------------------------------------------------------------
 
 /** Per word, hardest first: how many got it, answered it, and the wrong answers most given. */
@@ -628,19 +614,6 @@ function classRow(word, players) {
     ),
     el("td", { className: "class-wrong" }, wrong),
   );
-}
-
-/** A file the API sends as an attachment, fetched with the host's token and saved. */
-async function downloadFile(button, what, fetchIt) {
-  if (!state.session || button.getAttribute("aria-disabled") === "true") return;
-  button.setAttribute("aria-disabled", "true");
-  try {
-    saveFile(await fetchIt(state.session.session_id));
-  } catch (error) {
-    showAlert(`Could not download ${what}: ${error.message}`);
-  } finally {
-    button.setAttribute("aria-disabled", "false");
-  }
 }
 
 function onError(p) {

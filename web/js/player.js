@@ -2,12 +2,12 @@
 // leaderboard live. Survives a reload: same uid (auth.js), the session saved here, REJOIN.
 // At the end, the player's own review of what they missed, to read and to download.
 
-import { ApiError, PlayerApi, saveFile } from "./api.js";
+import { ApiError, PlayerApi } from "./api.js";
 import { Auth } from "./auth.js";
 import { loadConfig, socketUrl } from "./config.js";
 import { QuizSocket } from "./socket.js";
 import {
-  $, announce, Countdown, el, optionMark, OPTION_MARKS, ordinal, plural, renderLeaderboard, renderPodium,
+  $, announce, Countdown, downloadFile, el, optionMark, OPTION_MARKS, ordinal, plural, renderLeaderboard, renderPodium,
   setText, show, showAlert, showConnection, showView,
 } from "./ui.js";
 
@@ -546,18 +546,11 @@ function reviewItem(item) {
   );
 }
 
-async function downloadReview(format, button) {
+function downloadReview(format, button) {
   const sessionId = reviewFor;
-  if (!sessionId || button.getAttribute("aria-disabled") === "true") return;
-  button.setAttribute("aria-disabled", "true"); // stays focusable while the file comes
-  try {
-    saveFile(await api.reviewFile(sessionId, format));
-  } catch (error) {
-    const what = format === "apkg" ? "the Anki deck" : "the CSV";
-    showAlert(`Could not download ${what}: ${error.message}`);
-  } finally {
-    button.setAttribute("aria-disabled", "false");
-  }
+  if (!sessionId) return;
+  const what = format === "apkg" ? "the Anki deck" : "the CSV";
+  downloadFile(button, what, () => api.reviewFile(sessionId, format));
 }
 
 function onError(p) {

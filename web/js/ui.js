@@ -170,3 +170,33 @@ export class Countdown {
     }
   }
 }
+
+/**
+ * Fetch a file (`fetching()`: a {blob, filename}, api.js fetchFile) and hand it to the
+ * browser; the button stays focusable but inert while it comes, and a failure says so on
+ * the alert line, leaving the rest of the screen as it was.
+ */
+export async function downloadFile(button, what, fetching) {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  try {
+    saveFile(await fetching());
+  } catch (error) {
+    showAlert(`Could not download ${what}: ${error.message}`);
+  } finally {
+    button.setAttribute("aria-disabled", "false");
+  }
+}
+
+/** Hand a fetched file to the browser as a download (an object URL and <a download>). */
+function saveFile({ blob, filename }) {
+  const url = URL.createObjectURL(blob);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Revoked later, not at once: some browsers start reading the URL after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
