@@ -49,3 +49,11 @@ def web_url(stack: object) -> str:
     """The gateway serves the pages, so page and WebSocket share one (allowed) origin."""
     gateway = stack.endpoints["gateway"]  # type: ignore[attr-defined]
     return f"http://127.0.0.1:{gateway.port}"
+
+
+@pytest.fixture
+async def js_errors() -> AsyncIterator[list[str]]:
+    """Uncaught script errors on any page of the test: there must be none."""
+    errors: list[str] = []
+    yield errors
+    assert errors == []

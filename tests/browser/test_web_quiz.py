@@ -9,7 +9,6 @@ import io
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,6 @@ Q3 = "Write the word for 'a person who writes books'."
 Q4 = "Which word is the opposite of 'ancient'?"
 Q5 = "Write the French-borrowed word for a small restaurant serving coffee."
 RIGHT = {Q1: "elated", Q2: "concise", Q3: "author", Q4: "modern", Q5: "café"}
-
-
-@pytest.fixture
-async def js_errors() -> AsyncIterator[list[str]]:
-    """Uncaught script errors on any page of the test: there must be none."""
-    errors: list[str] = []
-    yield errors
-    assert errors == []
 
 
 async def test_host_and_three_players_play_vocab_101_to_the_podium(

@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -47,14 +47,6 @@ MOVES: dict[str, dict[str, tuple[str, str, bool] | None]] = {
     "q5": {"Ann": ("type", "cafe", True), "Bo": ("type", "café", True)},
 }
 NAMES = ("Ann", "Bo")
-
-
-@pytest.fixture
-async def js_errors() -> AsyncIterator[list[str]]:
-    """Uncaught script errors on any page of the test: there must be none."""
-    errors: list[str] = []
-    yield errors
-    assert errors == []
 
 
 def _missed(name: str, order: list[str]) -> list[str]:
