@@ -163,34 +163,32 @@ def check_gcloud(machine: Machine) -> list[Problem]:
 
 def check_chromium(machine: Machine) -> list[Problem]:
     chromium = Path(machine.env.get(CHROMIUM_VAR, CHROMIUM_DEFAULT))
-    if chromium.exists():
-        return []
-    return [
-        Problem(
-            f"Chromium is missing ({chromium}; the browser tests drive it): apt-get install chromium, "
-            f"or set {CHROMIUM_VAR} to a Chromium binary.",
-            "chromium",
-        )
-    ]
+    return _unless(
+        chromium.exists(),
+        f"Chromium is missing ({chromium}; the browser tests drive it): apt-get install chromium, "
+        f"or set {CHROMIUM_VAR} to a Chromium binary.",
+        "chromium",
+    )
 
 
 def check_wordnet(machine: Machine) -> list[Problem]:
     folder = Path(machine.env.get(WORDNET_VAR, WORDNET_DEFAULT))
-    if (folder / "data.noun").exists():
-        return []
-    return [
-        Problem(
-            f"WordNet 3.0's data is missing ({folder}; the quiz generator reads it): "
-            f"apt-get install wordnet-base, or set {WORDNET_VAR} to a WordNet dict/ folder.",
-            "wordnet-base",
-        )
-    ]
+    return _unless(
+        (folder / "data.noun").exists(),
+        f"WordNet 3.0's data is missing ({folder}; the quiz generator reads it): "
+        f"apt-get install wordnet-base, or set {WORDNET_VAR} to a WordNet dict/ folder.",
+        "wordnet-base",
+    )
 
 
 def check_zip(machine: Machine) -> list[Problem]:
-    if machine.which("zip") is not None:
-        return []
-    return [Problem("zip is missing (make package builds the functions' zip): apt-get install zip.", "zip")]
+    message = "zip is missing (make package builds the functions' zip): apt-get install zip."
+    return _unless(machine.which("zip") is not None, message, "zip")
+
+
+def _unless(present: bool, missing: str, debian_package: str) -> list[Problem]:
+    """No problem when the piece is present; else what is missing, and its package."""
+    return [] if present else [Problem(missing, debian_package)]
 
 
 CHECKS: dict[str, Callable[[Machine], list[Problem]]] = {
